@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Rebuilds the example compositions used as Meld's test inputs:
+#   examples/calc.wasm   calc-app  <- calc-lib
+#   examples/chain.wasm  chain-app <- chain-middle <- chain-leaf
+# Runnable from any directory. Needs the wasm32-wasip2 Rust target, wasm-tools and wac.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$here"
+
+missing=0
+for tool in wasm-tools wac; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+        if [ -x "$HOME/.cargo/bin/$tool" ]; then
+            export PATH="$HOME/.cargo/bin:$PATH"
+        else
+            echo "error: '$tool' not found on PATH" >&2
+            missing=1
+        fi
+    fi
+done
+if [ "$missing" -ne 0 ]; then
+    echo "install them with: cargo install --locked wasm-tools wac-cli" >&2
+    exit 1
+fi
+if command -v rustup >/dev/null 2>&1 && ! rustup target list --installed | grep -qx wasm32-wasip2; then
+    echo "error: Rust target wasm32-wasip2 is not installed" >&2
+    echo "install it with: rustup target add wasm32-wasip2" >&2
+    exit 1
+fi
+
+jobs="${JOBS:-2}"
+echo "== building guests (release, wasm32-wasip2, -j$jobs)"
+cargo build --release --target wasm32-wasip2 -j"$jobs" \
+    -p calc-lib -p calc-app -p chain-leaf -p chain-middle -p chain-app
+
+rel="target/wasm32-wasip2/release"
+work="target/compose"
+mkdir -p "$work"
+
+echo "== stripping"
+# cdylib outputs use underscores, bin outputs keep the package name.
+wasm-tools strip "$rel/calc_lib.wasm"     -o "$work/calc_lib.wasm"
+wasm-tools strip "$rel/calc-app.wasm"     -o "$work/calc_app.wasm"
+wasm-tools strip "$rel/chain_leaf.wasm"   -o "$work/chain_leaf.wasm"
+wasm-tools strip "$rel/chain_middle.wasm" -o "$work/chain_middle.wasm"
+wasm-tools strip "$rel/chain-app.wasm"    -o "$work/chain_app.wasm"
+for f in "$work"/*.wasm; do wasm-tools validate "$f"; done
+
+echo "== composing"
+wac plug "$work/calc_app.wasm" --plug "$work/calc_lib.wasm" -o "$work/calc.wasm"
+wac plug "$work/chain_middle.wasm" --plug "$work/chain_leaf.wasm" -o "$work/chain_middle_leaf.wasm"
+wac plug "$work/chain_app.wasm" --plug "$work/chain_middle_leaf.wasm" -o "$work/chain.wasm"
+
+echo "== validating"
+for name in calc chain; do
+    wasm-tools validate "$work/$name.wasm"
+    # The composition must leave only host (WASI) imports.
+    if wasm-tools component wit "$work/$name.wasm" | grep -E '^\s*import ' | grep -v ' wasi:' >&2; then
+        echo "error: $name.wasm still has non-WASI imports (above)" >&2
+        exit 1
+    fi
+    cp "$work/$name.wasm" "$here/$name.wasm"
+done
+
+echo "== outputs"
+for name in calc chain; do
+    printf '%-12s %8d bytes\n' "$name.wasm" "$(wc -c <"$here/$name.wasm")"
+done

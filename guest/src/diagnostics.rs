@@ -1,0 +1,137 @@
+//! Diagnostics: what Meld reports about an input it cannot fuse (or fuses with
+//! remarks). Every code is stable once released; the table below is the
+//! authoritative list, and `meld-host` renders them like a compiler does.
+//!
+//! | code  | kind |
+//! | ----- | ---- |
+//! | E0001 | empty input |
+//! | E0002 | not WebAssembly (bad magic or header) |
+//! | E0003 | a core module was given where a component is expected |
+//! | E0004 | truncated input (the binary ends inside a section or item) |
+//! | E0005 | invalid component (fails validation) |
+//! | E0006 | unsupported wasm or component-model feature |
+//! | E0007 | unsupported: component-model async |
+//! | E0008 | unsupported: resources passed between inner components |
+//! | E0009 | unsupported: imported core modules or components |
+//! | E0010 | the outer world cannot be decoded as WIT |
+//! | E0100 | internal error (a bug in Meld: please report it) |
+
+use std::fmt;
+
+/// How serious a [`Diagnostic`] is (mirrors `severity` in `wit/fuser.wit`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Severity {
+    /// The input cannot be fused; no output is produced.
+    Error,
+    /// The output is produced, but something deserves attention.
+    Warning,
+    /// Extra information.
+    Note,
+}
+
+/// A stable diagnostic code. The numeric value never changes meaning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Code {
+    /// E0001: the input has no bytes.
+    EmptyInput,
+    /// E0002: the input does not start with the wasm magic and a known version.
+    NotWasm,
+    /// E0003: the input is a core module, not a component.
+    CoreModule,
+    /// E0004: the input ends in the middle of a section or item.
+    Truncated,
+    /// E0005: the input is not a valid component.
+    Invalid,
+    /// E0006: the input uses a wasm or component-model feature Meld does not fuse yet.
+    Unsupported,
+    /// E0007: the input uses component-model async.
+    UnsupportedAsync,
+    /// E0008: resources are passed between inner components.
+    UnsupportedResources,
+    /// E0009: the input imports core modules or components.
+    UnsupportedImportedDefinition,
+    /// E0010: the input's outer world cannot be decoded as WIT.
+    WorldDecode,
+    /// E0100: Meld produced something invalid; a bug.
+    Internal,
+}
+
+impl Code {
+    /// The stable textual form, `E0001`...
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::EmptyInput => "E0001",
+            Code::NotWasm => "E0002",
+            Code::CoreModule => "E0003",
+            Code::Truncated => "E0004",
+            Code::Invalid => "E0005",
+            Code::Unsupported => "E0006",
+            Code::UnsupportedAsync => "E0007",
+            Code::UnsupportedResources => "E0008",
+            Code::UnsupportedImportedDefinition => "E0009",
+            Code::WorldDecode => "E0010",
+            Code::Internal => "E0100",
+        }
+    }
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One finding about the input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// How serious it is.
+    pub severity: Severity,
+    /// Stable code.
+    pub code: Code,
+    /// What went wrong, phrased so that a person can act on it.
+    pub message: String,
+    /// Byte offset into the input, when known.
+    pub offset: Option<u64>,
+    /// Further context, one line each.
+    pub notes: Vec<String>,
+}
+
+impl Diagnostic {
+    /// An error diagnostic with no offset and no notes.
+    pub fn error(code: Code, message: impl Into<String>) -> Self {
+        Diagnostic { severity: Severity::Error, code, message: message.into(), offset: None, notes: Vec::new() }
+    }
+
+    /// Sets the byte offset into the input.
+    pub fn at(mut self, offset: u64) -> Self {
+        self.offset = Some(offset);
+        self
+    }
+
+    /// Adds a note line.
+    pub fn note(mut self, note: impl Into<String>) -> Self {
+        self.notes.push(note.into());
+        self
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let sev = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Note => "note",
+        };
+        write!(f, "{sev}[{}]: {}", self.code, self.message)?;
+        if let Some(off) = self.offset {
+            write!(f, " (at byte offset {off:#x})")?;
+        }
+        for n in &self.notes {
+            write!(f, "\n  = note: {n}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The error side of [`crate::fuse`]: one or more diagnostics, errors first.
+pub type Diagnostics = Vec<Diagnostic>;

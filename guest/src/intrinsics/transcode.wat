@@ -1,0 +1,592 @@
+;; Meld string transcoders.
+;;
+;; wasmtime's FACT adapter modules import one "transcoder" function per string
+;; conversion they need; wasmtime implements them natively in Rust
+;; (crates/wasmtime/src/runtime/vm/component/libcalls.rs, wasmtime 48.0.8).
+;; This module is their replacement in wasm, so that a fused module needs no
+;; host support. The linker instantiates it once per (source memory,
+;; destination memory) pair; both imports may be the very same memory.
+;;
+;; Contract, for every export:
+;;
+;; * Signature: exactly the core type FACT gives the operation for 32-bit
+;;   memories (wasmtime-environ src/fact/transcode.rs). Pointers and lengths
+;;   are unsigned i32; lengths count code units (bytes for UTF-8 / Latin-1,
+;;   16-bit units for UTF-16).
+;; * Results: exactly those of the libcall it mirrors (named above each
+;;   function), including partial transcodes and the UTF16_TAG (1 << 31) of
+;;   the compact encodings.
+;; * Traps (`unreachable`) whenever the libcall fails:
+;;   - invalid UTF-8 (anything `core::str::from_utf8` rejects), or an unpaired
+;;     surrogate in UTF-16, where the libcall decodes the input;
+;;   - a 16-bit pointer that is not 2-aligned (the libcall shims assert it);
+;;   - source and destination ranges that overlap in the same memory
+;;     (`assert_no_overlap`, reproduced with its exact, asymmetric rule);
+;;   - a destination too small where the libcall panics (see
+;;     utf16-to-compact-utf16) or `latin1_bytes_so_far` beyond it.
+;;   And, before anything else, whenever [ptr, ptr + byte length) of either
+;;   range is outside its memory. wasmtime leaves that check to the adapter
+;;   (which always performs it first); here it is done up front, so a bad
+;;   call traps with `unreachable` instead of a stray memory access, and
+;;   nothing outside the two ranges is ever read or written. As for bulk
+;;   memory instructions, an empty range at ptr == memory size is in bounds.
+;; * When a call traps, the bytes already written to the destination range
+;;   are unspecified (wasmtime too leaves partial output in some cases);
+;;   no other byte of either memory is changed.
+;; * Bytes of the destination range past the reported written length are
+;;   left as they were (wasmtime's encoding_rs may leave scratch bytes there;
+;;   no caller reads them).
+;;
+;; Uses only core wasm 2.0 with multi-memory and bulk memory.
+(module
+  (import "meld" "src" (memory $src 0)) ;; the string is read from here
+  (import "meld" "dst" (memory $dst 0)) ;; the result is written here
+
+  ;; ---------------------------------------------------------------------
+  ;; Argument checks
+  ;; ---------------------------------------------------------------------
+
+  ;; Byte length of `n` 8-bit / 16-bit code units, without 32-bit overflow.
+  (func $bytes_u8 (param $n i32) (result i64)
+    (i64.extend_i32_u (local.get $n)))
+  (func $bytes_u16 (param $n i32) (result i64)
+    (i64.shl (i64.extend_i32_u (local.get $n)) (i64.const 1)))
+
+  ;; Trap unless [ptr, ptr + bytes) lies inside memory $src / $dst.
+  (func $check_src_range (param $ptr i32) (param $bytes i64)
+    (if (i64.gt_u
+          (i64.add (i64.extend_i32_u (local.get $ptr)) (local.get $bytes))
+          (i64.shl (i64.extend_i32_u (memory.size $src)) (i64.const 16)))
+      (then unreachable)))
+  (func $check_dst_range (param $ptr i32) (param $bytes i64)
+    (if (i64.gt_u
+          (i64.add (i64.extend_i32_u (local.get $ptr)) (local.get $bytes))
+          (i64.shl (i64.extend_i32_u (memory.size $dst)) (i64.const 16)))
+      (then unreachable)))
+
+  ;; Trap unless a pointer to 16-bit units is 2-aligned (the libcall shims
+  ;; `assert!` this for every `ptr_u16` parameter).
+  (func $check_aligned16 (param $ptr i32)
+    (if (i32.and (local.get $ptr) (i32.const 1))
+      (then unreachable)))
+
+  ;; Would `assert_no_overlap(a, b)` fail if both ranges were in one memory?
+  ;; Its rule, kept exactly (including its asymmetry for empty ranges):
+  ;;   if a.start < b.start { a.end <= b.start } else { b.end <= a.start }
+  (func $ranges_conflict (param $a i32) (param $a_bytes i64)
+                         (param $b i32) (param $b_bytes i64) (result i32)
+    (if (result i32) (i32.lt_u (local.get $a) (local.get $b))
+      (then
+        (i64.gt_u (i64.add (i64.extend_i32_u (local.get $a)) (local.get $a_bytes))
+                  (i64.extend_i32_u (local.get $b))))
+      (else
+        (i64.gt_u (i64.add (i64.extend_i32_u (local.get $b)) (local.get $b_bytes))
+                  (i64.extend_i32_u (local.get $a))))))
+
+  ;; Are $src and $dst the same memory? Wasm cannot compare memories, so
+  ;; flip byte 0 of $dst, look whether byte 0 of $src changed, and restore
+  ;; it. Memories of different sizes are different; if both are empty the
+  ;; answer does not matter (the only in-bounds ranges are then empty ones at
+  ;; offset 0, which never conflict).
+  (func $same_memory (result i32)
+    (local $src_before i32) (local $dst_saved i32) (local $same i32)
+    (if (i32.ne (memory.size $src) (memory.size $dst))
+      (then (return (i32.const 0))))
+    (if (i32.eqz (memory.size $src))
+      (then (return (i32.const 0))))
+    (local.set $src_before (i32.load8_u $src (i32.const 0)))
+    (local.set $dst_saved (i32.load8_u $dst (i32.const 0)))
+    (i32.store8 $dst (i32.const 0) (i32.xor (local.get $dst_saved) (i32.const 0xff)))
+    (local.set $same (i32.ne (i32.load8_u $src (i32.const 0)) (local.get $src_before)))
+    (i32.store8 $dst (i32.const 0) (local.get $dst_saved))
+    (local.get $same))
+
+  ;; The checks every transcoder starts with: both ranges in bounds, and no
+  ;; overlap when they live in the same memory (`assert_no_overlap(src, dst)`).
+  ;; The memory probe only runs when the offsets would conflict.
+  (func $check_ranges (param $src i32) (param $src_bytes i64)
+                      (param $dst i32) (param $dst_bytes i64)
+    (call $check_src_range (local.get $src) (local.get $src_bytes))
+    (call $check_dst_range (local.get $dst) (local.get $dst_bytes))
+    (if (call $ranges_conflict (local.get $src) (local.get $src_bytes)
+                               (local.get $dst) (local.get $dst_bytes))
+      (then
+        (if (call $same_memory)
+          (then unreachable)))))
+
+  ;; ---------------------------------------------------------------------
+  ;; Code points: decode from $src, encode into $dst
+  ;; ---------------------------------------------------------------------
+  ;; Callers pass pointers inside a range already checked, and the number of
+  ;; code units left in it (`avail` >= 1), so no address here wraps.
+
+  ;; Decode the UTF-8 scalar at `p` in $src. Returns (scalar, bytes used).
+  ;; Traps on every sequence `core::str::from_utf8` rejects: stray
+  ;; continuation bytes, bytes C0, C1, F5..FF, truncated sequences, overlong
+  ;; forms, surrogates (U+D800..U+DFFF) and values above U+10FFFF.
+  (func $utf8_decode (param $p i32) (param $avail i32) (result i32 i32)
+    (local $c i32) (local $len i32) (local $i i32) (local $b i32)
+    (local.set $c (i32.load8_u $src (local.get $p)))
+    (if (i32.lt_u (local.get $c) (i32.const 0x80))
+      (then (return (local.get $c) (i32.const 1))))
+    ;; Lead byte: sequence length and its payload bits. 80..BF are
+    ;; continuation bytes, C0/C1 could only start overlong forms.
+    (if (i32.lt_u (local.get $c) (i32.const 0xc2))
+      (then unreachable))
+    (if (i32.lt_u (local.get $c) (i32.const 0xe0))
+      (then
+        (local.set $len (i32.const 2))
+        (local.set $c (i32.and (local.get $c) (i32.const 0x1f))))
+      (else (if (i32.lt_u (local.get $c) (i32.const 0xf0))
+        (then
+          (local.set $len (i32.const 3))
+          (local.set $c (i32.and (local.get $c) (i32.const 0x0f))))
+        (else (if (i32.lt_u (local.get $c) (i32.const 0xf5))
+          (then
+            (local.set $len (i32.const 4))
+            (local.set $c (i32.and (local.get $c) (i32.const 0x07))))
+          (else unreachable))))))
+    (if (i32.lt_u (local.get $avail) (local.get $len))
+      (then unreachable))
+    ;; Continuation bytes 10xxxxxx, six payload bits each.
+    (local.set $i (i32.const 1))
+    (loop $continuation
+      (local.set $b (i32.load8_u $src (i32.add (local.get $p) (local.get $i))))
+      (if (i32.ne (i32.and (local.get $b) (i32.const 0xc0)) (i32.const 0x80))
+        (then unreachable))
+      (local.set $c (i32.or (i32.shl (local.get $c) (i32.const 6))
+                            (i32.and (local.get $b) (i32.const 0x3f))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $continuation (i32.lt_u (local.get $i) (local.get $len))))
+    ;; Shortest form only, no surrogates, nothing above U+10FFFF. (Two-byte
+    ;; forms are never overlong: their lead byte is at least C2.)
+    (if (i32.eq (local.get $len) (i32.const 3))
+      (then
+        (if (i32.or (i32.lt_u (local.get $c) (i32.const 0x800))
+                    (i32.eq (i32.and (local.get $c) (i32.const 0xf800)) (i32.const 0xd800)))
+          (then unreachable))))
+    (if (i32.eq (local.get $len) (i32.const 4))
+      (then
+        (if (i32.or (i32.lt_u (local.get $c) (i32.const 0x10000))
+                    (i32.gt_u (local.get $c) (i32.const 0x10ffff)))
+          (then unreachable))))
+    (local.get $c)
+    (local.get $len))
+
+  ;; Trap unless the `len` bytes at `p` in $src are valid UTF-8.
+  (func $validate_utf8 (param $p i32) (param $len i32)
+    (local $n i32)
+    (block $done
+      (loop $next
+        (br_if $done (i32.eqz (local.get $len)))
+        (call $utf8_decode (local.get $p) (local.get $len))
+        (local.set $n)
+        (drop)
+        (local.set $p (i32.add (local.get $p) (local.get $n)))
+        (local.set $len (i32.sub (local.get $len) (local.get $n)))
+        (br $next))))
+
+  ;; Number of UTF-8 bytes for scalar `c`: 1 + [c >= 0x80] + [c >= 0x800]
+  ;; + [c >= 0x10000] (`char::len_utf8`).
+  (func $utf8_len (param $c i32) (result i32)
+    (i32.add
+      (i32.add (i32.const 1) (i32.ge_u (local.get $c) (i32.const 0x80)))
+      (i32.add (i32.ge_u (local.get $c) (i32.const 0x800))
+               (i32.ge_u (local.get $c) (i32.const 0x10000)))))
+
+  ;; Write scalar `c` as UTF-8 at `p` in $dst (`char::encode_utf8`).
+  ;; Returns the number of bytes written.
+  (func $utf8_encode (param $p i32) (param $c i32) (result i32)
+    (local $len i32) (local $i i32)
+    (local.set $len (call $utf8_len (local.get $c)))
+    (if (i32.eq (local.get $len) (i32.const 1))
+      (then
+        (i32.store8 $dst (local.get $p) (local.get $c))
+        (return (i32.const 1))))
+    ;; Continuation bytes, last to first, six bits each.
+    (local.set $i (i32.sub (local.get $len) (i32.const 1)))
+    (loop $continuation
+      (i32.store8 $dst (i32.add (local.get $p) (local.get $i))
+        (i32.or (i32.const 0x80) (i32.and (local.get $c) (i32.const 0x3f))))
+      (local.set $c (i32.shr_u (local.get $c) (i32.const 6)))
+      (local.set $i (i32.sub (local.get $i) (i32.const 1)))
+      (br_if $continuation (local.get $i)))
+    ;; Lead byte 110xxxxx, 1110xxxx or 11110xxx with the remaining bits.
+    (i32.store8 $dst (local.get $p)
+      (i32.or (local.get $c)
+        (select (i32.const 0xc0)
+                (select (i32.const 0xe0) (i32.const 0xf0)
+                        (i32.eq (local.get $len) (i32.const 3)))
+                (i32.eq (local.get $len) (i32.const 2)))))
+    (local.get $len))
+
+  ;; Decode the UTF-16 scalar at `p` in $src (`avail` units left).
+  ;; Returns (scalar, units used). Traps on an unpaired surrogate, as
+  ;; `core::char::decode_utf16` reports one: a trailing surrogate first, a
+  ;; leading surrogate at the end or not followed by a trailing one.
+  (func $utf16_decode (param $p i32) (param $avail i32) (result i32 i32)
+    (local $hi i32) (local $lo i32)
+    (local.set $hi (i32.load16_u $src (local.get $p)))
+    (if (i32.ne (i32.and (local.get $hi) (i32.const 0xf800)) (i32.const 0xd800))
+      (then (return (local.get $hi) (i32.const 1)))) ;; not a surrogate
+    (if (i32.ge_u (local.get $hi) (i32.const 0xdc00))
+      (then unreachable)) ;; trailing surrogate first
+    (if (i32.lt_u (local.get $avail) (i32.const 2))
+      (then unreachable)) ;; leading surrogate at the end
+    (local.set $lo (i32.load16_u $src offset=2 (local.get $p)))
+    (if (i32.ne (i32.and (local.get $lo) (i32.const 0xfc00)) (i32.const 0xdc00))
+      (then unreachable)) ;; leading surrogate without a trailing one
+    (i32.add (i32.const 0x10000)
+      (i32.or (i32.shl (i32.sub (local.get $hi) (i32.const 0xd800)) (i32.const 10))
+              (i32.sub (local.get $lo) (i32.const 0xdc00))))
+    (i32.const 2))
+
+  ;; The surrogate pair of a scalar above U+FFFF.
+  (func $leading_surrogate (param $c i32) (result i32)
+    (i32.or (i32.const 0xd800)
+            (i32.shr_u (i32.sub (local.get $c) (i32.const 0x10000)) (i32.const 10))))
+  (func $trailing_surrogate (param $c i32) (result i32)
+    (i32.or (i32.const 0xdc00) (i32.and (local.get $c) (i32.const 0x3ff))))
+
+  ;; Write scalar `c` as UTF-16 (little-endian) at `p` in $dst
+  ;; (`char::encode_utf16`). Returns the number of units written.
+  (func $utf16_encode (param $p i32) (param $c i32) (result i32)
+    (if (i32.lt_u (local.get $c) (i32.const 0x10000))
+      (then
+        (i32.store16 $dst (local.get $p) (local.get $c))
+        (return (i32.const 1))))
+    (i32.store16 $dst (local.get $p) (call $leading_surrogate (local.get $c)))
+    (i32.store16 $dst offset=2 (local.get $p) (call $trailing_surrogate (local.get $c)))
+    (i32.const 2))
+
+  ;; ---------------------------------------------------------------------
+  ;; Shared loops (same names as the Rust helpers they mirror)
+  ;; ---------------------------------------------------------------------
+
+  ;; `run_utf8_to_utf16`: the whole source must be valid UTF-8 (checked
+  ;; first, as `from_utf8` does), then its UTF-16 units are written to `dst`
+  ;; until the source or the `cap` units of the destination run out (`zip`:
+  ;; this may write only the leading half of a surrogate pair).
+  ;; Returns the number of units written.
+  (func $run_utf8_to_utf16 (param $src i32) (param $len i32)
+                           (param $dst i32) (param $cap i32) (result i32)
+    (local $read i32) (local $written i32) (local $c i32) (local $n i32)
+    (call $validate_utf8 (local.get $src) (local.get $len))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $read) (local.get $len)))
+        (br_if $done (i32.ge_u (local.get $written) (local.get $cap)))
+        (call $utf8_decode (i32.add (local.get $src) (local.get $read))
+                           (i32.sub (local.get $len) (local.get $read)))
+        (local.set $n)
+        (local.set $c)
+        (local.set $read (i32.add (local.get $read) (local.get $n)))
+        (if (i32.and (i32.ge_u (local.get $c) (i32.const 0x10000))
+                     (i32.eq (i32.sub (local.get $cap) (local.get $written)) (i32.const 1)))
+          (then
+            (i32.store16 $dst
+              (i32.add (local.get $dst) (i32.shl (local.get $written) (i32.const 1)))
+              (call $leading_surrogate (local.get $c)))
+            (return (i32.add (local.get $written) (i32.const 1)))))
+        (local.set $written
+          (i32.add (local.get $written)
+            (call $utf16_encode
+              (i32.add (local.get $dst) (i32.shl (local.get $written) (i32.const 1)))
+              (local.get $c))))
+        (br $next)))
+    (local.get $written))
+
+  ;; `run_utf16_to_utf16`: decode the `len` units at `src` (trap on an
+  ;; unpaired surrogate) and write them to `dst`, which has room for `cap`
+  ;; units; running out of room traps (`char::encode_utf16` panics).
+  ;; Returns 1 if every scalar is at most U+00FF (fits Latin-1).
+  (func $run_utf16_to_utf16 (param $src i32) (param $len i32)
+                            (param $dst i32) (param $cap i32) (result i32)
+    (local $done_units i32) (local $c i32) (local $n i32) (local $all_latin1 i32)
+    (local.set $all_latin1 (i32.const 1))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $done_units) (local.get $len)))
+        (call $utf16_decode
+          (i32.add (local.get $src) (i32.shl (local.get $done_units) (i32.const 1)))
+          (i32.sub (local.get $len) (local.get $done_units)))
+        (local.set $n)
+        (local.set $c)
+        ;; A valid string has as many units out as in.
+        (if (i32.gt_u (i32.add (local.get $done_units) (local.get $n)) (local.get $cap))
+          (then unreachable))
+        (drop (call $utf16_encode
+          (i32.add (local.get $dst) (i32.shl (local.get $done_units) (i32.const 1)))
+          (local.get $c)))
+        (local.set $all_latin1
+          (i32.and (local.get $all_latin1) (i32.le_u (local.get $c) (i32.const 0xff))))
+        (local.set $done_units (i32.add (local.get $done_units) (local.get $n)))
+        (br $next)))
+    (local.get $all_latin1))
+
+  ;; `inflate_latin1_bytes`: widen the `n` Latin-1 bytes at the start of `p`
+  ;; in $dst, in place, into `n` UTF-16 units (last first, so nothing is
+  ;; overwritten before it is read).
+  (func $inflate_latin1 (param $p i32) (param $n i32)
+    (block $done
+      (loop $next
+        (br_if $done (i32.eqz (local.get $n)))
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (i32.store16 $dst
+          (i32.add (local.get $p) (i32.shl (local.get $n) (i32.const 1)))
+          (i32.load8_u $dst (i32.add (local.get $p) (local.get $n))))
+        (br $next))))
+
+  ;; The deflation at the end of `utf16_to_compact_probably_utf16`: with the
+  ;; `n` units at `p` in $dst all below 0x100, byte i := byte 2i (the low
+  ;; byte of unit i). Bytes n..2n keep what the UTF-16 pass left there.
+  (func $deflate_to_latin1 (param $p i32) (param $n i32)
+    (local $i i32)
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (i32.store8 $dst
+          (i32.add (local.get $p) (local.get $i))
+          (i32.load8_u $dst (i32.add (local.get $p) (i32.shl (local.get $i) (i32.const 1)))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next))))
+
+  ;; ---------------------------------------------------------------------
+  ;; Exports: one per `Transcode` operation
+  ;; ---------------------------------------------------------------------
+
+  ;; Transcode::Copy(Utf8) -> libcall `utf8_to_utf8`.
+  ;; `len` bytes, same length in both memories. Traps on invalid UTF-8
+  ;; (checked before anything is written).
+  (func (export "copy-utf8") (param $src i32) (param $len i32) (param $dst i32)
+    (call $check_ranges (local.get $src) (call $bytes_u8 (local.get $len))
+                        (local.get $dst) (call $bytes_u8 (local.get $len)))
+    (call $validate_utf8 (local.get $src) (local.get $len))
+    (memory.copy $dst $src (local.get $dst) (local.get $src) (local.get $len)))
+
+  ;; Transcode::Copy(Utf16) -> libcall `utf16_to_utf16`.
+  ;; `len` units in both memories. Traps on an unpaired surrogate.
+  (func (export "copy-utf16") (param $src i32) (param $len i32) (param $dst i32)
+    (call $check_aligned16 (local.get $src))
+    (call $check_aligned16 (local.get $dst))
+    (call $check_ranges (local.get $src) (call $bytes_u16 (local.get $len))
+                        (local.get $dst) (call $bytes_u16 (local.get $len)))
+    (drop (call $run_utf16_to_utf16 (local.get $src) (local.get $len)
+                                    (local.get $dst) (local.get $len))))
+
+  ;; Transcode::Copy(Latin1) -> libcall `latin1_to_latin1`.
+  ;; Every byte string is Latin-1: a plain copy of `len` bytes.
+  (func (export "copy-latin1") (param $src i32) (param $len i32) (param $dst i32)
+    (call $check_ranges (local.get $src) (call $bytes_u8 (local.get $len))
+                        (local.get $dst) (call $bytes_u8 (local.get $len)))
+    (memory.copy $dst $src (local.get $dst) (local.get $src) (local.get $len)))
+
+  ;; Transcode::Latin1ToUtf16 -> libcall `latin1_to_utf16`.
+  ;; `len` bytes become `len` units (each byte zero-extended).
+  (func (export "latin1-to-utf16") (param $src i32) (param $len i32) (param $dst i32)
+    (local $i i32)
+    (call $check_aligned16 (local.get $dst))
+    (call $check_ranges (local.get $src) (call $bytes_u8 (local.get $len))
+                        (local.get $dst) (call $bytes_u16 (local.get $len)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $i) (local.get $len)))
+        (i32.store16 $dst
+          (i32.add (local.get $dst) (i32.shl (local.get $i) (i32.const 1)))
+          (i32.load8_u $src (i32.add (local.get $src) (local.get $i))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next))))
+
+  ;; Transcode::Latin1ToUtf8 -> libcall `latin1_to_utf8`
+  ;; (encoding_rs::mem::convert_latin1_to_utf8_partial).
+  ;; Encodes byte after byte while the next one fits in the `dst_len` bytes
+  ;; left (1 byte below 0x80, 2 otherwise); with `first_pass` != 0 it also
+  ;; stops at the first byte >= 0x80. Never traps on content.
+  ;; Returns (bytes read, bytes written).
+  (func (export "latin1-to-utf8")
+        (param $src i32) (param $src_len i32) (param $dst i32) (param $dst_len i32)
+        (param $first_pass i32) (result i32 i32)
+    (local $read i32) (local $written i32) (local $b i32) (local $n i32)
+    (call $check_ranges (local.get $src) (call $bytes_u8 (local.get $src_len))
+                        (local.get $dst) (call $bytes_u8 (local.get $dst_len)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $read) (local.get $src_len)))
+        (local.set $b (i32.load8_u $src (i32.add (local.get $src) (local.get $read))))
+        (br_if $done (i32.and (i32.ne (local.get $first_pass) (i32.const 0))
+                              (i32.ge_u (local.get $b) (i32.const 0x80))))
+        (local.set $n (call $utf8_len (local.get $b)))
+        (br_if $done (i32.lt_u (i32.sub (local.get $dst_len) (local.get $written))
+                               (local.get $n)))
+        (drop (call $utf8_encode (i32.add (local.get $dst) (local.get $written))
+                                 (local.get $b)))
+        (local.set $read (i32.add (local.get $read) (i32.const 1)))
+        (local.set $written (i32.add (local.get $written) (local.get $n)))
+        (br $next)))
+    (local.get $read)
+    (local.get $written))
+
+  ;; Transcode::Utf8ToUtf16 -> libcall `utf8_to_utf16`.
+  ;; The destination holds `len` units, always enough. Traps on invalid
+  ;; UTF-8 (checked before anything is written). Returns the units written.
+  (func (export "utf8-to-utf16") (param $src i32) (param $len i32) (param $dst i32)
+        (result i32)
+    (call $check_aligned16 (local.get $dst))
+    (call $check_ranges (local.get $src) (call $bytes_u8 (local.get $len))
+                        (local.get $dst) (call $bytes_u16 (local.get $len)))
+    (call $run_utf8_to_utf16 (local.get $src) (local.get $len)
+                             (local.get $dst) (local.get $len)))
+
+  ;; Transcode::Utf16ToUtf8 -> libcall `utf16_to_utf8`.
+  ;; Encodes scalar after scalar while it fits in the `dst_len` bytes left;
+  ;; with `first_pass` != 0 it also stops at the first scalar >= U+0080.
+  ;; An unpaired surrogate traps when the scan reaches it (not if it stops
+  ;; earlier). Returns (units read, bytes written).
+  (func (export "utf16-to-utf8")
+        (param $src i32) (param $src_len i32) (param $dst i32) (param $dst_len i32)
+        (param $first_pass i32) (result i32 i32)
+    (local $read i32) (local $written i32) (local $c i32) (local $n i32) (local $size i32)
+    (call $check_aligned16 (local.get $src))
+    (call $check_ranges (local.get $src) (call $bytes_u16 (local.get $src_len))
+                        (local.get $dst) (call $bytes_u8 (local.get $dst_len)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $read) (local.get $src_len)))
+        (call $utf16_decode
+          (i32.add (local.get $src) (i32.shl (local.get $read) (i32.const 1)))
+          (i32.sub (local.get $src_len) (local.get $read)))
+        (local.set $n)
+        (local.set $c)
+        (br_if $done (i32.and (i32.ne (local.get $first_pass) (i32.const 0))
+                              (i32.ge_u (local.get $c) (i32.const 0x80))))
+        (local.set $size (call $utf8_len (local.get $c)))
+        (br_if $done (i32.lt_u (i32.sub (local.get $dst_len) (local.get $written))
+                               (local.get $size)))
+        (drop (call $utf8_encode (i32.add (local.get $dst) (local.get $written))
+                                 (local.get $c)))
+        (local.set $read (i32.add (local.get $read) (local.get $n)))
+        (local.set $written (i32.add (local.get $written) (local.get $size)))
+        (br $next)))
+    (local.get $read)
+    (local.get $written))
+
+  ;; Transcode::Utf8ToLatin1 -> libcall `utf8_to_latin1`
+  ;; (encoding_rs::mem::utf8_latin1_up_to + convert_utf8_to_latin1_lossy).
+  ;; Copies ASCII bytes and turns each C2/C3 + continuation pair
+  ;; (U+0080..U+00FF) into one byte; stops at anything else, valid or not
+  ;; (never traps on content: the following utf8-to-compact-utf16 call
+  ;; validates the rest). `len` bytes in both memories.
+  ;; Returns (bytes read, bytes written).
+  (func (export "utf8-to-latin1") (param $src i32) (param $len i32) (param $dst i32)
+        (result i32 i32)
+    (local $read i32) (local $written i32) (local $b i32) (local $t i32)
+    (call $check_ranges (local.get $src) (call $bytes_u8 (local.get $len))
+                        (local.get $dst) (call $bytes_u8 (local.get $len)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $read) (local.get $len)))
+        (local.set $b (i32.load8_u $src (i32.add (local.get $src) (local.get $read))))
+        (if (i32.lt_u (local.get $b) (i32.const 0x80))
+          (then
+            (i32.store8 $dst (i32.add (local.get $dst) (local.get $written)) (local.get $b))
+            (local.set $read (i32.add (local.get $read) (i32.const 1)))
+            (local.set $written (i32.add (local.get $written) (i32.const 1)))
+            (br $next)))
+        ;; Only C2 xx and C3 xx encode U+0080..U+00FF.
+        (br_if $done (i32.ne (i32.and (local.get $b) (i32.const 0xfe)) (i32.const 0xc2)))
+        (br_if $done (i32.lt_u (i32.sub (local.get $len) (local.get $read)) (i32.const 2)))
+        (local.set $t (i32.load8_u $src offset=1 (i32.add (local.get $src) (local.get $read))))
+        (br_if $done (i32.ne (i32.and (local.get $t) (i32.const 0xc0)) (i32.const 0x80)))
+        (i32.store8 $dst (i32.add (local.get $dst) (local.get $written))
+          (i32.or (i32.shl (i32.and (local.get $b) (i32.const 0x1f)) (i32.const 6))
+                  (i32.and (local.get $t) (i32.const 0x3f))))
+        (local.set $read (i32.add (local.get $read) (i32.const 2)))
+        (local.set $written (i32.add (local.get $written) (i32.const 1)))
+        (br $next)))
+    (local.get $read)
+    (local.get $written))
+
+  ;; Transcode::Utf16ToLatin1 -> libcall `utf16_to_latin1`.
+  ;; Copies units while they are below 0x100 and stops at the first other
+  ;; one (surrogates included: no trap). Returns (n, n), n = units copied.
+  (func (export "utf16-to-latin1") (param $src i32) (param $len i32) (param $dst i32)
+        (result i32 i32)
+    (local $i i32) (local $u i32)
+    (call $check_aligned16 (local.get $src))
+    (call $check_ranges (local.get $src) (call $bytes_u16 (local.get $len))
+                        (local.get $dst) (call $bytes_u8 (local.get $len)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $i) (local.get $len)))
+        (local.set $u (i32.load16_u $src
+          (i32.add (local.get $src) (i32.shl (local.get $i) (i32.const 1)))))
+        (br_if $done (i32.gt_u (local.get $u) (i32.const 0xff)))
+        (i32.store8 $dst (i32.add (local.get $dst) (local.get $i)) (local.get $u))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next)))
+    (local.get $i)
+    (local.get $i))
+
+  ;; Transcode::Utf8ToCompactUtf16 -> libcall `utf8_to_compact_utf16`.
+  ;; Second step after utf8-to-latin1 gave up: `dst` holds `dst_len` units,
+  ;; of which the first `latin1_bytes_so_far` bytes are Latin-1 output.
+  ;; Those are widened in place to units, then the remaining source (`src`,
+  ;; `src_len` bytes, validated as a whole: invalid UTF-8 traps) is
+  ;; transcoded into the rest, silently truncated if it does not fit.
+  ;; `latin1_bytes_so_far` > `dst_len` traps (`split_at_mut` panics).
+  ;; Returns latin1_bytes_so_far + units written.
+  (func (export "utf8-to-compact-utf16")
+        (param $src i32) (param $src_len i32) (param $dst i32) (param $dst_len i32)
+        (param $latin1_bytes_so_far i32) (result i32)
+    (call $check_aligned16 (local.get $dst))
+    (call $check_ranges (local.get $src) (call $bytes_u8 (local.get $src_len))
+                        (local.get $dst) (call $bytes_u16 (local.get $dst_len)))
+    (if (i32.gt_u (local.get $latin1_bytes_so_far) (local.get $dst_len))
+      (then unreachable))
+    (call $inflate_latin1 (local.get $dst) (local.get $latin1_bytes_so_far))
+    (i32.add
+      (call $run_utf8_to_utf16
+        (local.get $src) (local.get $src_len)
+        (i32.add (local.get $dst) (i32.shl (local.get $latin1_bytes_so_far) (i32.const 1)))
+        (i32.sub (local.get $dst_len) (local.get $latin1_bytes_so_far)))
+      (local.get $latin1_bytes_so_far)))
+
+  ;; Transcode::Utf16ToCompactUtf16 -> libcall `utf16_to_compact_utf16`.
+  ;; Same as utf8-to-compact-utf16 for a UTF-16 source, except that an
+  ;; unpaired surrogate or a destination too small traps, and the result is
+  ;; latin1_bytes_so_far + src_len.
+  (func (export "utf16-to-compact-utf16")
+        (param $src i32) (param $src_len i32) (param $dst i32) (param $dst_len i32)
+        (param $latin1_bytes_so_far i32) (result i32)
+    (call $check_aligned16 (local.get $src))
+    (call $check_aligned16 (local.get $dst))
+    (call $check_ranges (local.get $src) (call $bytes_u16 (local.get $src_len))
+                        (local.get $dst) (call $bytes_u16 (local.get $dst_len)))
+    (if (i32.gt_u (local.get $latin1_bytes_so_far) (local.get $dst_len))
+      (then unreachable))
+    (call $inflate_latin1 (local.get $dst) (local.get $latin1_bytes_so_far))
+    (drop (call $run_utf16_to_utf16
+      (local.get $src) (local.get $src_len)
+      (i32.add (local.get $dst) (i32.shl (local.get $latin1_bytes_so_far) (i32.const 1)))
+      (i32.sub (local.get $dst_len) (local.get $latin1_bytes_so_far))))
+    (i32.add (local.get $src_len) (local.get $latin1_bytes_so_far)))
+
+  ;; Transcode::Utf16ToCompactProbablyUtf16 ->
+  ;; libcall `utf16_to_compact_probably_utf16`.
+  ;; Copies `len` units (an unpaired surrogate traps). If every scalar is
+  ;; at most U+00FF the copy is then deflated in place to `len` Latin-1
+  ;; bytes and `len` is returned; otherwise the UTF-16 copy stays and the
+  ;; result is `len | UTF16_TAG` (1 << 31).
+  (func (export "utf16-to-compact-probably-utf16")
+        (param $src i32) (param $len i32) (param $dst i32) (result i32)
+    (call $check_aligned16 (local.get $src))
+    (call $check_aligned16 (local.get $dst))
+    (call $check_ranges (local.get $src) (call $bytes_u16 (local.get $len))
+                        (local.get $dst) (call $bytes_u16 (local.get $len)))
+    (if (call $run_utf16_to_utf16 (local.get $src) (local.get $len)
+                                  (local.get $dst) (local.get $len))
+      (then
+        (call $deflate_to_latin1 (local.get $dst) (local.get $len))
+        (return (local.get $len))))
+    (i32.or (local.get $len) (i32.const 0x80000000)))
+)

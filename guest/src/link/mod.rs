@@ -1,0 +1,11 @@
+//! Stage 2, **link**: one core module from the instance graph.
+//!
+//! [`graph`] turns the translation into a [`plan::Plan`] — every core instance
+//! in instantiation order, each import tied to an item of an earlier instance
+//! — and [`merge`] re-encodes all instances into one module with
+//! `wasm_encoder::reencode`, giving each its own index ranges.
+
+pub mod graph;
+pub mod merge;
+mod parse;
+pub mod plan;

@@ -1,0 +1,92 @@
+//! The link plan: every core instance of the fused module, in instantiation
+//! order, with what satisfies each of its imports.
+//!
+//! The plan is the only input of [`super::merge`]. Inner modules, FACT adapter
+//! modules and intrinsic modules are all [`PlannedInstance`]s: the linker has a
+//! single mechanism, and an intrinsic is just a small module instantiated like
+//! any other.
+
+use std::borrow::Cow;
+use std::fmt;
+
+/// Index of a [`PlannedInstance`] in [`Plan::instances`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct InstanceId(pub usize);
+
+/// An item exported by a planned instance.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Item {
+    /// By export name.
+    Name(String),
+    /// By kind and index in the exporting module's own index space (FACT and
+    /// wasmtime refer to items this way, exported or not).
+    Index(Kind, u32),
+}
+
+/// The kinds of core entities an import can resolve to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// A function.
+    Func,
+    /// A table.
+    Table,
+    /// A linear memory.
+    Memory,
+    /// A global.
+    Global,
+    /// An exception tag.
+    Tag,
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Kind::Func => "func",
+            Kind::Table => "table",
+            Kind::Memory => "memory",
+            Kind::Global => "global",
+            Kind::Tag => "tag",
+        })
+    }
+}
+
+/// A reference to an item of an earlier instance.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Ref {
+    /// The exporting instance; always earlier in the plan than its user.
+    pub instance: InstanceId,
+    /// Which of its items.
+    pub item: Item,
+}
+
+/// One core instance: a module and one [`Ref`] per import, in import order.
+pub struct PlannedInstance<'a> {
+    /// The module's bytes (an input module, a FACT adapter, or an intrinsic).
+    pub module: Cow<'a, [u8]>,
+    /// What satisfies each import of the module, in the module's import order.
+    pub args: Vec<Ref>,
+    /// A short human-readable description, for diagnostics and debugging.
+    pub what: String,
+}
+
+/// Everything the fused module consists of.
+#[derive(Default)]
+pub struct Plan<'a> {
+    /// Core instances in instantiation order.
+    pub instances: Vec<PlannedInstance<'a>>,
+    /// Items the fused module exports (for the wrapper), by name.
+    pub exports: Vec<(String, Kind, Ref)>,
+}
+
+impl<'a> Plan<'a> {
+    /// Appends an instance and returns its id.
+    pub fn push(&mut self, module: Cow<'a, [u8]>, args: Vec<Ref>, what: impl Into<String>) -> InstanceId {
+        self.instances.push(PlannedInstance { module, args, what: what.into() });
+        InstanceId(self.instances.len() - 1)
+    }
+
+    /// Requests that the fused module export `r` (of kind `kind`) as `name`.
+    pub fn export(&mut self, name: impl Into<String>, kind: Kind, r: Ref) {
+        self.exports.push((name.into(), kind, r));
+    }
+}

@@ -1,0 +1,173 @@
+//! Stage 1, **translate**: validate the input and flatten it into wasmtime's
+//! instance graph.
+//!
+//! `wasmtime_environ::component::Translator` validates the component, inlines
+//! nested components, instances and aliases into an ordered list of
+//! [`GlobalInitializer`]s, and compiles a FACT adapter module for every inner
+//! lift→lower pair. Those adapter modules come back beside the input's own
+//! core modules, as plain wasm bytes.
+//!
+//! Before translation, [`preflight`] classifies input that is not a component
+//! at all (empty, not wasm, a core module, truncated) so that each kind gets
+//! its own diagnostic code.
+
+use crate::diagnostics::{Code, Diagnostic};
+use wasmparser::{Encoding, Parser, Payload, Validator, WasmFeatures};
+use wasmtime_environ::component::{
+    Component, ComponentTypes, ComponentTypesBuilder, Trampoline, TrampolineIndex, Translator,
+};
+use wasmtime_environ::{PrimaryMap, ScopeVec, StaticModuleIndex, Tunables};
+
+/// The flattened input: the instance graph, its types, and the bytes of every
+/// core module it instantiates (the input's own modules and FACT adapters).
+pub struct Translation {
+    /// Initializers, imports, exports and canonical options of the input.
+    pub component: Component,
+    /// Component-level trampolines (`canon lower` of imports, transcoders, ...)
+    /// referred to by `CoreDef::Trampoline`.
+    pub trampolines: PrimaryMap<TrampolineIndex, Trampoline>,
+    /// Interface types referred to by `component`.
+    pub types: ComponentTypes,
+    /// Bytes of each static core module, indexed like `StaticModuleIndex`.
+    pub modules: PrimaryMap<StaticModuleIndex, Vec<u8>>,
+}
+
+/// Tunables used for translation, identical on every host.
+///
+/// `Tunables::default_host()` differs between 64-bit and 32-bit hosts; Meld runs
+/// natively (64-bit) and as a wasm32 guest and must produce the same bytes on
+/// both, so the 64-bit defaults are used everywhere. Only two fields influence
+/// the FACT adapters: `debug_adapter_modules` (off) and `concurrency_support`
+/// (off: adapters then do not track sync calls, which is only needed by
+/// component-model async, refused with E0007).
+pub fn tunables() -> Tunables {
+    let mut t = Tunables::default_u64();
+    t.debug_adapter_modules = false;
+    t.concurrency_support = false;
+    t
+}
+
+/// The wasm features Meld accepts. Component-model async is accepted by the
+/// validator only so that it can be refused with its own diagnostic (E0007).
+pub fn features() -> WasmFeatures {
+    let mut f = WasmFeatures::default();
+    f |= WasmFeatures::MULTI_MEMORY
+        | WasmFeatures::COMPONENT_MODEL
+        | WasmFeatures::CM_ASYNC
+        | WasmFeatures::CM_MORE_ASYNC_BUILTINS
+        | WasmFeatures::CM_ASYNC_STACKFUL
+        | WasmFeatures::CM_ERROR_CONTEXT;
+    f
+}
+
+/// Classifies input that cannot be a component before running the validator.
+///
+/// # Errors
+/// E0001 for empty input, E0002 when the header is not wasm, E0003 for a core
+/// module, E0004 when the binary ends inside a section.
+pub fn preflight(input: &[u8]) -> Result<(), Diagnostic> {
+    if input.is_empty() {
+        return Err(Diagnostic::error(Code::EmptyInput, "the input is empty; expected a component binary"));
+    }
+    if input.len() < 8 || &input[0..4] != b"\0asm" {
+        return Err(Diagnostic::error(
+            Code::NotWasm,
+            "the input is not WebAssembly: it does not start with the `\\0asm` magic and a version",
+        )
+        .at(0));
+    }
+    let mut parser = Parser::new(0);
+    let mut offset = 0usize;
+    loop {
+        match parser.parse(&input[offset..], true) {
+            Ok(wasmparser::Chunk::Parsed { consumed, payload }) => {
+                match &payload {
+                    Payload::Version { encoding: Encoding::Module, .. } => {
+                        return Err(Diagnostic::error(
+                            Code::CoreModule,
+                            "the input is a core module, not a component",
+                        )
+                        .at(0)
+                        .note("wrap it first, e.g. `wasm-tools component new module.wasm -o component.wasm`"));
+                    }
+                    Payload::ModuleSection { unchecked_range, .. }
+                    | Payload::ComponentSection { unchecked_range, .. } => {
+                        // Nested items are skipped here; the validator reads them.
+                        offset += consumed;
+                        let len = unchecked_range.end - unchecked_range.start;
+                        if offset + len > input.len() {
+                            return Err(truncated(input.len()));
+                        }
+                        offset += len;
+                        continue;
+                    }
+                    Payload::End(_) => return Ok(()),
+                    _ => {}
+                }
+                offset += consumed;
+            }
+            Ok(wasmparser::Chunk::NeedMoreData(_)) => return Err(truncated(input.len())),
+            Err(e) => {
+                // A header that is not a known version, or a malformed section
+                // header: classify as not-wasm at offset 0, invalid elsewhere.
+                if e.offset() < 8 {
+                    return Err(Diagnostic::error(
+                        Code::NotWasm,
+                        format!("the input is not a WebAssembly binary Meld can read: {}", e.message()),
+                    )
+                    .at(e.offset() as u64));
+                }
+                return Err(invalid(&e));
+            }
+        }
+    }
+}
+
+fn truncated(len: usize) -> Diagnostic {
+    Diagnostic::error(Code::Truncated, "the input is truncated: it ends in the middle of a section")
+        .at(len as u64)
+}
+
+fn invalid(e: &wasmparser::BinaryReaderError) -> Diagnostic {
+    Diagnostic::error(Code::Invalid, format!("the input is not a valid component: {}", e.message()))
+        .at(e.offset() as u64)
+}
+
+/// Validates and translates `input`.
+///
+/// Translation is tried first without the exception-handling feature: FACT
+/// then emits no exception barriers, so the adapters are smaller and the output
+/// does not require exceptions from its host. Only input that needs exceptions
+/// is translated again with them.
+///
+/// # Errors
+/// E0005 for an invalid component (with the validator's message and offset).
+pub fn translate(input: &[u8]) -> Result<Translation, Diagnostic> {
+    preflight(input)?;
+    let lean = features().difference(WasmFeatures::EXCEPTIONS | WasmFeatures::LEGACY_EXCEPTIONS);
+    match translate_with(input, lean) {
+        Ok(t) => Ok(t),
+        Err(_) => translate_with(input, features()),
+    }
+}
+
+fn translate_with(input: &[u8], features: WasmFeatures) -> Result<Translation, Diagnostic> {
+    let tunables = tunables();
+    let scope = ScopeVec::new();
+    let mut validator = Validator::new_with_features(features);
+    let mut types = ComponentTypesBuilder::new(&validator);
+    let (translation, modules) = Translator::new(&tunables, &mut validator, &mut types, &scope)
+        .translate(input)
+        .map_err(|e| match e.downcast_ref::<wasmparser::BinaryReaderError>() {
+            Some(b) => invalid(b),
+            None => Diagnostic::error(Code::Invalid, format!("the input is not a valid component: {e:#}")),
+        })?;
+    let modules = modules.into_iter().map(|(_, m)| m.wasm.to_vec()).collect();
+    let (types, _) = types.finish(&translation.component);
+    Ok(Translation {
+        component: translation.component,
+        trampolines: translation.trampolines,
+        types,
+        modules,
+    })
+}

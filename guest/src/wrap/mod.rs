@@ -1,0 +1,270 @@
+//! Stage 4, **wrap**: the output component around the fused core module.
+//!
+//! Layout of the output:
+//!
+//! 1. the input's world, re-declared ([`world`]): types, aliases and imports
+//!    with the input's names and types;
+//! 2. the fused core module and its one instance (it has no imports);
+//! 3. one `canon lower` per host-table slot (outer imports lowered with the
+//!    memory, `realloc` and string encoding of the inner instance that
+//!    lowered them in the input), or `canon resource.drop` for outer
+//!    resources;
+//! 4. the *fixup* module, which has no code: it imports the host table, the
+//!    lowered functions and the fused module's `init`, fills the table with an
+//!    active element segment, and runs `init` as its start function — so inner
+//!    start functions and segment initialisation run once host calls work;
+//! 5. the outer exports: each lifted function re-created with its canonical
+//!    options and exported with the type the world declares for it.
+//!
+//! Nothing here knows about inner components: only the world, the host slots
+//! and the lifted exports the link stage reports.
+
+mod builder;
+mod types;
+pub mod world;
+
+use crate::diagnostics::{Code, Diagnostic};
+use crate::link::graph::{ExportNode, Graph, HOST_TABLE_EXPORT, HostSlot, Options};
+use crate::link::merge::INIT_EXPORT;
+use crate::translate::Translation;
+use builder::Builder;
+use std::collections::HashMap;
+use types::TypeEncoder;
+use wasm_encoder::reencode::{ReencodeComponent, RoundtripReencoder};
+use wasm_encoder::{
+    CanonicalOption, ComponentExportKind, ComponentExternName, ComponentTypeRef, ComponentValType,
+    ConstExpr, ElementSection, Elements, EntityType, ExportKind, ImportSection, Module, RefType,
+    StartSection, TableType, TypeSection, ValType,
+};
+use wasmparser::ComponentTypeDeclaration;
+use wasmtime_environ::component::{RuntimeImportIndex, StringEncoding, TypeDef};
+use world::World;
+
+/// Builds the output component.
+///
+/// `fused` is the fused core module; `host_sigs[k]` the core signature of
+/// host-table slot `k`.
+///
+/// # Errors
+/// 'Unsupported' diagnostics for exports Meld cannot re-declare yet; E0100 for
+/// inconsistencies between the world and the translation (a bug).
+pub fn wrap(t: &Translation, g: &Graph<'_>, fused: &[u8], world: &World) -> Result<Vec<u8>, Diagnostic> {
+    let mut w = Wrapper { t, b: Builder::default(), imports: HashMap::new(), aliases: HashMap::new(), core: HashMap::new(), fused: 0 };
+    let pending = w.declare_world(world)?;
+    let module = w.b.core_module(fused);
+    w.fused = w.b.core_instantiate(module, &[]);
+    let lowered = g.host.iter().map(|slot| w.host_slot(slot)).collect::<Result<Vec<_>, _>>()?;
+    w.fixup(&g.host_sigs, &lowered);
+    let mut types = TypeEncoder::new(&t.types);
+    for (name, ty) in pending {
+        let node = g
+            .exports
+            .iter()
+            .find(|n| n.name() == name)
+            .ok_or_else(|| internal(&format!("the world exports `{name}` but the translation does not")))?;
+        let (kind, idx) = w.export_item(&mut types, node)?;
+        w.b.export(&name, kind, idx, Some(ty));
+    }
+    Ok(w.b.finish())
+}
+
+struct Wrapper<'t> {
+    t: &'t Translation,
+    b: Builder,
+    /// Outer import name → index of the imported item.
+    imports: HashMap<String, u32>,
+    /// Aliases of import members already made: (import, kind) → index.
+    aliases: HashMap<(RuntimeImportIndex, bool), u32>,
+    /// Aliases of fused-module exports: name → core index.
+    core: HashMap<String, u32>,
+    /// Core instance index of the fused module.
+    fused: u32,
+}
+
+impl ExportNode {
+    fn name(&self) -> &str {
+        match self {
+            ExportNode::Func { name, .. } | ExportNode::Instance { name, .. } | ExportNode::Type { name, .. } => name,
+        }
+    }
+}
+
+impl<'t> Wrapper<'t> {
+    /// Re-emits the world's declarations up to its exports; returns the
+    /// exports (name, declared type) for [`wrap`] to satisfy.
+    fn declare_world(&mut self, world: &World) -> Result<Vec<(String, ComponentTypeRef)>, Diagnostic> {
+        let mut re = RoundtripReencoder;
+        let err = |e: wasm_encoder::reencode::Error| internal(&format!("re-encoding the world: {e}"));
+        let mut exports = Vec::new();
+        for decl in world.decls()? {
+            if !exports.is_empty() && !matches!(decl, ComponentTypeDeclaration::Export { .. }) {
+                return Err(Diagnostic::error(Code::Unsupported, "unsupported: a world whose exports refer to each other's types"));
+            }
+            match decl {
+                ComponentTypeDeclaration::CoreType(ct) => {
+                    self.b.core_type(|enc| re.parse_component_core_type(enc, ct)).map_err(err)?;
+                }
+                ComponentTypeDeclaration::Type(ty) => {
+                    self.b.ty(|enc| re.parse_component_type(enc, ty)).map_err(err)?;
+                }
+                ComponentTypeDeclaration::Alias(a) => {
+                    let a = re.component_alias(a).map_err(err)?;
+                    self.b.alias(a);
+                }
+                ComponentTypeDeclaration::Import(imp) => {
+                    let ty = re.component_type_ref(imp.ty).map_err(err)?;
+                    let idx = self.b.import(extern_name(&imp.name), ty);
+                    self.imports.insert(imp.name.name.to_string(), idx);
+                }
+                ComponentTypeDeclaration::Export { name, ty } => {
+                    exports.push((name.name.to_string(), re.component_type_ref(ty).map_err(err)?));
+                }
+            }
+        }
+        Ok(exports)
+    }
+
+    /// The item at the end of an outer import's path (an instance member or
+    /// the import itself), aliased once.
+    fn import_item(&mut self, rt: RuntimeImportIndex, is_type: bool) -> Result<u32, Diagnostic> {
+        if let Some(&i) = self.aliases.get(&(rt, is_type)) {
+            return Ok(i);
+        }
+        let (import, path) = &self.t.component.imports[rt];
+        let (name, _) = &self.t.component.import_types[*import];
+        let mut idx = *self.imports.get(name).ok_or_else(|| internal(&format!("the world does not import `{name}`")))?;
+        for (i, member) in path.iter().enumerate() {
+            let kind = match (i + 1 == path.len(), is_type) {
+                (false, _) => ComponentExportKind::Instance,
+                (true, false) => ComponentExportKind::Func,
+                (true, true) => ComponentExportKind::Type,
+            };
+            idx = self.b.alias_export(idx, member, kind);
+        }
+        self.aliases.insert((rt, is_type), idx);
+        Ok(idx)
+    }
+
+    /// A fused-module export, aliased once.
+    fn core_export(&mut self, name: &str, kind: ExportKind) -> u32 {
+        if let Some(&i) = self.core.get(name) {
+            return i;
+        }
+        let i = self.b.core_alias_export(self.fused, name, kind);
+        self.core.insert(name.to_string(), i);
+        i
+    }
+
+    fn canon_options(&mut self, o: &Options) -> Vec<CanonicalOption> {
+        let mut out = vec![match o.encoding {
+            StringEncoding::Utf8 => CanonicalOption::UTF8,
+            StringEncoding::Utf16 => CanonicalOption::UTF16,
+            StringEncoding::CompactUtf16 => CanonicalOption::CompactUTF16,
+        }];
+        if let Some(m) = &o.memory {
+            out.push(CanonicalOption::Memory(self.core_export(m, ExportKind::Memory)));
+        }
+        if let Some(r) = &o.realloc {
+            out.push(CanonicalOption::Realloc(self.core_export(r, ExportKind::Func)));
+        }
+        if let Some(p) = &o.post_return {
+            out.push(CanonicalOption::PostReturn(self.core_export(p, ExportKind::Func)));
+        }
+        out
+    }
+
+    /// The core function for one host-table slot.
+    fn host_slot(&mut self, slot: &HostSlot) -> Result<u32, Diagnostic> {
+        Ok(match slot {
+            HostSlot::Lower { import, options, .. } => {
+                let func = self.import_item(*import, false)?;
+                let opts = self.canon_options(options);
+                self.b.lower(func, &opts)
+            }
+            HostSlot::ResourceDrop { import } => {
+                let ty = self.import_item(*import, true)?;
+                self.b.resource_drop(ty)
+            }
+        })
+    }
+
+    /// Instantiates the fixup module: fills the host table with `lowered`,
+    /// then runs the fused module's `init`.
+    fn fixup(&mut self, sigs: &[(Vec<ValType>, Vec<ValType>)], lowered: &[u32]) {
+        let n = lowered.len() as u32;
+        let mut types = TypeSection::new();
+        let mut imports = ImportSection::new();
+        imports.import("", "table", EntityType::Table(TableType { element_type: RefType::FUNCREF, table64: false, minimum: n.into(), maximum: None, shared: false }));
+        for (k, (params, results)) in sigs.iter().enumerate() {
+            types.ty().function(params.iter().copied(), results.iter().copied());
+            imports.import("", &k.to_string(), EntityType::Function(k as u32));
+        }
+        types.ty().function([], []);
+        imports.import("", INIT_EXPORT, EntityType::Function(n));
+        let mut m = Module::new();
+        m.section(&types).section(&imports).section(&StartSection { function_index: n });
+        if n > 0 {
+            let mut elems = ElementSection::new();
+            let funcs: Vec<u32> = (0..n).collect();
+            elems.active(Some(0), &ConstExpr::i32_const(0), Elements::Functions(funcs.into()));
+            m.section(&elems);
+        }
+        let fixup = self.b.core_module(&m.finish());
+        let mut args = vec![("table".to_string(), ExportKind::Table, self.core_export(HOST_TABLE_EXPORT, ExportKind::Table))];
+        for (k, f) in lowered.iter().enumerate() {
+            args.push((k.to_string(), ExportKind::Func, *f));
+        }
+        args.push((INIT_EXPORT.to_string(), ExportKind::Func, self.core_export(INIT_EXPORT, ExportKind::Func)));
+        let arg = self.b.core_instantiate_exports(&args);
+        self.b.core_instantiate(fixup, &[("", arg)]);
+    }
+
+    /// Creates one outer export's item; returns its kind and index.
+    fn export_item(&mut self, types: &mut TypeEncoder<'_>, node: &ExportNode) -> Result<(ComponentExportKind, u32), Diagnostic> {
+        Ok(match node {
+            ExportNode::Func { ty, core, options, .. } => {
+                let core = self.core_export(core, ExportKind::Func);
+                let opts = self.canon_options(options);
+                let ty = types.func(&mut self.b, *ty)?;
+                (ComponentExportKind::Func, self.b.lift(core, ty, &opts))
+            }
+            ExportNode::Instance { items, .. } => {
+                let mut exports = Vec::new();
+                for item in items {
+                    let (kind, idx) = self.export_item(types, item)?;
+                    exports.push((item.name().to_string(), kind, idx));
+                }
+                (ComponentExportKind::Instance, self.b.instantiate_exports(&exports))
+            }
+            ExportNode::Type { ty: TypeDef::Interface(it), .. } => {
+                let idx = match types.val(&mut self.b, it)? {
+                    ComponentValType::Type(i) => i,
+                    ComponentValType::Primitive(p) => self.b.ty(|e| -> Result<(), Diagnostic> {
+                        e.defined_type().primitive(p);
+                        Ok(())
+                    })?,
+                };
+                (ComponentExportKind::Type, idx)
+            }
+            ExportNode::Type { ty: TypeDef::Resource(_), .. } => {
+                return Err(Diagnostic::error(Code::UnsupportedResources, "unsupported: an outer export of a resource type"));
+            }
+            ExportNode::Type { name, .. } => {
+                return Err(Diagnostic::error(Code::Unsupported, format!("unsupported: the type export `{name}`")));
+            }
+        })
+    }
+}
+
+fn extern_name<'a>(n: &wasmparser::ComponentExternName<'a>) -> ComponentExternName<'a> {
+    ComponentExternName {
+        name: n.name.into(),
+        implements: n.implements.map(Into::into),
+        version_suffix: n.version_suffix.map(Into::into),
+        external_id: n.external_id.map(Into::into),
+    }
+}
+
+fn internal(what: &str) -> Diagnostic {
+    Diagnostic::error(Code::Internal, format!("internal error while wrapping: {what}"))
+}
