@@ -79,6 +79,7 @@ pub fn preflight(input: &[u8]) -> Result<(), Diagnostic> {
     let mut parser = Parser::new(0);
     let mut offset = 0usize;
     loop {
+        let before = parser.clone();
         match parser.parse(&input[offset..], true) {
             Ok(wasmparser::Chunk::Parsed { consumed, payload }) => {
                 match &payload {
@@ -108,6 +109,12 @@ pub fn preflight(input: &[u8]) -> Result<(), Diagnostic> {
             }
             Ok(wasmparser::Chunk::NeedMoreData(_)) => return Err(truncated(input.len())),
             Err(e) => {
+                // The same bytes read as a stream that may go on: if the
+                // parser only wants more data, the binary is cut short.
+                let mut streaming = before;
+                if let Ok(wasmparser::Chunk::NeedMoreData(_)) = streaming.parse(&input[offset..], false) {
+                    return Err(truncated(input.len()));
+                }
                 // A header that is not a known version, or a malformed section
                 // header: classify as not-wasm at offset 0, invalid elsewhere.
                 if e.offset() < 8 {

@@ -907,7 +907,12 @@ fn out_of_bounds_ranges_trap() {
         assert_trap(op.run(&mut h, 0, u32::MAX, 0, u32::MAX));
         assert_trap(op.run(&mut h, 0, 0x8000_0000, 0, 0x8000_0000));
         assert_trap(op.run(&mut h, 2, u32::MAX - 1, 2, u32::MAX - 1));
+        // Nor do pointer + length, on either side alone.
+        assert_trap(op.run(&mut h, u32::MAX - 15, 16, 0, 16));
+        assert_trap(op.run(&mut h, 0, 16, u32::MAX - 15, 16));
         if op.five {
+            assert_trap(op.run(&mut h, 0, u32::MAX, 0, n));
+            assert_trap(op.run(&mut h, 0, 0x8000_0000, 0, n));
             assert_trap(op.run(&mut h, 0, 0, 0, u32::MAX));
             assert_trap(op.run(&mut h, 0, 0, 0, 0x8000_0000));
             assert_trap(op.run(&mut h, 0, n, 0, PAGE / op.dst_w + 1));

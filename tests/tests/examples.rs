@@ -1,20 +1,63 @@
-//! The bundled example compositions, fused and run side by side.
+//! The bundled example compositions, fused with the native library: the
+//! output validates, holds one core module with code, declares the same world,
+//! and runs exactly like the input.
 
 use meld_tests::*;
 
+fn fused(name: &str, input: &[u8]) -> Vec<u8> {
+    meld::fuse(input).unwrap_or_else(|d| panic!("{name}: fusing failed: {d:?}"))
+}
+
 #[test]
-fn fused_examples_behave_like_their_inputs() {
+fn outputs_validate() {
     for (name, input) in examples() {
-        let fused = meld::fuse(&input).unwrap_or_else(|d| panic!("{name}: {d:?}"));
+        let out = fused(&name, &input);
+        let mut v = wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all());
+        v.validate_all(&out).unwrap_or_else(|e| panic!("{name}: invalid output: {e}"));
+    }
+}
+
+#[test]
+fn outputs_hold_exactly_one_core_module_with_code() {
+    for (name, input) in examples() {
+        let before = core_modules(&input).unwrap();
+        assert!(before.iter().filter(|&&n| n > 0).count() >= 2, "{name}: the input should hold several modules with code: {before:?}");
+        let after = core_modules(&fused(&name, &input)).unwrap();
+        let with_code = after.iter().filter(|&&n| n > 0).count();
+        assert_eq!(with_code, 1, "{name}: function bodies per core module: {after:?}");
+    }
+}
+
+#[test]
+fn outputs_declare_the_input_world() {
+    for (name, input) in examples() {
+        let before = world_wit(&input).unwrap();
+        let after = world_wit(&fused(&name, &input)).unwrap();
+        assert!(before.contains("export wasi:cli/run"), "{name}: unexpected world:\n{before}");
+        assert_eq!(before, after, "{name}: worlds differ");
+    }
+}
+
+#[test]
+fn outputs_behave_like_their_inputs() {
+    for (name, input) in examples() {
         let before = run_command(&input).unwrap();
-        let after = run_command(&fused).unwrap();
+        let after = run_command(&fused(&name, &input)).unwrap();
         assert!(!before.trapped, "{name}: the input itself traps: {}", String::from_utf8_lossy(&before.stderr));
-        assert!(!before.stdout.is_empty(), "{name}: the input prints nothing");
+        assert_eq!(before.result, Some(Ok(())), "{name}: the input should succeed");
+        assert!(before.stdout.len() > 200, "{name}: the input prints too little to compare");
         assert_eq!(
             String::from_utf8_lossy(&before.stdout),
             String::from_utf8_lossy(&after.stdout),
             "{name}: stdout differs"
         );
         assert_eq!(before, after, "{name}: observable behaviour differs");
+    }
+}
+
+#[test]
+fn fusing_is_deterministic() {
+    for (name, input) in examples() {
+        assert_eq!(fused(&name, &input), fused(&name, &input), "{name}");
     }
 }
