@@ -14,7 +14,9 @@
 //! memory did not change at all).
 
 use std::sync::OnceLock;
-use wasmtime::{Engine, ExternType, Instance, Memory, MemoryType, Module, Store, Trap, Val, ValType};
+use wasmtime::{
+    Engine, ExternType, Instance, Memory, MemoryType, Module, Store, Trap, Val, ValType,
+};
 
 const WAT: &str = include_str!("../src/intrinsics/transcode.wat");
 const PAGE: u32 = 65536;
@@ -53,7 +55,13 @@ impl H {
         let src = Memory::new(&mut store, MemoryType::new(src_pages, None)).unwrap();
         let dst = Memory::new(&mut store, MemoryType::new(dst_pages, None)).unwrap();
         let instance = Instance::new(&mut store, module, &[src.into(), dst.into()]).unwrap();
-        H { store, instance, src, dst, same: false }
+        H {
+            store,
+            instance,
+            src,
+            dst,
+            same: false,
+        }
     }
 
     /// One memory imported as both `src` and `dst`.
@@ -62,7 +70,13 @@ impl H {
         let mut store = Store::new(engine, ());
         let mem = Memory::new(&mut store, MemoryType::new(pages, None)).unwrap();
         let instance = Instance::new(&mut store, module, &[mem.into(), mem.into()]).unwrap();
-        H { store, instance, src: mem, dst: mem, same: true }
+        H {
+            store,
+            instance,
+            src: mem,
+            dst: mem,
+            same: true,
+        }
     }
 
     fn write_src(&mut self, at: u32, bytes: &[u8]) {
@@ -104,10 +118,19 @@ impl H {
         let lo = (dst as usize).min(dst_before.len());
         let hi = (dst as u64 + dst_bytes).min(dst_before.len() as u64) as usize;
         assert_eq!(dst_before.len(), dst_after.len());
-        assert!(dst_before[..lo] == dst_after[..lo], "{name}: wrote below the destination range");
-        assert!(dst_before[hi..] == dst_after[hi..], "{name}: wrote past the destination range");
+        assert!(
+            dst_before[..lo] == dst_after[..lo],
+            "{name}: wrote below the destination range"
+        );
+        assert!(
+            dst_before[hi..] == dst_after[hi..],
+            "{name}: wrote past the destination range"
+        );
         if !self.same {
-            assert!(src_before == self.src.data(&self.store), "{name}: modified the source memory");
+            assert!(
+                src_before == self.src.data(&self.store),
+                "{name}: modified the source memory"
+            );
         }
         outcome.map(|()| results.iter().map(|v| v.unwrap_i32() as u32).collect())
     }
@@ -116,26 +139,54 @@ impl H {
     // the one the libcall's destination slice covers.
 
     fn copy_utf8(&mut self, src: u32, len: u32, dst: u32) -> R<()> {
-        self.call("copy-utf8", &[src, len, dst], dst, len as u64).map(|_| ())
+        self.call("copy-utf8", &[src, len, dst], dst, len as u64)
+            .map(|_| ())
     }
     fn copy_utf16(&mut self, src: u32, len: u32, dst: u32) -> R<()> {
-        self.call("copy-utf16", &[src, len, dst], dst, 2 * len as u64).map(|_| ())
+        self.call("copy-utf16", &[src, len, dst], dst, 2 * len as u64)
+            .map(|_| ())
     }
     fn copy_latin1(&mut self, src: u32, len: u32, dst: u32) -> R<()> {
-        self.call("copy-latin1", &[src, len, dst], dst, len as u64).map(|_| ())
+        self.call("copy-latin1", &[src, len, dst], dst, len as u64)
+            .map(|_| ())
     }
     fn latin1_to_utf16(&mut self, src: u32, len: u32, dst: u32) -> R<()> {
-        self.call("latin1-to-utf16", &[src, len, dst], dst, 2 * len as u64).map(|_| ())
+        self.call("latin1-to-utf16", &[src, len, dst], dst, 2 * len as u64)
+            .map(|_| ())
     }
-    fn latin1_to_utf8(&mut self, src: u32, src_len: u32, dst: u32, dst_len: u32, first_pass: bool) -> R<(u32, u32)> {
-        let r = self.call("latin1-to-utf8", &[src, src_len, dst, dst_len, first_pass as u32], dst, dst_len as u64)?;
+    fn latin1_to_utf8(
+        &mut self,
+        src: u32,
+        src_len: u32,
+        dst: u32,
+        dst_len: u32,
+        first_pass: bool,
+    ) -> R<(u32, u32)> {
+        let r = self.call(
+            "latin1-to-utf8",
+            &[src, src_len, dst, dst_len, first_pass as u32],
+            dst,
+            dst_len as u64,
+        )?;
         Ok((r[0], r[1]))
     }
     fn utf8_to_utf16(&mut self, src: u32, len: u32, dst: u32) -> R<u32> {
         Ok(self.call("utf8-to-utf16", &[src, len, dst], dst, 2 * len as u64)?[0])
     }
-    fn utf16_to_utf8(&mut self, src: u32, src_len: u32, dst: u32, dst_len: u32, first_pass: bool) -> R<(u32, u32)> {
-        let r = self.call("utf16-to-utf8", &[src, src_len, dst, dst_len, first_pass as u32], dst, dst_len as u64)?;
+    fn utf16_to_utf8(
+        &mut self,
+        src: u32,
+        src_len: u32,
+        dst: u32,
+        dst_len: u32,
+        first_pass: bool,
+    ) -> R<(u32, u32)> {
+        let r = self.call(
+            "utf16-to-utf8",
+            &[src, src_len, dst, dst_len, first_pass as u32],
+            dst,
+            dst_len as u64,
+        )?;
         Ok((r[0], r[1]))
     }
     fn utf8_to_latin1(&mut self, src: u32, len: u32, dst: u32) -> R<(u32, u32)> {
@@ -146,14 +197,43 @@ impl H {
         let r = self.call("utf16-to-latin1", &[src, len, dst], dst, len as u64)?;
         Ok((r[0], r[1]))
     }
-    fn utf8_to_compact_utf16(&mut self, src: u32, src_len: u32, dst: u32, dst_len: u32, so_far: u32) -> R<u32> {
-        Ok(self.call("utf8-to-compact-utf16", &[src, src_len, dst, dst_len, so_far], dst, 2 * dst_len as u64)?[0])
+    fn utf8_to_compact_utf16(
+        &mut self,
+        src: u32,
+        src_len: u32,
+        dst: u32,
+        dst_len: u32,
+        so_far: u32,
+    ) -> R<u32> {
+        Ok(self.call(
+            "utf8-to-compact-utf16",
+            &[src, src_len, dst, dst_len, so_far],
+            dst,
+            2 * dst_len as u64,
+        )?[0])
     }
-    fn utf16_to_compact_utf16(&mut self, src: u32, src_len: u32, dst: u32, dst_len: u32, so_far: u32) -> R<u32> {
-        Ok(self.call("utf16-to-compact-utf16", &[src, src_len, dst, dst_len, so_far], dst, 2 * dst_len as u64)?[0])
+    fn utf16_to_compact_utf16(
+        &mut self,
+        src: u32,
+        src_len: u32,
+        dst: u32,
+        dst_len: u32,
+        so_far: u32,
+    ) -> R<u32> {
+        Ok(self.call(
+            "utf16-to-compact-utf16",
+            &[src, src_len, dst, dst_len, so_far],
+            dst,
+            2 * dst_len as u64,
+        )?[0])
     }
     fn utf16_to_compact_probably_utf16(&mut self, src: u32, len: u32, dst: u32) -> R<u32> {
-        Ok(self.call("utf16-to-compact-probably-utf16", &[src, len, dst], dst, 2 * len as u64)?[0])
+        Ok(self.call(
+            "utf16-to-compact-probably-utf16",
+            &[src, len, dst],
+            dst,
+            2 * len as u64,
+        )?[0])
     }
 }
 
@@ -161,7 +241,11 @@ impl H {
 fn assert_trap<T: std::fmt::Debug>(r: R<T>) {
     match r {
         Ok(v) => panic!("expected a trap, got Ok({v:?})"),
-        Err(e) => assert_eq!(e.downcast_ref::<Trap>(), Some(&Trap::UnreachableCodeReached), "{e:?}"),
+        Err(e) => assert_eq!(
+            e.downcast_ref::<Trap>(),
+            Some(&Trap::UnreachableCodeReached),
+            "{e:?}"
+        ),
     }
 }
 
@@ -199,7 +283,10 @@ fn le_bytes(units: &[u16]) -> Vec<u8> {
 }
 
 fn le_units(bytes: &[u8]) -> Vec<u16> {
-    bytes.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect()
+    bytes
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect()
 }
 
 fn utf16(s: &str) -> Vec<u16> {
@@ -267,7 +354,11 @@ mod reference {
     use super::UTF16_TAG;
 
     /// `utf16_to_utf8`: (units read, bytes written).
-    pub fn utf16_to_utf8(src: &[u16], dst_len: usize, first_pass: bool) -> Option<(usize, Vec<u8>)> {
+    pub fn utf16_to_utf8(
+        src: &[u16],
+        dst_len: usize,
+        first_pass: bool,
+    ) -> Option<(usize, Vec<u8>)> {
         let (mut read, mut out) = (0, Vec::new());
         for ch in char::decode_utf16(src.iter().copied()) {
             let ch = ch.ok()?;
@@ -307,7 +398,9 @@ mod reference {
         };
         let (mut read, mut out) = (0, Vec::new());
         for ch in valid.chars() {
-            let Ok(b) = u8::try_from(u32::from(ch)) else { break };
+            let Ok(b) = u8::try_from(u32::from(ch)) else {
+                break;
+            };
             read += ch.len_utf8();
             out.push(b);
         }
@@ -379,10 +472,20 @@ fn adapter_utf16_to_utf8(h: &mut H, src: u32, units: &[u16], dst: u32) -> Vec<u8
     let len = units.len() as u32;
     h.write_src(src, &le_bytes(units));
     let (read, mut written) = h.utf16_to_utf8(src, len, dst, len, true).unwrap();
-    assert!(read <= len && written == read, "first pass writes only ASCII");
+    assert!(
+        read <= len && written == read,
+        "first pass writes only ASCII"
+    );
     if read != len {
-        let (read2, written2) =
-            h.utf16_to_utf8(src + 2 * read, len - read, dst + written, 3 * len - written, false).unwrap();
+        let (read2, written2) = h
+            .utf16_to_utf8(
+                src + 2 * read,
+                len - read,
+                dst + written,
+                3 * len - written,
+                false,
+            )
+            .unwrap();
         assert_eq!(read2, len - read, "second pass finishes the string");
         written += written2;
     } else {
@@ -398,8 +501,15 @@ fn adapter_latin1_to_utf8(h: &mut H, src: u32, bytes: &[u8], dst: u32) -> Vec<u8
     let (read, mut written) = h.latin1_to_utf8(src, len, dst, len, true).unwrap();
     assert_eq!(read, written);
     if read != len {
-        let (read2, written2) =
-            h.latin1_to_utf8(src + read, len - read, dst + written, 2 * len - written, false).unwrap();
+        let (read2, written2) = h
+            .latin1_to_utf8(
+                src + read,
+                len - read,
+                dst + written,
+                2 * len - written,
+                false,
+            )
+            .unwrap();
         assert_eq!(read2, len - read, "second pass finishes the string");
         written += written2;
     }
@@ -415,7 +525,9 @@ fn adapter_utf8_to_compact(h: &mut H, src: u32, bytes: &[u8], dst: u32) -> (u32,
     if read == len {
         return (written, h.read_dst(dst, written as usize));
     }
-    let n = h.utf8_to_compact_utf16(src + read, len - read, dst, len, written).unwrap();
+    let n = h
+        .utf8_to_compact_utf16(src + read, len - read, dst, len, written)
+        .unwrap();
     (n | UTF16_TAG, h.read_dst(dst, 2 * n as usize))
 }
 
@@ -428,7 +540,9 @@ fn adapter_utf16_to_compact(h: &mut H, src: u32, units: &[u16], dst: u32) -> (u3
     if read == len {
         return (written, h.read_dst(dst, written as usize));
     }
-    let n = h.utf16_to_compact_utf16(src + 2 * read, len - read, dst, len, written).unwrap();
+    let n = h
+        .utf16_to_compact_utf16(src + 2 * read, len - read, dst, len, written)
+        .unwrap();
     assert_eq!(n, len);
     (n | UTF16_TAG, h.read_dst(dst, 2 * n as usize))
 }
@@ -456,22 +570,46 @@ fn check_string(h: &mut H, src: u32, dst: u32, s: &str) {
 
     h.write_src(src, &le_bytes(&units));
     h.copy_utf16(src, n16, dst).unwrap();
-    assert_eq!(h.read_dst(dst, 2 * units.len()), le_bytes(&units), "copy-utf16 {s:?}");
+    assert_eq!(
+        h.read_dst(dst, 2 * units.len()),
+        le_bytes(&units),
+        "copy-utf16 {s:?}"
+    );
 
     h.write_src(src, bytes);
-    assert_eq!(h.utf8_to_utf16(src, n8, dst).unwrap(), n16, "utf8-to-utf16 {s:?}");
-    assert_eq!(h.read_dst(dst, 2 * units.len()), le_bytes(&units), "utf8-to-utf16 {s:?}");
+    assert_eq!(
+        h.utf8_to_utf16(src, n8, dst).unwrap(),
+        n16,
+        "utf8-to-utf16 {s:?}"
+    );
+    assert_eq!(
+        h.read_dst(dst, 2 * units.len()),
+        le_bytes(&units),
+        "utf8-to-utf16 {s:?}"
+    );
 
     // One call with enough room: everything, no first-pass stop.
     h.write_src(src, &le_bytes(&units));
-    assert_eq!(h.utf16_to_utf8(src, n16, dst, 3 * n16, false).unwrap(), (n16, n8), "utf16-to-utf8 {s:?}");
+    assert_eq!(
+        h.utf16_to_utf8(src, n16, dst, 3 * n16, false).unwrap(),
+        (n16, n8),
+        "utf16-to-utf8 {s:?}"
+    );
     assert_eq!(h.read_dst(dst, bytes.len()), bytes);
-    assert_eq!(adapter_utf16_to_utf8(h, src, &units, dst), bytes, "utf16-to-utf8 {s:?}");
+    assert_eq!(
+        adapter_utf16_to_utf8(h, src, &units, dst),
+        bytes,
+        "utf16-to-utf8 {s:?}"
+    );
 
     h.write_src(src, bytes);
     let (read, written) = h.utf8_to_latin1(src, n8, dst).unwrap();
     let (ref_read, ref_out) = reference::utf8_to_latin1(bytes);
-    assert_eq!((read as usize, written as usize), (ref_read, ref_out.len()), "utf8-to-latin1 {s:?}");
+    assert_eq!(
+        (read as usize, written as usize),
+        (ref_read, ref_out.len()),
+        "utf8-to-latin1 {s:?}"
+    );
     assert_eq!(h.read_dst(dst, ref_out.len()), ref_out);
     if let Some(l1) = latin1(s) {
         assert_eq!((read, ref_out), (n8, l1));
@@ -480,12 +618,24 @@ fn check_string(h: &mut H, src: u32, dst: u32, s: &str) {
     h.write_src(src, &le_bytes(&units));
     let (read, written) = h.utf16_to_latin1(src, n16, dst).unwrap();
     let ref_out = reference::utf16_to_latin1(&units);
-    assert_eq!((read as usize, written as usize), (ref_out.len(), ref_out.len()), "utf16-to-latin1 {s:?}");
+    assert_eq!(
+        (read as usize, written as usize),
+        (ref_out.len(), ref_out.len()),
+        "utf16-to-latin1 {s:?}"
+    );
     assert_eq!(h.read_dst(dst, ref_out.len()), ref_out);
 
     let expected = expected_compact(s);
-    assert_eq!(adapter_utf8_to_compact(h, src, bytes, dst), expected, "utf8 to compact {s:?}");
-    assert_eq!(adapter_utf16_to_compact(h, src, &units, dst), expected, "utf16 to compact {s:?}");
+    assert_eq!(
+        adapter_utf8_to_compact(h, src, bytes, dst),
+        expected,
+        "utf8 to compact {s:?}"
+    );
+    assert_eq!(
+        adapter_utf16_to_compact(h, src, &units, dst),
+        expected,
+        "utf16 to compact {s:?}"
+    );
 
     h.write_src(src, &le_bytes(&units));
     let before = h.read_dst(dst, 2 * units.len());
@@ -493,7 +643,11 @@ fn check_string(h: &mut H, src: u32, dst: u32, s: &str) {
     let mut want = before;
     let want_ret = reference::utf16_to_compact_probably_utf16(&units, &mut want).unwrap();
     assert_eq!(got, want_ret, "utf16-to-compact-probably-utf16 {s:?}");
-    assert_eq!(h.read_dst(dst, 2 * units.len()), want, "utf16-to-compact-probably-utf16 {s:?}");
+    assert_eq!(
+        h.read_dst(dst, 2 * units.len()),
+        want,
+        "utf16-to-compact-probably-utf16 {s:?}"
+    );
     assert_eq!(got, expected.0);
     assert_eq!(h.read_dst(dst, expected.1.len()), expected.1);
 
@@ -503,10 +657,22 @@ fn check_string(h: &mut H, src: u32, dst: u32, s: &str) {
         h.copy_latin1(src, len, dst).unwrap();
         assert_eq!(h.read_dst(dst, l1.len()), l1, "copy-latin1 {s:?}");
         h.latin1_to_utf16(src, len, dst).unwrap();
-        assert_eq!(h.read_dst(dst, 2 * l1.len()), le_bytes(&units), "latin1-to-utf16 {s:?}");
-        assert_eq!(h.latin1_to_utf8(src, len, dst, 2 * len, false).unwrap(), (len, n8), "latin1-to-utf8 {s:?}");
+        assert_eq!(
+            h.read_dst(dst, 2 * l1.len()),
+            le_bytes(&units),
+            "latin1-to-utf16 {s:?}"
+        );
+        assert_eq!(
+            h.latin1_to_utf8(src, len, dst, 2 * len, false).unwrap(),
+            (len, n8),
+            "latin1-to-utf8 {s:?}"
+        );
         assert_eq!(h.read_dst(dst, bytes.len()), bytes);
-        assert_eq!(adapter_latin1_to_utf8(h, src, &l1, dst), bytes, "latin1-to-utf8 {s:?}");
+        assert_eq!(
+            adapter_latin1_to_utf8(h, src, &l1, dst),
+            bytes,
+            "latin1-to-utf8 {s:?}"
+        );
     }
 }
 
@@ -519,7 +685,9 @@ fn validates_as_wasm2_with_multi_memory_only() {
     use wasmparser::{Validator, WasmFeatures};
     let wasm = wat::parse_str(WAT).unwrap();
     let features = WasmFeatures::WASM2 | WasmFeatures::MULTI_MEMORY;
-    Validator::new_with_features(features).validate_all(&wasm).expect("valid wasm 2.0 + multi-memory");
+    Validator::new_with_features(features)
+        .validate_all(&wasm)
+        .expect("valid wasm 2.0 + multi-memory");
 }
 
 #[test]
@@ -527,11 +695,20 @@ fn interface_matches_fact_signatures() {
     let (_, module) = module();
     let imports: Vec<_> = module
         .imports()
-        .map(|i| (i.module().to_string(), i.name().to_string(), matches!(i.ty(), ExternType::Memory(_))))
+        .map(|i| {
+            (
+                i.module().to_string(),
+                i.name().to_string(),
+                matches!(i.ty(), ExternType::Memory(_)),
+            )
+        })
         .collect();
     assert_eq!(
         imports,
-        [("meld".to_string(), "src".to_string(), true), ("meld".to_string(), "dst".to_string(), true)]
+        [
+            ("meld".to_string(), "src".to_string(), true),
+            ("meld".to_string(), "dst".to_string(), true)
+        ]
     );
     for ty in module.imports().filter_map(|i| i.ty().memory().cloned()) {
         assert!(!ty.is_64() && !ty.is_shared());
@@ -564,10 +741,12 @@ fn interface_matches_fact_signatures() {
         let p: Vec<_> = ty.params().collect();
         let r: Vec<_> = ty.results().collect();
         assert_eq!((p.len(), r.len()), (params, results), "{name}");
-        assert!(p.iter().chain(&r).all(|t| matches!(t, ValType::I32)), "{name}");
+        assert!(
+            p.iter().chain(&r).all(|t| matches!(t, ValType::I32)),
+            "{name}"
+        );
     }
 }
-
 
 // ---------------------------------------------------------------------------
 // Valid strings
@@ -586,7 +765,9 @@ fn corpus_in_every_layout() {
 #[test]
 fn long_strings_crossing_64kib_pages() {
     let mixed = "aé中😀 ".repeat(12_000); // 132,000 UTF-8 bytes, 72,000 units
-    let latin = (0..70_000u32).map(|i| char::from((i % 256) as u8)).collect::<String>();
+    let latin = (0..70_000u32)
+        .map(|i| char::from((i % 256) as u8))
+        .collect::<String>();
     let ascii = "0123456789abcdef".repeat(12_500); // 200,000 bytes
     for s in [&mixed, &latin, &ascii] {
         // Distinct memories: source and destination start just below a
@@ -610,9 +791,15 @@ fn latin1_every_byte() {
         h.copy_latin1(src, 256, dst).unwrap();
         assert_eq!(h.read_dst(dst, 256), all);
         h.latin1_to_utf16(src, 256, dst).unwrap();
-        assert_eq!(le_units(&h.read_dst(dst, 512)), (0..=255).collect::<Vec<u16>>());
+        assert_eq!(
+            le_units(&h.read_dst(dst, 512)),
+            (0..=255).collect::<Vec<u16>>()
+        );
         let utf8 = decode_latin1(&all).into_bytes();
-        assert_eq!(h.latin1_to_utf8(src, 256, dst, 512, false).unwrap(), (256, 384));
+        assert_eq!(
+            h.latin1_to_utf8(src, 256, dst, 512, false).unwrap(),
+            (256, 384)
+        );
         assert_eq!(h.read_dst(dst, 384), utf8);
     }
 }
@@ -623,15 +810,29 @@ fn latin1_every_byte() {
 
 #[test]
 fn utf16_to_utf8_every_destination_size() {
-    for s in ["", "abc", "aé中😀z", "😀😀", "ÿÿ", "\u{7ff}\u{800}\u{ffff}\u{10000}", "é中a😀"] {
+    for s in [
+        "",
+        "abc",
+        "aé中😀z",
+        "😀😀",
+        "ÿÿ",
+        "\u{7ff}\u{800}\u{ffff}\u{10000}",
+        "é中a😀",
+    ] {
         let units = utf16(s);
         for (mut h, src, dst) in layouts(1) {
             h.write_src(src, &le_bytes(&units));
             for first_pass in [false, true] {
                 for dst_len in 0..=3 * units.len() + 2 {
-                    let (r, w) = h.utf16_to_utf8(src, units.len() as u32, dst, dst_len as u32, first_pass).unwrap();
+                    let (r, w) = h
+                        .utf16_to_utf8(src, units.len() as u32, dst, dst_len as u32, first_pass)
+                        .unwrap();
                     let (rr, out) = reference::utf16_to_utf8(&units, dst_len, first_pass).unwrap();
-                    assert_eq!((r as usize, w as usize), (rr, out.len()), "{s:?} {dst_len} {first_pass}");
+                    assert_eq!(
+                        (r as usize, w as usize),
+                        (rr, out.len()),
+                        "{s:?} {dst_len} {first_pass}"
+                    );
                     assert_eq!(h.read_dst(dst, out.len()), out);
                 }
             }
@@ -641,14 +842,27 @@ fn utf16_to_utf8_every_destination_size() {
 
 #[test]
 fn latin1_to_utf8_every_destination_size() {
-    for bytes in [&b""[..], b"abc", b"a\xe9b\xffc", b"\x80\x81", b"abcdefgh\xe9", b"\xe9abcdefghijklmnopqrstuvwxyz\xff"] {
+    for bytes in [
+        &b""[..],
+        b"abc",
+        b"a\xe9b\xffc",
+        b"\x80\x81",
+        b"abcdefgh\xe9",
+        b"\xe9abcdefghijklmnopqrstuvwxyz\xff",
+    ] {
         for (mut h, src, dst) in layouts(1) {
             h.write_src(src, bytes);
             for first_pass in [false, true] {
                 for dst_len in 0..=2 * bytes.len() + 2 {
-                    let (r, w) = h.latin1_to_utf8(src, bytes.len() as u32, dst, dst_len as u32, first_pass).unwrap();
+                    let (r, w) = h
+                        .latin1_to_utf8(src, bytes.len() as u32, dst, dst_len as u32, first_pass)
+                        .unwrap();
                     let (rr, out) = reference::latin1_to_utf8(bytes, dst_len, first_pass);
-                    assert_eq!((r as usize, w as usize), (rr, out.len()), "{bytes:?} {dst_len} {first_pass}");
+                    assert_eq!(
+                        (r as usize, w as usize),
+                        (rr, out.len()),
+                        "{bytes:?} {dst_len} {first_pass}"
+                    );
                     assert_eq!(h.read_dst(dst, out.len()), out);
                 }
             }
@@ -672,18 +886,22 @@ fn utf8_to_latin1_stops_without_trapping() {
     let cases: &[(&[u8], u32, &[u8])] = &[
         (b"abc", 3, b"abc"),
         ("aé".as_bytes(), 3, b"a\xe9"),
-        ("ÿ\u{100}".as_bytes(), 2, b"\xff"),  // U+0100 (C4 80) is not Latin-1
+        ("ÿ\u{100}".as_bytes(), 2, b"\xff"), // U+0100 (C4 80) is not Latin-1
         ("a中".as_bytes(), 1, b"a"),
-        (b"a\xc3", 1, b"a"),                 // truncated: stop, no trap
-        (b"a\xc3(", 1, b"a"),                // bad continuation
-        (b"a\x80b", 1, b"a"),                // stray continuation
-        (b"a\xc0\x80", 1, b"a"),             // overlong NUL
+        (b"a\xc3", 1, b"a"),     // truncated: stop, no trap
+        (b"a\xc3(", 1, b"a"),    // bad continuation
+        (b"a\x80b", 1, b"a"),    // stray continuation
+        (b"a\xc0\x80", 1, b"a"), // overlong NUL
         (b"\xc2\x80\xc3\xbf\xff", 4, b"\x80\xff"),
     ];
     for (mut h, src, dst) in layouts(1) {
         for &(input, read, out) in cases {
             h.write_src(src, input);
-            assert_eq!(h.utf8_to_latin1(src, input.len() as u32, dst).unwrap(), (read, out.len() as u32), "{input:?}");
+            assert_eq!(
+                h.utf8_to_latin1(src, input.len() as u32, dst).unwrap(),
+                (read, out.len() as u32),
+                "{input:?}"
+            );
             assert_eq!(h.read_dst(dst, out.len()), out);
         }
     }
@@ -699,7 +917,11 @@ fn utf16_to_latin1_stops_at_first_wide_unit() {
         (vec![0x61; 10], 10),
     ] {
         h.write_src(2, &le_bytes(&units));
-        assert_eq!(h.utf16_to_latin1(2, units.len() as u32, 4).unwrap(), (n, n), "{units:x?}");
+        assert_eq!(
+            h.utf16_to_latin1(2, units.len() as u32, 4).unwrap(),
+            (n, n),
+            "{units:x?}"
+        );
         let want: Vec<u8> = units[..n as usize].iter().map(|&u| u as u8).collect();
         assert_eq!(h.read_dst(4, n as usize), want);
     }
@@ -713,7 +935,9 @@ fn compact_utf16_inflates_the_latin1_prefix() {
     h.write_src(0, s.as_bytes());
     assert_eq!(h.utf8_to_latin1(0, s.len() as u32, 100).unwrap(), (4, 3));
     assert_eq!(h.read_dst(100, 3), b"ab\xe9");
-    let n = h.utf8_to_compact_utf16(4, s.len() as u32 - 4, 100, s.len() as u32, 3).unwrap();
+    let n = h
+        .utf8_to_compact_utf16(4, s.len() as u32 - 4, 100, s.len() as u32, 3)
+        .unwrap();
     assert_eq!(n, 6);
     assert_eq!(le_units(&h.read_dst(100, 12)), utf16(s));
 
@@ -721,8 +945,13 @@ fn compact_utf16_inflates_the_latin1_prefix() {
     let units = utf16(s);
     let mut h = H::distinct(1, 1);
     h.write_src(0, &le_bytes(&units));
-    assert_eq!(h.utf16_to_latin1(0, units.len() as u32, 100).unwrap(), (3, 3));
-    let n = h.utf16_to_compact_utf16(6, units.len() as u32 - 3, 100, units.len() as u32, 3).unwrap();
+    assert_eq!(
+        h.utf16_to_latin1(0, units.len() as u32, 100).unwrap(),
+        (3, 3)
+    );
+    let n = h
+        .utf16_to_compact_utf16(6, units.len() as u32 - 3, 100, units.len() as u32, 3)
+        .unwrap();
     assert_eq!(n, units.len() as u32, "src_len + latin1_bytes_so_far");
     assert_eq!(le_units(&h.read_dst(100, 2 * units.len())), units);
 }
@@ -740,7 +969,9 @@ fn utf8_to_compact_utf16_truncates_like_zip() {
             h.write_dst(64, b"\xe9\x41");
             let mut want = h.read_dst(64, 2 * dst_len);
             let want_n = reference::utf8_to_compact_utf16(s.as_bytes(), &mut want, so_far).unwrap();
-            let n = h.utf8_to_compact_utf16(8, s.len() as u32, 64, dst_len as u32, so_far as u32).unwrap();
+            let n = h
+                .utf8_to_compact_utf16(8, s.len() as u32, 64, dst_len as u32, so_far as u32)
+                .unwrap();
             assert_eq!(n, want_n, "so_far {so_far} dst_len {dst_len}");
             assert_eq!(h.read_dst(64, 2 * dst_len), want);
         }
@@ -760,9 +991,16 @@ fn compact_probably_utf16_tags_and_deflates() {
     // Deflated in place: byte i = byte 2i; bytes 3..6 keep the UTF-16 copy.
     assert_eq!(h.read_dst(10, 6), [0x61, 0x62, 0xff, 0x00, 0xff, 0x00]);
     h.write_src(0, &le_bytes(&utf16("a\u{100}")));
-    assert_eq!(h.utf16_to_compact_probably_utf16(0, 2, 10).unwrap(), 2 | UTF16_TAG);
+    assert_eq!(
+        h.utf16_to_compact_probably_utf16(0, 2, 10).unwrap(),
+        2 | UTF16_TAG
+    );
     assert_eq!(h.read_dst(10, 4), [0x61, 0, 0, 1]);
-    assert_eq!(h.utf16_to_compact_probably_utf16(0, 0, 10).unwrap(), 0, "empty is Latin-1");
+    assert_eq!(
+        h.utf16_to_compact_probably_utf16(0, 0, 10).unwrap(),
+        0,
+        "empty is Latin-1"
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -772,21 +1010,21 @@ fn compact_probably_utf16_tags_and_deflates() {
 const INVALID_UTF8: &[&[u8]] = &[
     b"\x80",
     b"a\xbf",
-    b"\xc0\x80",         // overlong NUL
-    b"\xc1\xbf",         // overlong
-    b"\xc2",             // truncated at the end
-    b"\xc2a",            // bad continuation
-    b"\xe0\x80\x80",     // overlong
-    b"\xe0\x9f\xbf",     // overlong (U+07FF)
-    b"\xed\xa0\x80",     // U+D800
-    b"\xed\xbf\xbf",     // U+DFFF
-    b"\xe4\xb8",         // truncated
+    b"\xc0\x80",     // overlong NUL
+    b"\xc1\xbf",     // overlong
+    b"\xc2",         // truncated at the end
+    b"\xc2a",        // bad continuation
+    b"\xe0\x80\x80", // overlong
+    b"\xe0\x9f\xbf", // overlong (U+07FF)
+    b"\xed\xa0\x80", // U+D800
+    b"\xed\xbf\xbf", // U+DFFF
+    b"\xe4\xb8",     // truncated
     b"\xe4\xb8a",
     b"\xf0\x80\x80\x80", // overlong
     b"\xf0\x8f\xbf\xbf", // overlong (U+FFFF)
     b"\xf4\x90\x80\x80", // U+110000
     b"\xf5\x80\x80\x80",
-    b"\xf0\x9f\x98",     // truncated emoji
+    b"\xf0\x9f\x98", // truncated emoji
     b"\xff",
     b"\xfe",
     b"valid prefix \xe4\xb8\xad then \xff",
@@ -807,7 +1045,16 @@ fn invalid_utf8_traps() {
         }
     }
     // Boundary scalars that are valid.
-    for good in ["\u{80}", "\u{7ff}", "\u{800}", "\u{d7ff}", "\u{e000}", "\u{ffff}", "\u{10000}", "\u{10ffff}"] {
+    for good in [
+        "\u{80}",
+        "\u{7ff}",
+        "\u{800}",
+        "\u{d7ff}",
+        "\u{e000}",
+        "\u{ffff}",
+        "\u{10000}",
+        "\u{10ffff}",
+    ] {
         let mut h = H::distinct(1, 1);
         h.write_src(0, good.as_bytes());
         h.copy_utf8(0, good.len() as u32, 0).unwrap();
@@ -839,10 +1086,18 @@ fn unpaired_surrogates_trap_where_wasmtime_rejects_them() {
     // utf16-to-utf8 only fails when its scan reaches the surrogate.
     let mut h = H::distinct(1, 1);
     h.write_src(0, &le_bytes(&[0xe9, 0xd800]));
-    assert_eq!(h.utf16_to_utf8(0, 2, 0, 2, true).unwrap(), (0, 0), "first pass stops at U+00E9");
+    assert_eq!(
+        h.utf16_to_utf8(0, 2, 0, 2, true).unwrap(),
+        (0, 0),
+        "first pass stops at U+00E9"
+    );
     assert_trap(h.utf16_to_utf8(0, 2, 0, 2, false));
     h.write_src(0, &le_bytes(&[0x61, 0xd800]));
-    assert_eq!(h.utf16_to_utf8(0, 2, 0, 0, false).unwrap(), (0, 0), "no room for 'a'");
+    assert_eq!(
+        h.utf16_to_utf8(0, 2, 0, 0, false).unwrap(),
+        (0, 0),
+        "no room for 'a'"
+    );
     assert_trap(h.utf16_to_utf8(0, 2, 0, 1, false));
     h.write_src(0, &le_bytes(&[0xd800, 0x61]));
     assert_trap(h.utf16_to_utf8(0, 2, 0, 0, false)); // decoding comes before the room check
@@ -855,25 +1110,97 @@ fn unpaired_surrogates_trap_where_wasmtime_rejects_them() {
 /// The shape of each export, for table-driven checks.
 struct Op {
     name: &'static str,
-    src_w: u32,    // bytes per source unit
-    dst_w: u32,    // bytes per destination unit
-    five: bool,    // (src, src_len, dst, dst_len, x) rather than (src, len, dst)
-    extra: u32,    // the fifth argument
+    src_w: u32, // bytes per source unit
+    dst_w: u32, // bytes per destination unit
+    five: bool, // (src, src_len, dst, dst_len, x) rather than (src, len, dst)
+    extra: u32, // the fifth argument
 }
 
 const OPS: &[Op] = &[
-    Op { name: "copy-utf8", src_w: 1, dst_w: 1, five: false, extra: 0 },
-    Op { name: "copy-utf16", src_w: 2, dst_w: 2, five: false, extra: 0 },
-    Op { name: "copy-latin1", src_w: 1, dst_w: 1, five: false, extra: 0 },
-    Op { name: "latin1-to-utf16", src_w: 1, dst_w: 2, five: false, extra: 0 },
-    Op { name: "latin1-to-utf8", src_w: 1, dst_w: 1, five: true, extra: 0 },
-    Op { name: "utf8-to-utf16", src_w: 1, dst_w: 2, five: false, extra: 0 },
-    Op { name: "utf16-to-utf8", src_w: 2, dst_w: 1, five: true, extra: 0 },
-    Op { name: "utf8-to-latin1", src_w: 1, dst_w: 1, five: false, extra: 0 },
-    Op { name: "utf16-to-latin1", src_w: 2, dst_w: 1, five: false, extra: 0 },
-    Op { name: "utf8-to-compact-utf16", src_w: 1, dst_w: 2, five: true, extra: 0 },
-    Op { name: "utf16-to-compact-utf16", src_w: 2, dst_w: 2, five: true, extra: 0 },
-    Op { name: "utf16-to-compact-probably-utf16", src_w: 2, dst_w: 2, five: false, extra: 0 },
+    Op {
+        name: "copy-utf8",
+        src_w: 1,
+        dst_w: 1,
+        five: false,
+        extra: 0,
+    },
+    Op {
+        name: "copy-utf16",
+        src_w: 2,
+        dst_w: 2,
+        five: false,
+        extra: 0,
+    },
+    Op {
+        name: "copy-latin1",
+        src_w: 1,
+        dst_w: 1,
+        five: false,
+        extra: 0,
+    },
+    Op {
+        name: "latin1-to-utf16",
+        src_w: 1,
+        dst_w: 2,
+        five: false,
+        extra: 0,
+    },
+    Op {
+        name: "latin1-to-utf8",
+        src_w: 1,
+        dst_w: 1,
+        five: true,
+        extra: 0,
+    },
+    Op {
+        name: "utf8-to-utf16",
+        src_w: 1,
+        dst_w: 2,
+        five: false,
+        extra: 0,
+    },
+    Op {
+        name: "utf16-to-utf8",
+        src_w: 2,
+        dst_w: 1,
+        five: true,
+        extra: 0,
+    },
+    Op {
+        name: "utf8-to-latin1",
+        src_w: 1,
+        dst_w: 1,
+        five: false,
+        extra: 0,
+    },
+    Op {
+        name: "utf16-to-latin1",
+        src_w: 2,
+        dst_w: 1,
+        five: false,
+        extra: 0,
+    },
+    Op {
+        name: "utf8-to-compact-utf16",
+        src_w: 1,
+        dst_w: 2,
+        five: true,
+        extra: 0,
+    },
+    Op {
+        name: "utf16-to-compact-utf16",
+        src_w: 2,
+        dst_w: 2,
+        five: true,
+        extra: 0,
+    },
+    Op {
+        name: "utf16-to-compact-probably-utf16",
+        src_w: 2,
+        dst_w: 2,
+        five: false,
+        extra: 0,
+    },
 ];
 
 impl Op {
@@ -882,7 +1209,12 @@ impl Op {
     /// Memory holds zeros (NUL: valid in every encoding) where it is read.
     fn run(&self, h: &mut H, src: u32, n: u32, dst: u32, m: u32) -> R<Vec<u32>> {
         if self.five {
-            h.call(self.name, &[src, n, dst, m, self.extra], dst, self.dst_w as u64 * m as u64)
+            h.call(
+                self.name,
+                &[src, n, dst, m, self.extra],
+                dst,
+                self.dst_w as u64 * m as u64,
+            )
         } else {
             h.call(self.name, &[src, n, dst], dst, self.dst_w as u64 * n as u64)
         }
@@ -897,8 +1229,10 @@ fn out_of_bounds_ranges_trap() {
         let n = 4;
         let (sb, db) = (op.src_w * n, op.dst_w * n);
         // Ranges ending exactly at the end of memory are fine.
-        op.run(&mut h, PAGE - sb, n, 0, n).unwrap_or_else(|e| panic!("{name}: {e:?}"));
-        op.run(&mut h, 0, n, PAGE - db, n).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        op.run(&mut h, PAGE - sb, n, 0, n)
+            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        op.run(&mut h, 0, n, PAGE - db, n)
+            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
         // One unit further is not.
         assert_trap(op.run(&mut h, PAGE - sb + op.src_w, n, 0, n));
         assert_trap(op.run(&mut h, 0, n, PAGE - db + op.dst_w, n));
@@ -918,13 +1252,15 @@ fn out_of_bounds_ranges_trap() {
             assert_trap(op.run(&mut h, 0, n, 0, PAGE / op.dst_w + 1));
         }
         // Empty ranges: in bounds up to the end of memory, not past it.
-        op.run(&mut h, PAGE, 0, PAGE, 0).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        op.run(&mut h, PAGE, 0, PAGE, 0)
+            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
         assert_trap(op.run(&mut h, PAGE + 2, 0, 0, 0));
         assert_trap(op.run(&mut h, 0, 0, PAGE + 2, 0));
         assert_trap(op.run(&mut h, u32::MAX - 1, 0, 0, 0));
         // Memories of different sizes: the larger one is usable.
         let mut h = H::distinct(1, 2);
-        op.run(&mut h, 0, n, 2 * PAGE - db, n).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        op.run(&mut h, 0, n, 2 * PAGE - db, n)
+            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
         assert_trap(op.run(&mut h, 2 * PAGE - sb, n, 0, n));
     }
 }
@@ -932,8 +1268,14 @@ fn out_of_bounds_ranges_trap() {
 #[test]
 fn empty_memories() {
     for op in OPS {
-        for mut h in [H::distinct(0, 0), H::same(0), H::distinct(0, 1), H::distinct(1, 0)] {
-            op.run(&mut h, 0, 0, 0, 0).unwrap_or_else(|e| panic!("{}: {e:?}", op.name));
+        for mut h in [
+            H::distinct(0, 0),
+            H::same(0),
+            H::distinct(0, 1),
+            H::distinct(1, 0),
+        ] {
+            op.run(&mut h, 0, 0, 0, 0)
+                .unwrap_or_else(|e| panic!("{}: {e:?}", op.name));
         }
         assert_trap(op.run(&mut H::distinct(0, 1), 0, 1, 0, 1));
         assert_trap(op.run(&mut H::distinct(1, 0), 0, 1, 0, 1));
@@ -1095,7 +1437,13 @@ impl Rng {
         self.next() % n
     }
     fn char(&mut self) -> char {
-        let ranges: [(u32, u32); 5] = [(0, 0x80), (0x80, 0x100), (0x100, 0x800), (0x800, 0x1_0000), (0x1_0000, 0x11_0000)];
+        let ranges: [(u32, u32); 5] = [
+            (0, 0x80),
+            (0x80, 0x100),
+            (0x100, 0x800),
+            (0x800, 0x1_0000),
+            (0x1_0000, 0x11_0000),
+        ];
         loop {
             let (lo, hi) = ranges[self.below(5) as usize];
             if let Some(c) = char::from_u32(lo + self.below((hi - lo) as u64) as u32) {
@@ -1142,7 +1490,9 @@ fn generated_partial_transcodes_match_reference() {
 
         let dst_len = rng.below(3 * units.len() as u64 + 2) as usize;
         h.write_src(src, &le_bytes(&units));
-        let (r, w) = h.utf16_to_utf8(src, units.len() as u32, dst, dst_len as u32, first_pass).unwrap();
+        let (r, w) = h
+            .utf16_to_utf8(src, units.len() as u32, dst, dst_len as u32, first_pass)
+            .unwrap();
         let (rr, out) = reference::utf16_to_utf8(&units, dst_len, first_pass).unwrap();
         assert_eq!((r as usize, w as usize), (rr, out.len()), "{s:?}");
         assert_eq!(h.read_dst(dst, out.len()), out);
@@ -1150,7 +1500,9 @@ fn generated_partial_transcodes_match_reference() {
         let bytes: Vec<u8> = (0..rng.below(24)).map(|_| rng.next() as u8).collect();
         let dst_len = rng.below(2 * bytes.len() as u64 + 2) as usize;
         h.write_src(src, &bytes);
-        let (r, w) = h.latin1_to_utf8(src, bytes.len() as u32, dst, dst_len as u32, first_pass).unwrap();
+        let (r, w) = h
+            .latin1_to_utf8(src, bytes.len() as u32, dst, dst_len as u32, first_pass)
+            .unwrap();
         let (rr, out) = reference::latin1_to_utf8(&bytes, dst_len, first_pass);
         assert_eq!((r as usize, w as usize), (rr, out.len()), "{bytes:?}");
         assert_eq!(h.read_dst(dst, out.len()), out);
@@ -1168,7 +1520,8 @@ fn generated_partial_transcodes_match_reference() {
         h.write_src(src, &le_bytes(&units));
         let mut want = h.read_dst(dst, 2 * dst_len);
         let want_n = reference::utf16_to_compact_utf16(&units, &mut want, so_far);
-        let got = h.utf16_to_compact_utf16(src, units.len() as u32, dst, dst_len as u32, so_far as u32);
+        let got =
+            h.utf16_to_compact_utf16(src, units.len() as u32, dst, dst_len as u32, so_far as u32);
         match want_n {
             Some(n) => {
                 assert_eq!(got.unwrap(), n, "{s:?}");
@@ -1206,7 +1559,10 @@ fn generated_byte_strings_trap_iff_invalid_utf8() {
             Ok(s) => {
                 h.copy_utf8(src, len, dst).unwrap();
                 assert_eq!(h.read_dst(dst, bytes.len()), bytes);
-                assert_eq!(h.utf8_to_utf16(src, len, dst).unwrap(), utf16(s).len() as u32);
+                assert_eq!(
+                    h.utf8_to_utf16(src, len, dst).unwrap(),
+                    utf16(s).len() as u32
+                );
                 assert_eq!(le_units(&h.read_dst(dst, 2 * utf16(s).len())), utf16(s));
                 h.utf8_to_compact_utf16(src, len, dst, len, 0).unwrap();
             }
@@ -1218,7 +1574,11 @@ fn generated_byte_strings_trap_iff_invalid_utf8() {
         }
         let (read, written) = h.utf8_to_latin1(src, len, dst).unwrap();
         let (rr, out) = reference::utf8_to_latin1(&bytes);
-        assert_eq!((read as usize, written as usize), (rr, out.len()), "{bytes:x?}");
+        assert_eq!(
+            (read as usize, written as usize),
+            (rr, out.len()),
+            "{bytes:x?}"
+        );
         assert_eq!(h.read_dst(dst, out.len()), out);
     }
 }
@@ -1256,7 +1616,10 @@ fn generated_unit_strings_trap_iff_unpaired_surrogate() {
                 h.copy_utf16(src, len, dst).unwrap();
                 assert_eq!(le_units(&h.read_dst(dst, 2 * units.len())), units);
                 h.utf16_to_compact_probably_utf16(src, len, dst).unwrap();
-                assert_eq!(h.utf16_to_compact_utf16(src, len, dst, len, 0).unwrap(), len);
+                assert_eq!(
+                    h.utf16_to_compact_utf16(src, len, dst, len, 0).unwrap(),
+                    len
+                );
             }
             Err(_) => {
                 assert_trap(h.copy_utf16(src, len, dst));

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Runs all of Meld's tests: the command CI runs (.ci/run) and README documents.
+# Installs what it needs: the wasm32-wasip2 Rust target (the guest component is
+# built by host-cli/build.rs). Everything else comes from crates.io.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+if ! rustup target list --installed | grep -qx wasm32-wasip2; then
+    rustup target add wasm32-wasip2
+fi
+
+# Release: the tests run the guest component and the examples under wasmtime,
+# which is much faster optimised; the guest is built in release anyway.
+cargo test --workspace --release --locked "$@"
