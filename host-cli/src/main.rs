@@ -1,0 +1,297 @@
+//! `meld-host`: the native Meld command line. See `meld-host --help`.
+
+use std::ffi::OsStr;
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use meld_host::{CacheStatus, Fuser, GuestFailure};
+
+const ABOUT: &str = "Meld: static fusion of WebAssembly components";
+
+const LONG_ABOUT: &str = "\
+Meld: static fusion of WebAssembly components.
+
+Meld takes one component, usually a composition of several inner components \
+(made with `wac` or `wasm-tools compose`), and produces a component with the \
+same outer world (the same imports and exports) whose program code is one core \
+module: every inner core module, every canonical-ABI adapter between inner \
+components and the runtime pieces a component host would otherwise supply, \
+linked statically.
+
+meld-host runs the Meld fuser, itself a WebAssembly component, in an embedded \
+wasmtime. The fuser gets the input bytes and nothing else: no files, no \
+network, no environment variables, no arguments.";
+
+const AFTER_HELP: &str = "\
+Exit status: 0 on success; 1 if the input cannot be fused (diagnostics are \
+printed to stderr) or IN/OUT cannot be read/written; 2 on a usage error or an \
+internal error (the Meld guest trapped: a bug in Meld).
+
+The compiled fuser is cached in $MELD_CACHE_DIR, else $XDG_CACHE_HOME/meld, \
+else ~/.cache/meld (an empty MELD_CACHE_DIR disables the cache).";
+
+#[derive(Parser)]
+#[command(name = "meld-host", version, about = ABOUT, long_about = LONG_ABOUT, after_help = AFTER_HELP)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Fuse the component IN into a component whose code is one core module.
+    ///
+    /// On success OUT is written (replacing any existing file) and nothing is
+    /// printed. On failure the diagnostics are printed to stderr like compiler
+    /// errors, and OUT is left untouched: it is written to a temporary file
+    /// beside it and renamed into place only once complete.
+    #[command(after_help = AFTER_HELP)]
+    Fuse(FuseArgs),
+
+    /// Run a command component (one that exports `wasi:cli/run`), e.g. an
+    /// input and its fused output, to compare what they print.
+    ///
+    /// The component gets the terminal's stdin, stdout and stderr and the
+    /// arguments after FILE; no filesystem, network or environment. The exit
+    /// status is the component's: 0 when `run` returns ok, 1 when it returns
+    /// err, the code it passed to `wasi:cli/exit`, or 2 if it traps.
+    Run(RunArgs),
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// The command component to run.
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+
+    /// Arguments passed to the component (after its name).
+    #[arg(value_name = "ARGS", trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<String>,
+}
+
+#[derive(clap::Args)]
+struct FuseArgs {
+    /// The component to fuse (a `.wasm` component binary); `-` reads stdin.
+    #[arg(value_name = "IN")]
+    input: PathBuf,
+
+    /// Where to write the fused component; `-` writes it to stdout (refused
+    /// when stdout is a terminal). Required.
+    #[arg(short, long, value_name = "OUT")]
+    output: PathBuf,
+
+    /// Do not read or write the compiled-fuser cache: compile the fuser from
+    /// scratch (takes seconds).
+    #[arg(long)]
+    no_cache: bool,
+
+    /// Print to stderr how the fuser was loaded (cache hit or compile) and
+    /// how long each step took.
+    #[arg(short, long)]
+    verbose: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Fuse(args) => fuse(args),
+        Command::Run(args) => run(args),
+    }
+}
+
+fn run(args: RunArgs) -> ExitCode {
+    let bytes = match std::fs::read(&args.file) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("error: cannot read `{}`: {e}", args.file.display());
+            return ExitCode::from(1);
+        }
+    };
+    let mut argv = vec![args.file.display().to_string()];
+    argv.extend(args.args);
+    match meld_host::run::run_command(&bytes, &argv) {
+        Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn is_dash(path: &Path) -> bool {
+    path.as_os_str() == OsStr::new("-")
+}
+
+fn fuse(args: FuseArgs) -> ExitCode {
+    let input_name = if is_dash(&args.input) {
+        "<stdin>".to_string()
+    } else {
+        args.input.display().to_string()
+    };
+    let to_stdout = is_dash(&args.output);
+    if to_stdout && std::io::stdout().is_terminal() {
+        eprintln!(
+            "error: refusing to write a binary component to a terminal; redirect stdout or use `-o FILE`"
+        );
+        return ExitCode::from(1);
+    }
+
+    let input = if is_dash(&args.input) {
+        let mut buf = Vec::new();
+        std::io::stdin().lock().read_to_end(&mut buf).map(|_| buf)
+    } else {
+        std::fs::read(&args.input)
+    };
+    let input = match input {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            eprintln!("error: cannot read `{input_name}`: {e}");
+            return ExitCode::from(1);
+        }
+    };
+
+    let start = std::time::Instant::now();
+    let cache_dir = if args.no_cache {
+        None
+    } else {
+        meld_host::default_cache_dir()
+    };
+    let mut fuser = match Fuser::with_cache_dir(cache_dir.as_deref()) {
+        Ok(fuser) => fuser,
+        Err(e) => {
+            eprintln!("error: internal error: cannot load the Meld fuser: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    if args.verbose {
+        let how = match fuser.cache_status() {
+            CacheStatus::Hit(p) => format!("loaded from cache {}", p.display()),
+            CacheStatus::Written(p) => format!("compiled, cached in {}", p.display()),
+            CacheStatus::Unwritable(p) => format!("compiled, could not cache in {}", p.display()),
+            CacheStatus::Disabled => "compiled, cache disabled".to_string(),
+        };
+        eprintln!(
+            "meld-host: fuser {how} in {:.3}s",
+            fuser.load_time().as_secs_f64()
+        );
+    }
+
+    let fuse_start = std::time::Instant::now();
+    let result = fuser.fuse(&input);
+    if args.verbose {
+        eprintln!(
+            "meld-host: fuse call {:.3}s, total {:.3}s",
+            fuse_start.elapsed().as_secs_f64(),
+            start.elapsed().as_secs_f64()
+        );
+    }
+    let output = match result {
+        Ok(Ok(output)) => output,
+        Ok(Err(diagnostics)) => return report(&diagnostics, &input_name),
+        Err(e) => return internal_error(&e, &input_name),
+    };
+
+    let written = if to_stdout {
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_all(&output).and_then(|()| stdout.flush())
+    } else {
+        write_atomically(&args.output, &output)
+    };
+    match written {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let out = if to_stdout {
+                "<stdout>".to_string()
+            } else {
+                args.output.display().to_string()
+            };
+            eprintln!("error: cannot write `{out}`: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Prints the diagnostics like a compiler does; exit status 1.
+fn report(diagnostics: &[meld_host::Diagnostic], input_name: &str) -> ExitCode {
+    let mut stderr = std::io::stderr().lock();
+    for d in diagnostics {
+        let _ = writeln!(stderr, "{}", meld_host::render(d, input_name));
+    }
+    let errors = diagnostics
+        .iter()
+        .filter(|d| d.severity == meld_host::Severity::Error)
+        .count();
+    let _ = match errors {
+        0 => writeln!(stderr, "error: could not fuse `{input_name}`"),
+        1 => writeln!(
+            stderr,
+            "error: could not fuse `{input_name}` due to 1 previous error"
+        ),
+        n => writeln!(
+            stderr,
+            "error: could not fuse `{input_name}` due to {n} previous errors"
+        ),
+    };
+    ExitCode::from(1)
+}
+
+/// The guest trapped or could not be called: a bug in Meld; exit status 2.
+fn internal_error(e: &anyhow::Error, input_name: &str) -> ExitCode {
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(
+        stderr,
+        "error: internal error while fusing `{input_name}`: {e}"
+    );
+    let _ = writeln!(
+        stderr,
+        "  = note: this is a bug in Meld, not a problem with the input; please report it \
+         at https://github.com/meld-dev/meld/issues, with the input if you can share it"
+    );
+    for cause in e.chain().skip(1) {
+        let _ = writeln!(
+            stderr,
+            "  = caused by: {}",
+            cause.to_string().trim_end().replace('\n', "\n    ")
+        );
+    }
+    if let Some(failure) = e.downcast_ref::<GuestFailure>() {
+        let text = failure.stderr.trim_end();
+        if !text.is_empty() {
+            let _ = writeln!(stderr, "  = guest stderr:");
+            for line in text.lines() {
+                let _ = writeln!(stderr, "    | {line}");
+            }
+        }
+    }
+    ExitCode::from(2)
+}
+
+/// Writes `bytes` to a temporary file beside `path`, then renames it over
+/// `path`: `path` is either untouched or complete, never partial.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file path"))?;
+    let tmp = dir.join(format!(
+        ".{}.meld-tmp-{}",
+        file_name.to_string_lossy(),
+        std::process::id()
+    ));
+    let result = (|| {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        drop(file);
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
