@@ -5,7 +5,7 @@
 #
 #   benches/fuse.sh [--runs N]          (needs hyperfine: apt-get install hyperfine)
 #
-# Results go to target/bench/fuse-<example>.md (markdown tables).
+# Raw results go to target/bench/fuse-<example>.json; a median table is printed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 runs=20
@@ -24,7 +24,22 @@ for ex in calc chain; do
     "$host" fuse "$in" -o "target/bench/$ex.guest.wasm"
     cmp "target/bench/$ex.native.wasm" "target/bench/$ex.guest.wasm"
     echo "$ex: input $(stat -c %s "$in") bytes, output $(stat -c %s "target/bench/$ex.guest.wasm") bytes"
-    hyperfine --warmup 3 --runs "$runs" -N --export-markdown "target/bench/fuse-$ex.md" \
+    hyperfine --warmup 3 --runs "$runs" -N --style basic --export-json "target/bench/fuse-$ex.json" \
         -n "meld-host fuse ($ex)" "$host fuse $in -o target/bench/$ex.guest.wasm" \
         -n "native library ($ex)" "$native $in target/bench/$ex.native.wasm"
+done
+
+echo
+echo "| example | input bytes | output bytes | meld-host fuse (median) | native library (median) | ratio |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+for ex in calc chain; do
+    python3 - "$ex" <<'PY'
+import json, sys
+ex = sys.argv[1]
+r = json.load(open(f"target/bench/fuse-{ex}.json"))["results"]
+host, native = r[0]["median"] * 1000, r[1]["median"] * 1000
+import os
+i = os.path.getsize(f"examples/{ex}.wasm"); o = os.path.getsize(f"target/bench/{ex}.guest.wasm")
+print(f"| {ex} | {i} | {o} | {host:.1f} ms | {native:.1f} ms | {host/native:.2f}x |")
+PY
 done
