@@ -99,7 +99,13 @@ pub struct Diagnostic {
 impl Diagnostic {
     /// An error diagnostic with no offset and no notes.
     pub fn error(code: Code, message: impl Into<String>) -> Self {
-        Diagnostic { severity: Severity::Error, code, message: message.into(), offset: None, notes: Vec::new() }
+        Diagnostic {
+            severity: Severity::Error,
+            code,
+            message: message.into(),
+            offset: None,
+            notes: Vec::new(),
+        }
     }
 
     /// Sets the byte offset into the input.

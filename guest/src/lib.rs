@@ -46,8 +46,9 @@ fn fuse_one(input: &[u8]) -> Result<Vec<u8>, Diagnostic> {
     let translation = translate::translate(input)?;
     let world = wrap::world::World::of(input)?;
     let graph = link::graph::build(&translation)?;
-    let fused = link::merge::merge(&graph.plan)
-        .map_err(|e| Diagnostic::error(Code::Internal, format!("internal error while linking: {e}")))?;
+    let fused = link::merge::merge(&graph.plan).map_err(|e| {
+        Diagnostic::error(Code::Internal, format!("internal error while linking: {e}"))
+    })?;
     validate::validate(&fused, "fused core module")?;
     let output = wrap::wrap(&translation, &graph, &fused, &world)?;
     validate::validate(&output, "component")?;

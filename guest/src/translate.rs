@@ -67,7 +67,10 @@ pub fn features() -> WasmFeatures {
 /// module, E0004 when the binary ends inside a section.
 pub fn preflight(input: &[u8]) -> Result<(), Diagnostic> {
     if input.is_empty() {
-        return Err(Diagnostic::error(Code::EmptyInput, "the input is empty; expected a component binary"));
+        return Err(Diagnostic::error(
+            Code::EmptyInput,
+            "the input is empty; expected a component binary",
+        ));
     }
     if input.len() < 8 || &input[0..4] != b"\0asm" {
         return Err(Diagnostic::error(
@@ -83,7 +86,10 @@ pub fn preflight(input: &[u8]) -> Result<(), Diagnostic> {
         match parser.parse(&input[offset..], true) {
             Ok(wasmparser::Chunk::Parsed { consumed, payload }) => {
                 match &payload {
-                    Payload::Version { encoding: Encoding::Module, .. } => {
+                    Payload::Version {
+                        encoding: Encoding::Module,
+                        ..
+                    } => {
                         return Err(Diagnostic::error(
                             Code::CoreModule,
                             "the input is a core module, not a component",
@@ -91,8 +97,12 @@ pub fn preflight(input: &[u8]) -> Result<(), Diagnostic> {
                         .at(0)
                         .note("wrap it first, e.g. `wasm-tools component new module.wasm -o component.wasm`"));
                     }
-                    Payload::ModuleSection { unchecked_range, .. }
-                    | Payload::ComponentSection { unchecked_range, .. } => {
+                    Payload::ModuleSection {
+                        unchecked_range, ..
+                    }
+                    | Payload::ComponentSection {
+                        unchecked_range, ..
+                    } => {
                         // Nested items are skipped here; the validator reads them.
                         offset += consumed;
                         let len = unchecked_range.end - unchecked_range.start;
@@ -112,7 +122,9 @@ pub fn preflight(input: &[u8]) -> Result<(), Diagnostic> {
                 // The same bytes read as a stream that may go on: if the
                 // parser only wants more data, the binary is cut short.
                 let mut streaming = before;
-                if let Ok(wasmparser::Chunk::NeedMoreData(_)) = streaming.parse(&input[offset..], false) {
+                if let Ok(wasmparser::Chunk::NeedMoreData(_)) =
+                    streaming.parse(&input[offset..], false)
+                {
                     return Err(truncated(input.len()));
                 }
                 // A header that is not a known version, or a malformed section
@@ -120,7 +132,10 @@ pub fn preflight(input: &[u8]) -> Result<(), Diagnostic> {
                 if e.offset() < 8 {
                     return Err(Diagnostic::error(
                         Code::NotWasm,
-                        format!("the input is not a WebAssembly binary Meld can read: {}", e.message()),
+                        format!(
+                            "the input is not a WebAssembly binary Meld can read: {}",
+                            e.message()
+                        ),
                     )
                     .at(e.offset() as u64));
                 }
@@ -131,13 +146,19 @@ pub fn preflight(input: &[u8]) -> Result<(), Diagnostic> {
 }
 
 fn truncated(len: usize) -> Diagnostic {
-    Diagnostic::error(Code::Truncated, "the input is truncated: it ends in the middle of a section")
-        .at(len as u64)
+    Diagnostic::error(
+        Code::Truncated,
+        "the input is truncated: it ends in the middle of a section",
+    )
+    .at(len as u64)
 }
 
 fn invalid(e: &wasmparser::BinaryReaderError) -> Diagnostic {
-    Diagnostic::error(Code::Invalid, format!("the input is not a valid component: {}", e.message()))
-        .at(e.offset() as u64)
+    Diagnostic::error(
+        Code::Invalid,
+        format!("the input is not a valid component: {}", e.message()),
+    )
+    .at(e.offset() as u64)
 }
 
 /// Validates and translates `input`.
@@ -165,10 +186,15 @@ fn translate_with(input: &[u8], features: WasmFeatures) -> Result<Translation, D
     let mut types = ComponentTypesBuilder::new(&validator);
     let (translation, modules) = Translator::new(&tunables, &mut validator, &mut types, &scope)
         .translate(input)
-        .map_err(|e| match e.downcast_ref::<wasmparser::BinaryReaderError>() {
-            Some(b) => invalid(b),
-            None => Diagnostic::error(Code::Invalid, format!("the input is not a valid component: {e:#}")),
-        })?;
+        .map_err(
+            |e| match e.downcast_ref::<wasmparser::BinaryReaderError>() {
+                Some(b) => invalid(b),
+                None => Diagnostic::error(
+                    Code::Invalid,
+                    format!("the input is not a valid component: {e:#}"),
+                ),
+            },
+        )?;
     let modules = modules.into_iter().map(|(_, m)| m.wasm.to_vec()).collect();
     let (types, _) = types.finish(&translation.component);
     Ok(Translation {

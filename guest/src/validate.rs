@@ -13,8 +13,14 @@ pub fn validate(bytes: &[u8], what: &str) -> Result<(), Diagnostic> {
         .validate_all(bytes)
         .map(|_| ())
         .map_err(|e| {
-            Diagnostic::error(Code::Internal, format!("internal error: the {what} Meld produced is invalid: {}", e.message()))
-                .at(e.offset() as u64)
-                .note("this is a bug in Meld; the offset is in the produced bytes, not the input")
+            Diagnostic::error(
+                Code::Internal,
+                format!(
+                    "internal error: the {what} Meld produced is invalid: {}",
+                    e.message()
+                ),
+            )
+            .at(e.offset() as u64)
+            .note("this is a bug in Meld; the offset is in the produced bytes, not the input")
         })
 }

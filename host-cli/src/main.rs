@@ -67,7 +67,11 @@ struct RunArgs {
     file: PathBuf,
 
     /// Arguments passed to the component (after its name).
-    #[arg(value_name = "ARGS", trailing_var_arg = true, allow_hyphen_values = true)]
+    #[arg(
+        value_name = "ARGS",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
     args: Vec<String>,
 }
 

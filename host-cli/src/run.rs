@@ -15,7 +15,10 @@ struct RunState {
 
 impl WasiView for RunState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
     }
 }
 
@@ -33,9 +36,16 @@ pub fn run_command(bytes: &[u8], args: &[String]) -> anyhow::Result<i32> {
     let mut linker = Linker::<RunState>::new(&engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker).context("cannot link WASI")?;
     let wasi = WasiCtx::builder().inherit_stdio().args(args).build();
-    let mut store = Store::new(&engine, RunState { wasi, table: ResourceTable::new() });
-    let command = wasmtime_wasi::p2::bindings::sync::Command::instantiate(&mut store, &component, &linker)
-        .context("cannot instantiate the component as a `wasi:cli/command`")?;
+    let mut store = Store::new(
+        &engine,
+        RunState {
+            wasi,
+            table: ResourceTable::new(),
+        },
+    );
+    let command =
+        wasmtime_wasi::p2::bindings::sync::Command::instantiate(&mut store, &component, &linker)
+            .context("cannot instantiate the component as a `wasi:cli/command`")?;
     match command.wasi_cli_run().call_run(&mut store) {
         Ok(Ok(())) => Ok(0),
         Ok(Err(())) => Ok(1),

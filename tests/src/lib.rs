@@ -16,7 +16,10 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 /// The repository root.
 pub fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
 }
 
 /// The bundled example compositions: (name, bytes).
@@ -25,7 +28,8 @@ pub fn examples() -> Vec<(String, Vec<u8>)> {
         .iter()
         .map(|n| {
             let path = repo().join("examples").join(format!("{n}.wasm"));
-            let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+            let bytes =
+                std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
             (n.to_string(), bytes)
         })
         .collect()
@@ -54,7 +58,10 @@ struct Host {
 
 impl WasiView for Host {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.ctx, table: &mut self.table }
+        WasiCtxView {
+            ctx: &mut self.ctx,
+            table: &mut self.table,
+        }
     }
 }
 
@@ -77,8 +84,17 @@ pub fn run_command(bytes: &[u8]) -> anyhow::Result<Outcome> {
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
     let stdout = MemoryOutputPipe::new(1 << 20);
     let stderr = MemoryOutputPipe::new(1 << 20);
-    let ctx = WasiCtx::builder().stdout(stdout.clone()).stderr(stderr.clone()).build();
-    let mut store = Store::new(engine, Host { ctx, table: ResourceTable::new() });
+    let ctx = WasiCtx::builder()
+        .stdout(stdout.clone())
+        .stderr(stderr.clone())
+        .build();
+    let mut store = Store::new(
+        engine,
+        Host {
+            ctx,
+            table: ResourceTable::new(),
+        },
+    );
     let mut result = None;
     let mut exit_code = None;
     let mut trapped = false;
@@ -92,7 +108,13 @@ pub fn run_command(bytes: &[u8]) -> anyhow::Result<Outcome> {
         },
         Err(_) => trapped = true,
     }
-    Ok(Outcome { stdout: stdout.contents().to_vec(), stderr: stderr.contents().to_vec(), result, exit_code, trapped })
+    Ok(Outcome {
+        stdout: stdout.contents().to_vec(),
+        stderr: stderr.contents().to_vec(),
+        result,
+        exit_code,
+        trapped,
+    })
 }
 
 /// The outer world of a component, decoded by wit-component and printed as
@@ -102,7 +124,12 @@ pub fn world_wit(bytes: &[u8]) -> anyhow::Result<String> {
     let resolve = decoded.resolve();
     let mut printer = wit_component::WitPrinter::default();
     let main = decoded.package();
-    let nested: Vec<_> = resolve.packages.iter().map(|(id, _)| id).filter(|id| *id != main).collect();
+    let nested: Vec<_> = resolve
+        .packages
+        .iter()
+        .map(|(id, _)| id)
+        .filter(|id| *id != main)
+        .collect();
     printer.print(resolve, main, &nested)?;
     Ok(printer.output.to_string())
 }

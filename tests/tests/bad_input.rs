@@ -76,5 +76,7 @@ fn invalid_component() {
 #[test]
 fn valid_small_component_fuses() {
     let out = meld::fuse(&valid_component()).expect("fuses");
-    wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all()).validate_all(&out).unwrap();
+    wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+        .validate_all(&out)
+        .unwrap();
 }

@@ -13,7 +13,8 @@ fn outputs_validate() {
     for (name, input) in examples() {
         let out = fused(&name, &input);
         let mut v = wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all());
-        v.validate_all(&out).unwrap_or_else(|e| panic!("{name}: invalid output: {e}"));
+        v.validate_all(&out)
+            .unwrap_or_else(|e| panic!("{name}: invalid output: {e}"));
     }
 }
 
@@ -21,10 +22,16 @@ fn outputs_validate() {
 fn outputs_hold_exactly_one_core_module_with_code() {
     for (name, input) in examples() {
         let before = core_modules(&input).unwrap();
-        assert!(before.iter().filter(|&&n| n > 0).count() >= 2, "{name}: the input should hold several modules with code: {before:?}");
+        assert!(
+            before.iter().filter(|&&n| n > 0).count() >= 2,
+            "{name}: the input should hold several modules with code: {before:?}"
+        );
         let after = core_modules(&fused(&name, &input)).unwrap();
         let with_code = after.iter().filter(|&&n| n > 0).count();
-        assert_eq!(with_code, 1, "{name}: function bodies per core module: {after:?}");
+        assert_eq!(
+            with_code, 1,
+            "{name}: function bodies per core module: {after:?}"
+        );
     }
 }
 
@@ -33,7 +40,10 @@ fn outputs_declare_the_input_world() {
     for (name, input) in examples() {
         let before = world_wit(&input).unwrap();
         let after = world_wit(&fused(&name, &input)).unwrap();
-        assert!(before.contains("export wasi:cli/run"), "{name}: unexpected world:\n{before}");
+        assert!(
+            before.contains("export wasi:cli/run"),
+            "{name}: unexpected world:\n{before}"
+        );
         assert_eq!(before, after, "{name}: worlds differ");
     }
 }
@@ -43,9 +53,20 @@ fn outputs_behave_like_their_inputs() {
     for (name, input) in examples() {
         let before = run_command(&input).unwrap();
         let after = run_command(&fused(&name, &input)).unwrap();
-        assert!(!before.trapped, "{name}: the input itself traps: {}", String::from_utf8_lossy(&before.stderr));
-        assert_eq!(before.result, Some(Ok(())), "{name}: the input should succeed");
-        assert!(before.stdout.len() > 200, "{name}: the input prints too little to compare");
+        assert!(
+            !before.trapped,
+            "{name}: the input itself traps: {}",
+            String::from_utf8_lossy(&before.stderr)
+        );
+        assert_eq!(
+            before.result,
+            Some(Ok(())),
+            "{name}: the input should succeed"
+        );
+        assert!(
+            before.stdout.len() > 200,
+            "{name}: the input prints too little to compare"
+        );
         assert_eq!(
             String::from_utf8_lossy(&before.stdout),
             String::from_utf8_lossy(&after.stdout),

@@ -19,7 +19,12 @@ fn guest_and_native_library_give_identical_bytes() {
             .fuse(&input)
             .unwrap_or_else(|e| panic!("{name}: the guest failed: {e:#}"))
             .unwrap_or_else(|d| panic!("{name}: guest diagnostics: {d:?}"));
-        assert!(from_guest == native, "{name}: guest output ({} bytes) differs from native ({} bytes)", from_guest.len(), native.len());
+        assert!(
+            from_guest == native,
+            "{name}: guest output ({} bytes) differs from native ({} bytes)",
+            from_guest.len(),
+            native.len()
+        );
     }
 }
 
@@ -42,20 +47,36 @@ fn bad_input_gives_the_same_diagnostics_through_the_guest() {
     .unwrap();
     let cases: Vec<(&str, Vec<u8>, &str)> = vec![
         ("empty", Vec::new(), "E0001"),
-        ("random bytes", (0..2048u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect(), "E0002"),
+        (
+            "random bytes",
+            (0..2048u32)
+                .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+                .collect(),
+            "E0002",
+        ),
         ("core module", wat::parse_str("(module)").unwrap(), "E0003"),
-        ("truncated component", component[..component.len() - 3].to_vec(), "E0004"),
+        (
+            "truncated component",
+            component[..component.len() - 3].to_vec(),
+            "E0004",
+        ),
         ("invalid component", invalid, "E0005"),
     ];
     let mut codes = std::collections::HashSet::new();
     for (what, bytes, code) in cases {
         let native = meld::fuse(&bytes).expect_err(what);
-        let from_guest = guest.fuse(&bytes).unwrap_or_else(|e| panic!("{what}: the guest trapped: {e:#}")).expect_err(what);
+        let from_guest = guest
+            .fuse(&bytes)
+            .unwrap_or_else(|e| panic!("{what}: the guest trapped: {e:#}"))
+            .expect_err(what);
         assert_eq!(from_guest.len(), native.len(), "{what}");
         assert_eq!(from_guest[0].code, code, "{what}: {from_guest:?}");
         assert_eq!(from_guest[0].code, native[0].code.as_str(), "{what}");
         assert_eq!(from_guest[0].message, native[0].message, "{what}");
         assert_eq!(from_guest[0].offset, native[0].offset, "{what}");
-        assert!(codes.insert(code), "each kind of bad input has its own code");
+        assert!(
+            codes.insert(code),
+            "each kind of bad input has its own code"
+        );
     }
 }

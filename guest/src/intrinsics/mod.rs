@@ -31,7 +31,9 @@ pub const HOST_TABLE: &str = "table";
 /// clear it around `realloc` and `post-return`; host stubs check it.
 pub fn flags_module() -> Vec<u8> {
     static BYTES: OnceLock<Vec<u8>> = OnceLock::new();
-    BYTES.get_or_init(|| wat_bytes(include_str!("flags.wat"))).clone()
+    BYTES
+        .get_or_init(|| wat_bytes(include_str!("flags.wat")))
+        .clone()
 }
 
 /// `trap: (param i32)`: traps unconditionally. FACT passes the reason code
@@ -39,14 +41,18 @@ pub fn flags_module() -> Vec<u8> {
 /// module can only trap with `unreachable`.
 pub fn trap_module() -> Vec<u8> {
     static BYTES: OnceLock<Vec<u8>> = OnceLock::new();
-    BYTES.get_or_init(|| wat_bytes(include_str!("trap.wat"))).clone()
+    BYTES
+        .get_or_init(|| wat_bytes(include_str!("trap.wat")))
+        .clone()
 }
 
 /// The string transcoders between the imported memories `meld.src` and
 /// `meld.dst` (see `transcode.wat` for each function's contract).
 pub fn transcode_module() -> Vec<u8> {
     static BYTES: OnceLock<Vec<u8>> = OnceLock::new();
-    BYTES.get_or_init(|| wat_bytes(include_str!("transcode.wat"))).clone()
+    BYTES
+        .get_or_init(|| wat_bytes(include_str!("transcode.wat")))
+        .clone()
 }
 
 /// The export of [`transcode_module`] that implements `op`.
@@ -105,14 +111,30 @@ pub fn host_stubs_module(stubs: &[HostStub], n_flags: usize) -> Vec<u8> {
     let mut exports = ExportSection::new();
     let mut code = CodeSection::new();
     for i in 0..n_flags {
-        imports.import("flags", &i.to_string(), EntityType::Global(GlobalType { val_type: ValType::I32, mutable: true, shared: false }));
+        imports.import(
+            "flags",
+            &i.to_string(),
+            EntityType::Global(GlobalType {
+                val_type: ValType::I32,
+                mutable: true,
+                shared: false,
+            }),
+        );
     }
     let n = stubs.len() as u64;
-    tables.table(TableType { element_type: RefType::FUNCREF, table64: false, minimum: n, maximum: Some(n), shared: false });
+    tables.table(TableType {
+        element_type: RefType::FUNCREF,
+        table64: false,
+        minimum: n,
+        maximum: Some(n),
+        shared: false,
+    });
     exports.export(HOST_TABLE, ExportKind::Table, 0);
     for (k, stub) in stubs.iter().enumerate() {
         let ty = types.len();
-        types.ty().function(stub.params.iter().copied(), stub.results.iter().copied());
+        types
+            .ty()
+            .function(stub.params.iter().copied(), stub.results.iter().copied());
         funcs.function(ty);
         exports.export(&k.to_string(), ExportKind::Func, k as u32);
         let mut f = Function::new([]);
@@ -125,11 +147,19 @@ pub fn host_stubs_module(stubs: &[HostStub], n_flags: usize) -> Vec<u8> {
             f.instruction(&Instruction::LocalGet(p as u32));
         }
         f.instruction(&Instruction::I32Const(k as i32));
-        f.instruction(&Instruction::CallIndirect { type_index: ty, table_index: 0 });
+        f.instruction(&Instruction::CallIndirect {
+            type_index: ty,
+            table_index: 0,
+        });
         f.instruction(&Instruction::End);
         code.function(&f);
     }
     let mut m = Module::new();
-    m.section(&types).section(&imports).section(&funcs).section(&tables).section(&exports).section(&code);
+    m.section(&types)
+        .section(&imports)
+        .section(&funcs)
+        .section(&tables)
+        .section(&exports)
+        .section(&code);
     m.finish()
 }

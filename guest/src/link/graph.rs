@@ -19,8 +19,8 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use wasmtime_environ::component::{
     CoreDef, Export, GlobalInitializer, InstantiateModule, LoweredIndex, OptionsIndex,
-    RuntimeImportIndex, RuntimeInstanceIndex, RuntimeMemoryIndex,
-    StringEncoding, Trampoline, TrampolineIndex, TypeDef, TypeFuncIndex, TypeResourceTable,
+    RuntimeImportIndex, RuntimeInstanceIndex, RuntimeMemoryIndex, StringEncoding, Trampoline,
+    TrampolineIndex, TypeDef, TypeFuncIndex, TypeResourceTable,
 };
 use wasmtime_environ::{EntityIndex, EntityRef};
 
@@ -166,12 +166,24 @@ pub fn build(t: &Translation) -> Result<Graph<'_>, Diagnostic> {
         b.initializer(init)?;
     }
     let stubs = b.stubs;
-    b.plan.export(HOST_TABLE_EXPORT, Kind::Table, Ref { instance: stubs, item: Item::Name(intrinsics::HOST_TABLE.into()) });
+    b.plan.export(
+        HOST_TABLE_EXPORT,
+        Kind::Table,
+        Ref {
+            instance: stubs,
+            item: Item::Name(intrinsics::HOST_TABLE.into()),
+        },
+    );
     let mut exports = Vec::new();
     for (name, (idx, _)) in c.exports.raw_iter() {
         exports.push(b.export(name, *idx)?);
     }
-    Ok(Graph { plan: b.plan, host: b.host, host_sigs: b.host_sigs, exports })
+    Ok(Graph {
+        plan: b.plan,
+        host: b.host,
+        host_sigs: b.host_sigs,
+        exports,
+    })
 }
 
 impl<'t> Builder<'t> {
@@ -183,51 +195,88 @@ impl<'t> Builder<'t> {
         let mut defs: Vec<&CoreDef> = Vec::new();
         for init in &c.initializers {
             match init {
-                GlobalInitializer::InstantiateModule(InstantiateModule::Static(_, args), _) => defs.extend(args.iter()),
+                GlobalInitializer::InstantiateModule(InstantiateModule::Static(_, args), _) => {
+                    defs.extend(args.iter())
+                }
                 GlobalInitializer::ExtractRealloc(e) => defs.push(&e.def),
                 GlobalInitializer::ExtractPostReturn(e) => defs.push(&e.def),
                 _ => {}
             }
         }
         for def in defs {
-            let CoreDef::Trampoline(t) = def else { continue };
+            let CoreDef::Trampoline(t) = def else {
+                continue;
+            };
             if self.host_slot.contains_key(t) {
                 continue;
             }
             let (slot, instance, sig) = match &self.t.trampolines[*t] {
-                Trampoline::LowerImport { index, lower_ty, options } => {
+                Trampoline::LowerImport {
+                    index,
+                    lower_ty,
+                    options,
+                } => {
                     let opts = &c.options[*options];
-                    let import = *self.lowered.get(index).ok_or_else(|| internal("lowering without import"))?;
+                    let import = *self
+                        .lowered
+                        .get(index)
+                        .ok_or_else(|| internal("lowering without import"))?;
                     if opts.async_ || opts.callback.is_some() {
                         return Err(async_unsupported("an async `canon lower` of an import"));
                     }
                     let sig = core_signature(self.t, *options)?;
-                    (HostSlot::Lower { import, ty: *lower_ty, options: self.options(*options) }, opts.instance, sig)
+                    (
+                        HostSlot::Lower {
+                            import,
+                            ty: *lower_ty,
+                            options: self.options(*options),
+                        },
+                        opts.instance,
+                        sig,
+                    )
                 }
                 Trampoline::ResourceDrop { instance, ty } => {
                     let import = self.imported_resource(*ty)?;
                     let i32 = wasm_encoder::ValType::I32;
-                    (HostSlot::ResourceDrop { import }, *instance, (vec![i32], vec![]))
+                    (
+                        HostSlot::ResourceDrop { import },
+                        *instance,
+                        (vec![i32], vec![]),
+                    )
                 }
                 _ => continue,
             };
             self.host_slot.insert(*t, self.host.len() as u32);
             self.host.push(slot);
-            stubs.push(HostStub { params: sig.0.clone(), results: sig.1.clone(), flags: instance.as_u32() });
+            stubs.push(HostStub {
+                params: sig.0.clone(),
+                results: sig.1.clone(),
+                flags: instance.as_u32(),
+            });
             self.host_sigs.push(sig);
         }
         let args = self
             .flags
             .iter()
-            .map(|&f| Ref { instance: f, item: Item::Name(intrinsics::FLAGS.into()) })
+            .map(|&f| Ref {
+                instance: f,
+                item: Item::Name(intrinsics::FLAGS.into()),
+            })
             .collect();
-        self.stubs = self.plan.push(Cow::Owned(intrinsics::host_stubs_module(&stubs, self.flags.len())), args, "host stubs");
+        self.stubs = self.plan.push(
+            Cow::Owned(intrinsics::host_stubs_module(&stubs, self.flags.len())),
+            args,
+            "host stubs",
+        );
         Ok(())
     }
 
     /// The outer import behind a resource table, or E0008 for resources
     /// defined inside the composition.
-    fn imported_resource(&self, ty: wasmtime_environ::component::TypeResourceTableIndex) -> Result<RuntimeImportIndex, Diagnostic> {
+    fn imported_resource(
+        &self,
+        ty: wasmtime_environ::component::TypeResourceTableIndex,
+    ) -> Result<RuntimeImportIndex, Diagnostic> {
         let c = &self.t.component;
         match &self.t.types[ty] {
             TypeResourceTable::Concrete { ty, .. } if c.defined_resource_index(*ty).is_none() => {
@@ -247,13 +296,21 @@ impl<'t> Builder<'t> {
             _ => None,
         };
         let post_return = o.post_return.map(|p| format!("post-return{}", p.as_u32()));
-        Options { memory, realloc, post_return, encoding: o.string_encoding }
+        Options {
+            memory,
+            realloc,
+            post_return,
+            encoding: o.string_encoding,
+        }
     }
 
     fn initializer(&mut self, init: &GlobalInitializer) -> Result<(), Diagnostic> {
         match init {
             GlobalInitializer::InstantiateModule(InstantiateModule::Static(module, args), _) => {
-                let refs = args.iter().map(|a| self.core_def(a)).collect::<Result<Vec<_>, _>>()?;
+                let refs = args
+                    .iter()
+                    .map(|a| self.core_def(a))
+                    .collect::<Result<Vec<_>, _>>()?;
                 let rt = RuntimeInstanceIndex::from_u32(self.instances.len() as u32);
                 let id = self.plan.push(
                     Cow::Borrowed(&self.t.modules[*module][..]),
@@ -273,19 +330,27 @@ impl<'t> Builder<'t> {
             GlobalInitializer::ExtractMemory(m) => {
                 let r = self.core_export(&m.export.clone().map_index(EntityIndex::Memory));
                 self.memories.insert(m.index, r.clone());
-                self.plan.export(format!("memory{}", m.index.as_u32()), Kind::Memory, r);
+                self.plan
+                    .export(format!("memory{}", m.index.as_u32()), Kind::Memory, r);
             }
             GlobalInitializer::ExtractRealloc(r) => {
                 let def = self.core_def(&r.def)?;
-                self.plan.export(format!("realloc{}", r.index.as_u32()), Kind::Func, def);
+                self.plan
+                    .export(format!("realloc{}", r.index.as_u32()), Kind::Func, def);
             }
             GlobalInitializer::ExtractPostReturn(p) => {
                 let def = self.core_def(&p.def)?;
-                self.plan.export(format!("post-return{}", p.index.as_u32()), Kind::Func, def);
+                self.plan
+                    .export(format!("post-return{}", p.index.as_u32()), Kind::Func, def);
             }
-            GlobalInitializer::ExtractCallback(_) => return Err(async_unsupported("an async callback")),
+            GlobalInitializer::ExtractCallback(_) => {
+                return Err(async_unsupported("an async callback"));
+            }
             GlobalInitializer::ExtractTable(_) => {
-                return Err(Diagnostic::error(Code::Unsupported, "unsupported: a core table extracted for the component runtime"));
+                return Err(Diagnostic::error(
+                    Code::Unsupported,
+                    "unsupported: a core table extracted for the component runtime",
+                ));
             }
             GlobalInitializer::Resource(_) => return Err(resources_unsupported()),
         }
@@ -313,25 +378,39 @@ impl<'t> Builder<'t> {
     fn core_def(&mut self, def: &CoreDef) -> Result<Ref, Diagnostic> {
         match def {
             CoreDef::Export(e) => Ok(self.core_export(e)),
-            CoreDef::InstanceFlags(i) => {
-                Ok(Ref { instance: self.flags[i.as_u32() as usize], item: Item::Name(intrinsics::FLAGS.into()) })
-            }
+            CoreDef::InstanceFlags(i) => Ok(Ref {
+                instance: self.flags[i.as_u32() as usize],
+                item: Item::Name(intrinsics::FLAGS.into()),
+            }),
             CoreDef::Trampoline(t) => self.trampoline(*t),
-            CoreDef::UnsafeIntrinsic(_) => {
-                Err(Diagnostic::error(Code::Unsupported, "unsupported: wasmtime's unsafe intrinsics"))
-            }
+            CoreDef::UnsafeIntrinsic(_) => Err(Diagnostic::error(
+                Code::Unsupported,
+                "unsupported: wasmtime's unsafe intrinsics",
+            )),
             CoreDef::TaskMayBlock => Err(async_unsupported("task state")),
         }
     }
 
     fn trampoline(&mut self, t: TrampolineIndex) -> Result<Ref, Diagnostic> {
         if let Some(slot) = self.host_slot.get(&t) {
-            return Ok(Ref { instance: self.stubs, item: Item::Name(slot.to_string()) });
+            return Ok(Ref {
+                instance: self.stubs,
+                item: Item::Name(slot.to_string()),
+            });
         }
         match &self.t.trampolines[t] {
-            Trampoline::Transcoder { op, from, from64, to, to64 } => {
+            Trampoline::Transcoder {
+                op,
+                from,
+                from64,
+                to,
+                to64,
+            } => {
                 if *from64 || *to64 {
-                    return Err(Diagnostic::error(Code::Unsupported, "unsupported: strings in 64-bit memories (memory64)"));
+                    return Err(Diagnostic::error(
+                        Code::Unsupported,
+                        "unsupported: strings in 64-bit memories (memory64)",
+                    ));
                 }
                 let inst = match self.transcoders.get(&(*from, *to)) {
                     Some(i) => *i,
@@ -340,24 +419,38 @@ impl<'t> Builder<'t> {
                         let id = self.plan.push(
                             Cow::Owned(intrinsics::transcode_module()),
                             args,
-                            format!("string transcoders memory{} → memory{}", from.as_u32(), to.as_u32()),
+                            format!(
+                                "string transcoders memory{} → memory{}",
+                                from.as_u32(),
+                                to.as_u32()
+                            ),
                         );
                         self.transcoders.insert((*from, *to), id);
                         id
                     }
                 };
-                Ok(Ref { instance: inst, item: Item::Name(intrinsics::transcoder_export(*op).into()) })
+                Ok(Ref {
+                    instance: inst,
+                    item: Item::Name(intrinsics::transcoder_export(*op).into()),
+                })
             }
             Trampoline::Trap => {
                 let inst = match self.trap {
                     Some(i) => i,
                     None => {
-                        let id = self.plan.push(Cow::Owned(intrinsics::trap_module()), Vec::new(), "trap");
+                        let id = self.plan.push(
+                            Cow::Owned(intrinsics::trap_module()),
+                            Vec::new(),
+                            "trap",
+                        );
                         self.trap = Some(id);
                         id
                     }
                 };
-                Ok(Ref { instance: inst, item: Item::Name(intrinsics::TRAP.into()) })
+                Ok(Ref {
+                    instance: inst,
+                    item: Item::Name(intrinsics::TRAP.into()),
+                })
             }
             Trampoline::ResourceNew { .. }
             | Trampoline::ResourceRep { .. }
@@ -371,7 +464,11 @@ impl<'t> Builder<'t> {
         }
     }
 
-    fn export(&mut self, name: &str, idx: wasmtime_environ::component::ExportIndex) -> Result<ExportNode, Diagnostic> {
+    fn export(
+        &mut self,
+        name: &str,
+        idx: wasmtime_environ::component::ExportIndex,
+    ) -> Result<ExportNode, Diagnostic> {
         let c = &self.t.component;
         Ok(match &c.export_items[idx] {
             Export::LiftedFunction { ty, func, options } => {
@@ -383,27 +480,46 @@ impl<'t> Builder<'t> {
                 self.lifts += 1;
                 let r = self.core_def(func)?;
                 self.plan.export(core.clone(), Kind::Func, r);
-                ExportNode::Func { name: name.to_string(), ty: *ty, core, options: self.options(*options) }
+                ExportNode::Func {
+                    name: name.to_string(),
+                    ty: *ty,
+                    core,
+                    options: self.options(*options),
+                }
             }
             Export::Instance { exports, .. } => {
                 let mut items = Vec::new();
                 for (n, (i, _)) in exports.raw_iter() {
                     items.push(self.export(n, *i)?);
                 }
-                ExportNode::Instance { name: name.to_string(), items }
+                ExportNode::Instance {
+                    name: name.to_string(),
+                    items,
+                }
             }
-            Export::Type(ty) => ExportNode::Type { name: name.to_string(), ty: *ty },
+            Export::Type(ty) => ExportNode::Type {
+                name: name.to_string(),
+                ty: *ty,
+            },
             Export::ModuleStatic { .. } | Export::ModuleImport { .. } => {
-                return Err(Diagnostic::error(Code::Unsupported, format!("unsupported: the export `{name}` is a core module")));
+                return Err(Diagnostic::error(
+                    Code::Unsupported,
+                    format!("unsupported: the export `{name}` is a core module"),
+                ));
             }
         })
     }
 }
 
 /// The core signature (params, results) of a lowering, from its options.
-fn core_signature(t: &Translation, options: OptionsIndex) -> Result<(Vec<wasm_encoder::ValType>, Vec<wasm_encoder::ValType>), Diagnostic> {
+fn core_signature(
+    t: &Translation,
+    options: OptionsIndex,
+) -> Result<(Vec<wasm_encoder::ValType>, Vec<wasm_encoder::ValType>), Diagnostic> {
     let ty = t.component.options[options].core_type;
-    let f = t.types.module_types()[ty].as_func().ok_or_else(|| internal("lowering type is not a function"))?;
+    let f = t.types.module_types()[ty]
+        .as_func()
+        .ok_or_else(|| internal("lowering type is not a function"))?;
     let conv = |v: &wasmtime_environ::WasmValType| -> Result<wasm_encoder::ValType, Diagnostic> {
         use wasmtime_environ::WasmValType as W;
         Ok(match v {
@@ -412,7 +528,12 @@ fn core_signature(t: &Translation, options: OptionsIndex) -> Result<(Vec<wasm_en
             W::F32 => wasm_encoder::ValType::F32,
             W::F64 => wasm_encoder::ValType::F64,
             W::V128 => wasm_encoder::ValType::V128,
-            W::Ref(_) => return Err(Diagnostic::error(Code::Unsupported, "unsupported: GC references in a lowered signature")),
+            W::Ref(_) => {
+                return Err(Diagnostic::error(
+                    Code::Unsupported,
+                    "unsupported: GC references in a lowered signature",
+                ));
+            }
         })
     };
     Ok((
@@ -422,12 +543,18 @@ fn core_signature(t: &Translation, options: OptionsIndex) -> Result<(Vec<wasm_en
 }
 
 fn internal(what: &str) -> Diagnostic {
-    Diagnostic::error(Code::Internal, format!("internal error while planning the link: {what}"))
+    Diagnostic::error(
+        Code::Internal,
+        format!("internal error while planning the link: {what}"),
+    )
 }
 
 fn async_unsupported(what: &str) -> Diagnostic {
-    Diagnostic::error(Code::UnsupportedAsync, format!("unsupported: component-model async ({what})"))
-        .note("Meld fuses synchronous compositions; async support is planned")
+    Diagnostic::error(
+        Code::UnsupportedAsync,
+        format!("unsupported: component-model async ({what})"),
+    )
+    .note("Meld fuses synchronous compositions; async support is planned")
 }
 
 fn resources_unsupported() -> Diagnostic {

@@ -105,7 +105,9 @@ impl Maps {
 }
 
 fn lookup(map: &[u32], i: u32, what: &'static str) -> Result<u32, ReencodeError<String>> {
-    map.get(i as usize).copied().ok_or_else(|| ReencodeError::UserError(format!("{what} index {i} out of range")))
+    map.get(i as usize)
+        .copied()
+        .ok_or_else(|| ReencodeError::UserError(format!("{what} index {i} out of range")))
 }
 
 impl Reencode for Maps {
@@ -161,8 +163,10 @@ pub fn merge(plan: &Plan<'_>) -> Result<Vec<u8>, LinkError> {
         .instances
         .iter()
         .map(|inst| {
-            ParsedModule::parse(&inst.module)
-                .map_err(|source| LinkError::Parse { what: inst.what.clone(), source })
+            ParsedModule::parse(&inst.module).map_err(|source| LinkError::Parse {
+                what: inst.what.clone(),
+                source,
+            })
         })
         .collect::<Result<_, _>>()?;
 
@@ -175,7 +179,12 @@ pub fn merge(plan: &Plan<'_>) -> Result<Vec<u8>, LinkError> {
     for (i, (inst, m)) in plan.instances.iter().zip(&parsed).enumerate() {
         let what = || inst.what.clone();
         let mut map = Maps::default();
-        intern_types(m, &mut map, &mut types, &mut type_dedup).map_err(|d| LinkError::Reencode { what: what(), detail: d })?;
+        intern_types(m, &mut map, &mut types, &mut type_dedup).map_err(|d| {
+            LinkError::Reencode {
+                what: what(),
+                detail: d,
+            }
+        })?;
         if inst.args.len() != m.imports.len() {
             return Err(LinkError::Unresolved {
                 what: what(),
@@ -185,11 +194,12 @@ pub fn merge(plan: &Plan<'_>) -> Result<Vec<u8>, LinkError> {
         }
         for (j, (imp, arg)) in m.imports.iter().zip(&inst.args).enumerate() {
             let kind = kind_of(imp.ty);
-            let fused = resolve(&parsed, &maps, i, arg, kind).map_err(|detail| LinkError::Unresolved {
-                what: what(),
-                import: j,
-                detail: format!("{}::{}: {detail}", imp.module, imp.name),
-            })?;
+            let fused =
+                resolve(&parsed, &maps, i, arg, kind).map_err(|detail| LinkError::Unresolved {
+                    what: what(),
+                    import: j,
+                    detail: format!("{}::{}: {detail}", imp.module, imp.name),
+                })?;
             map.space_mut(kind).push(fused);
         }
         let defined = |count: usize, next: &mut u32, space: &mut Vec<u32>| {
@@ -223,7 +233,10 @@ pub fn merge(plan: &Plan<'_>) -> Result<Vec<u8>, LinkError> {
 
     for ((inst, m), map) in plan.instances.iter().zip(&parsed).zip(&maps) {
         let mut map = map.clone();
-        let err = |e: ReencodeError<String>| LinkError::Reencode { what: inst.what.clone(), detail: e.to_string() };
+        let err = |e: ReencodeError<String>| LinkError::Reencode {
+            what: inst.what.clone(),
+            detail: e.to_string(),
+        };
         for &ty in &m.func_types {
             funcs.function(map.type_index(ty).map_err(err)?);
         }
@@ -246,7 +259,8 @@ pub fn merge(plan: &Plan<'_>) -> Result<Vec<u8>, LinkError> {
             init.instruction(&Instruction::Call(map.function_index(start).map_err(err)?));
         }
         for body in &m.bodies {
-            map.parse_function_body(&mut code, body.clone()).map_err(err)?;
+            map.parse_function_body(&mut code, body.clone())
+                .map_err(err)?;
         }
     }
     init.instruction(&Instruction::End);
@@ -256,7 +270,11 @@ pub fn merge(plan: &Plan<'_>) -> Result<Vec<u8>, LinkError> {
     let mut exports = ExportSection::new();
     for (name, kind, r) in &plan.exports {
         let idx = resolve(&parsed, &maps, plan.instances.len(), r, *kind).map_err(|detail| {
-            LinkError::Unresolved { what: format!("fused export `{name}`"), import: 0, detail }
+            LinkError::Unresolved {
+                what: format!("fused export `{name}`"),
+                import: 0,
+                detail,
+            }
         })?;
         exports.export(name, export_kind(*kind), idx);
     }
@@ -264,7 +282,10 @@ pub fn merge(plan: &Plan<'_>) -> Result<Vec<u8>, LinkError> {
 
     let mut module = Module::new();
     let type_data = types.section();
-    module.section(&wasm_encoder::RawSection { id: wasm_encoder::SectionId::Type as u8, data: &type_data });
+    module.section(&wasm_encoder::RawSection {
+        id: wasm_encoder::SectionId::Type as u8,
+        data: &type_data,
+    });
     module.section(&funcs);
     if !tables.is_empty() {
         module.section(&tables);
@@ -294,24 +315,43 @@ pub fn merge(plan: &Plan<'_>) -> Result<Vec<u8>, LinkError> {
 
 /// Resolves `r` (an item of kind `kind`) to its fused index. `user` is the
 /// planned instance asking; `r` must point to an earlier one.
-fn resolve(parsed: &[ParsedModule<'_>], maps: &[Maps], user: usize, r: &Ref, kind: Kind) -> Result<u32, String> {
+fn resolve(
+    parsed: &[ParsedModule<'_>],
+    maps: &[Maps],
+    user: usize,
+    r: &Ref,
+    kind: Kind,
+) -> Result<u32, String> {
     let InstanceId(src) = r.instance;
     if src >= user || src >= maps.len() {
-        return Err(format!("instance {src} is not instantiated before its user {user}"));
+        return Err(format!(
+            "instance {src} is not instantiated before its user {user}"
+        ));
     }
     let (found_kind, idx) = match &r.item {
-        Item::Name(name) => parsed[src].export_index(name).ok_or_else(|| format!("instance {src} has no export `{name}`"))?,
+        Item::Name(name) => parsed[src]
+            .export_index(name)
+            .ok_or_else(|| format!("instance {src} has no export `{name}`"))?,
         Item::Index(k, i) => (*k, *i),
     };
     if found_kind != kind {
         return Err(format!("expected a {kind}, found a {found_kind}"));
     }
-    maps[src].space(kind).get(idx as usize).copied().ok_or_else(|| format!("{kind} {idx} of instance {src} does not exist"))
+    maps[src]
+        .space(kind)
+        .get(idx as usize)
+        .copied()
+        .ok_or_else(|| format!("{kind} {idx} of instance {src} does not exist"))
 }
 
 /// Adds the module's types to the fused type section, reusing identical
 /// single-type recursion groups, and fills `map.types`.
-fn intern_types(m: &ParsedModule<'_>, map: &mut Maps, types: &mut Types, dedup: &mut HashMap<Vec<u8>, u32>) -> Result<(), String> {
+fn intern_types(
+    m: &ParsedModule<'_>,
+    map: &mut Maps,
+    types: &mut Types,
+    dedup: &mut HashMap<Vec<u8>, u32>,
+) -> Result<(), String> {
     for group in &m.rec_groups {
         let len = group.types().len();
         let base = types.len();
@@ -320,7 +360,8 @@ fn intern_types(m: &ParsedModule<'_>, map: &mut Maps, types: &mut Types, dedup: 
             map.types.push(base + k as u32);
         }
         let mut one = TypeSection::new();
-        map.parse_recursive_type_group(one.ty(), group.clone()).map_err(|e| e.to_string())?;
+        map.parse_recursive_type_group(one.ty(), group.clone())
+            .map_err(|e| e.to_string())?;
         let key = section_body(&one);
         if len == 1 {
             if let Some(&existing) = dedup.get(&key) {
@@ -335,9 +376,15 @@ fn intern_types(m: &ParsedModule<'_>, map: &mut Maps, types: &mut Types, dedup: 
 }
 
 /// Interns a plain function type.
-fn intern_func_type(types: &mut Types, dedup: &mut HashMap<Vec<u8>, u32>, params: &[wasm_encoder::ValType], results: &[wasm_encoder::ValType]) -> u32 {
+fn intern_func_type(
+    types: &mut Types,
+    dedup: &mut HashMap<Vec<u8>, u32>,
+    params: &[wasm_encoder::ValType],
+    results: &[wasm_encoder::ValType],
+) -> u32 {
     let mut one = TypeSection::new();
-    one.ty().function(params.iter().copied(), results.iter().copied());
+    one.ty()
+        .function(params.iter().copied(), results.iter().copied());
     let key = section_body(&one);
     if let Some(&i) = dedup.get(&key) {
         return i;
@@ -354,7 +401,10 @@ fn section_body(s: &TypeSection) -> Vec<u8> {
     let mut bytes = Vec::new();
     s.encode(&mut bytes);
     // `size:u32 (LEB128)`, then `count:u32 (= 1, one byte)`, then the entry.
-    let size_len = bytes.iter().position(|b| b & 0x80 == 0).map_or(bytes.len(), |p| p + 1);
+    let size_len = bytes
+        .iter()
+        .position(|b| b & 0x80 == 0)
+        .map_or(bytes.len(), |p| p + 1);
     bytes[size_len + 1..].to_vec()
 }
 
@@ -400,21 +450,30 @@ fn passive_targets(m: &ParsedModule<'_>, map: &Maps) -> PassiveTargets {
     let own_tables = m.imported(Kind::Table)..m.imported(Kind::Table) + m.tables.len();
     let own_memories = m.imported(Kind::Memory)..m.imported(Kind::Memory) + m.memories.len();
     for e in &m.elems {
-        if let ElementKind::Active { table_index, offset_expr } = &e.kind {
+        if let ElementKind::Active {
+            table_index,
+            offset_expr,
+        } = &e.kind
+        {
             let t = table_index.unwrap_or(0) as usize;
             let count = match &e.items {
                 ElementItems::Functions(r) => r.count(),
                 ElementItems::Expressions(_, r) => r.count(),
             } as u64;
             let fits = own_tables.contains(&t)
-                && const_offset(offset_expr).is_some_and(|off| off + count <= m.tables[t - own_tables.start].ty.initial);
+                && const_offset(offset_expr)
+                    .is_some_and(|off| off + count <= m.tables[t - own_tables.start].ty.initial);
             if !fits {
                 out.insert((Kind::Table, map.tables[t]));
             }
         }
     }
     for d in &m.datas {
-        if let DataKind::Active { memory_index, offset_expr } = &d.kind {
+        if let DataKind::Active {
+            memory_index,
+            offset_expr,
+        } = &d.kind
+        {
             let mi = *memory_index as usize;
             let fits = own_memories.contains(&mi)
                 && const_offset(offset_expr).is_some_and(|off| {
@@ -431,7 +490,11 @@ fn passive_targets(m: &ParsedModule<'_>, map: &Maps) -> PassiveTargets {
 }
 
 /// Appends the instructions of a constant expression (without its `end`).
-fn emit_const_expr(map: &mut Maps, expr: &wasmparser::ConstExpr<'_>, f: &mut Function) -> Result<(), ReencodeError<String>> {
+fn emit_const_expr(
+    map: &mut Maps,
+    expr: &wasmparser::ConstExpr<'_>,
+    f: &mut Function,
+) -> Result<(), ReencodeError<String>> {
     let mut ops = expr.get_operators_reader();
     while !ops.eof() {
         let op = ops.read()?;
@@ -443,7 +506,13 @@ fn emit_const_expr(map: &mut Maps, expr: &wasmparser::ConstExpr<'_>, f: &mut Fun
     Ok(())
 }
 
-fn emit_elems(m: &ParsedModule<'_>, map: &mut Maps, passive: &PassiveTargets, out: &mut ElementSection, init: &mut Function) -> Result<(), ReencodeError<String>> {
+fn emit_elems(
+    m: &ParsedModule<'_>,
+    map: &mut Maps,
+    passive: &PassiveTargets,
+    out: &mut ElementSection,
+    init: &mut Function,
+) -> Result<(), ReencodeError<String>> {
     for (k, e) in m.elems.iter().enumerate() {
         let count = match &e.items {
             ElementItems::Functions(r) => r.count(),
@@ -451,36 +520,66 @@ fn emit_elems(m: &ParsedModule<'_>, map: &mut Maps, passive: &PassiveTargets, ou
         };
         let elements = map.element_items(e.items.clone())?;
         match &e.kind {
-            ElementKind::Active { table_index, offset_expr } => {
+            ElementKind::Active {
+                table_index,
+                offset_expr,
+            } => {
                 let table = map.table_index(table_index.unwrap_or(0))?;
                 if passive.contains(&(Kind::Table, table)) {
                     let seg = map.element_index(k as u32)?;
-                    out.segment(ElementSegment { mode: ElementMode::Passive, elements });
+                    out.segment(ElementSegment {
+                        mode: ElementMode::Passive,
+                        elements,
+                    });
                     emit_const_expr(map, offset_expr, init)?;
                     init.instruction(&Instruction::I32Const(0));
                     init.instruction(&Instruction::I32Const(count as i32));
-                    init.instruction(&Instruction::TableInit { elem_index: seg, table });
+                    init.instruction(&Instruction::TableInit {
+                        elem_index: seg,
+                        table,
+                    });
                     init.instruction(&Instruction::ElemDrop(seg));
                 } else {
                     let offset = map.const_expr(offset_expr.clone())?;
-                    out.segment(ElementSegment { mode: ElementMode::Active { table: Some(table), offset: &offset }, elements });
+                    out.segment(ElementSegment {
+                        mode: ElementMode::Active {
+                            table: Some(table),
+                            offset: &offset,
+                        },
+                        elements,
+                    });
                 }
             }
             ElementKind::Passive => {
-                out.segment(ElementSegment { mode: ElementMode::Passive, elements });
+                out.segment(ElementSegment {
+                    mode: ElementMode::Passive,
+                    elements,
+                });
             }
             ElementKind::Declared => {
-                out.segment(ElementSegment { mode: ElementMode::Declared, elements });
+                out.segment(ElementSegment {
+                    mode: ElementMode::Declared,
+                    elements,
+                });
             }
         }
     }
     Ok(())
 }
 
-fn emit_datas(m: &ParsedModule<'_>, map: &mut Maps, passive: &PassiveTargets, out: &mut DataSection, init: &mut Function) -> Result<(), ReencodeError<String>> {
+fn emit_datas(
+    m: &ParsedModule<'_>,
+    map: &mut Maps,
+    passive: &PassiveTargets,
+    out: &mut DataSection,
+    init: &mut Function,
+) -> Result<(), ReencodeError<String>> {
     for (k, d) in m.datas.iter().enumerate() {
         match &d.kind {
-            DataKind::Active { memory_index, offset_expr } => {
+            DataKind::Active {
+                memory_index,
+                offset_expr,
+            } => {
                 let mem = map.memory_index(*memory_index)?;
                 if passive.contains(&(Kind::Memory, mem)) {
                     let seg = map.data_index(k as u32)?;
@@ -488,7 +587,10 @@ fn emit_datas(m: &ParsedModule<'_>, map: &mut Maps, passive: &PassiveTargets, ou
                     emit_const_expr(map, offset_expr, init)?;
                     init.instruction(&Instruction::I32Const(0));
                     init.instruction(&Instruction::I32Const(d.data.len() as i32));
-                    init.instruction(&Instruction::MemoryInit { mem, data_index: seg });
+                    init.instruction(&Instruction::MemoryInit {
+                        mem,
+                        data_index: seg,
+                    });
                     init.instruction(&Instruction::DataDrop(seg));
                 } else {
                     let offset: ConstExpr = map.const_expr(offset_expr.clone())?;

@@ -105,12 +105,18 @@ impl<'a> ParsedModule<'a> {
 
     /// Number of imports of the given kind.
     pub fn imported(&self, kind: Kind) -> usize {
-        self.imports.iter().filter(|i| kind_of(i.ty) == kind).count()
+        self.imports
+            .iter()
+            .filter(|i| kind_of(i.ty) == kind)
+            .count()
     }
 
     /// The index (in this module's space) of the export `name` of kind `kind`.
     pub fn export_index(&self, name: &str) -> Option<(Kind, u32)> {
-        self.exports.iter().find(|e| e.name == name).map(|e| (external_kind(e.kind), e.index))
+        self.exports
+            .iter()
+            .find(|e| e.name == name)
+            .map(|e| (external_kind(e.kind), e.index))
     }
 }
 

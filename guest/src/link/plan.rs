@@ -80,8 +80,17 @@ pub struct Plan<'a> {
 
 impl<'a> Plan<'a> {
     /// Appends an instance and returns its id.
-    pub fn push(&mut self, module: Cow<'a, [u8]>, args: Vec<Ref>, what: impl Into<String>) -> InstanceId {
-        self.instances.push(PlannedInstance { module, args, what: what.into() });
+    pub fn push(
+        &mut self,
+        module: Cow<'a, [u8]>,
+        args: Vec<Ref>,
+        what: impl Into<String>,
+    ) -> InstanceId {
+        self.instances.push(PlannedInstance {
+            module,
+            args,
+            what: what.into(),
+        });
         InstanceId(self.instances.len() - 1)
     }
 

@@ -7,10 +7,10 @@
 
 use wasm_encoder::{
     Alias, CanonicalFunctionSection, CanonicalOption, Component, ComponentAliasSection,
-    ComponentCoreTypeEncoder, ComponentExportKind, ComponentExportSection, ComponentExternName,
-    ComponentImportSection, ComponentInstanceSection, ComponentOuterAliasKind, ComponentSectionId,
-    ComponentTypeEncoder, ComponentTypeRef, ComponentTypeSection, CoreTypeSection, ExportKind,
-    InstanceSection, ModuleArg, RawSection,
+    ComponentCoreTypeEncoder, ComponentDefinedTypeEncoder, ComponentExportKind,
+    ComponentExportSection, ComponentExternName, ComponentImportSection, ComponentInstanceSection,
+    ComponentOuterAliasKind, ComponentSectionId, ComponentTypeEncoder, ComponentTypeRef,
+    ComponentTypeSection, CoreTypeSection, ExportKind, InstanceSection, ModuleArg, RawSection,
 };
 
 /// Counts of every index space of a component under construction.
@@ -73,15 +73,30 @@ impl Builder {
     }
 
     /// Defines a component type with `f`; returns its type index.
-    pub fn ty<E>(&mut self, f: impl FnOnce(ComponentTypeEncoder<'_>) -> Result<(), E>) -> Result<u32, E> {
+    pub fn ty<E>(
+        &mut self,
+        f: impl FnOnce(ComponentTypeEncoder<'_>) -> Result<(), E>,
+    ) -> Result<u32, E> {
         let mut s = ComponentTypeSection::new();
         f(s.ty())?;
         self.component.section(&s);
         Ok(bump(&mut self.n.types))
     }
 
+    /// Defines a component value type (record, list, ...) with `f`; returns
+    /// its type index.
+    pub fn defined(&mut self, f: impl FnOnce(ComponentDefinedTypeEncoder<'_>)) -> u32 {
+        let mut s = ComponentTypeSection::new();
+        f(s.defined_type());
+        self.component.section(&s);
+        bump(&mut self.n.types)
+    }
+
     /// Defines a core type with `f`; returns its core type index.
-    pub fn core_type<E>(&mut self, f: impl FnOnce(ComponentCoreTypeEncoder<'_>) -> Result<(), E>) -> Result<u32, E> {
+    pub fn core_type<E>(
+        &mut self,
+        f: impl FnOnce(ComponentCoreTypeEncoder<'_>) -> Result<(), E>,
+    ) -> Result<u32, E> {
         let mut s = CoreTypeSection::new();
         f(s.ty())?;
         self.component.section(&s);
@@ -107,12 +122,20 @@ impl Builder {
 
     /// `alias export $instance "name" (kind)`.
     pub fn alias_export(&mut self, instance: u32, name: &str, kind: ComponentExportKind) -> u32 {
-        self.alias(Alias::InstanceExport { instance, kind, name })
+        self.alias(Alias::InstanceExport {
+            instance,
+            kind,
+            name,
+        })
     }
 
     /// `alias core export $instance "name" (kind)`.
     pub fn core_alias_export(&mut self, instance: u32, name: &str, kind: ExportKind) -> u32 {
-        self.alias(Alias::CoreInstanceExport { instance, kind, name })
+        self.alias(Alias::CoreInstanceExport {
+            instance,
+            kind,
+            name,
+        })
     }
 
     /// Imports an item; returns its index.
@@ -133,7 +156,13 @@ impl Builder {
 
     /// Exports an item, optionally ascribing a type; returns the index the
     /// export adds to its space.
-    pub fn export(&mut self, name: &str, kind: ComponentExportKind, index: u32, ty: Option<ComponentTypeRef>) -> u32 {
+    pub fn export(
+        &mut self,
+        name: &str,
+        kind: ComponentExportKind,
+        index: u32,
+        ty: Option<ComponentTypeRef>,
+    ) -> u32 {
         let mut s = ComponentExportSection::new();
         s.export(name, kind, index, ty);
         self.component.section(&s);
@@ -142,14 +171,20 @@ impl Builder {
 
     /// Embeds a core module; returns its module index.
     pub fn core_module(&mut self, bytes: &[u8]) -> u32 {
-        self.component.section(&RawSection { id: ComponentSectionId::CoreModule.into(), data: bytes });
+        self.component.section(&RawSection {
+            id: ComponentSectionId::CoreModule.into(),
+            data: bytes,
+        });
         bump(&mut self.n.core_modules)
     }
 
     /// Instantiates core module `module` with instance arguments.
     pub fn core_instantiate(&mut self, module: u32, args: &[(&str, u32)]) -> u32 {
         let mut s = InstanceSection::new();
-        s.instantiate(module, args.iter().map(|(n, i)| (*n, ModuleArg::Instance(*i))));
+        s.instantiate(
+            module,
+            args.iter().map(|(n, i)| (*n, ModuleArg::Instance(*i))),
+        );
         self.component.section(&s);
         bump(&mut self.n.core_instances)
     }

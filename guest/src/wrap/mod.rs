@@ -48,20 +48,36 @@ use world::World;
 /// # Errors
 /// 'Unsupported' diagnostics for exports Meld cannot re-declare yet; E0100 for
 /// inconsistencies between the world and the translation (a bug).
-pub fn wrap(t: &Translation, g: &Graph<'_>, fused: &[u8], world: &World) -> Result<Vec<u8>, Diagnostic> {
-    let mut w = Wrapper { t, b: Builder::default(), imports: HashMap::new(), aliases: HashMap::new(), core: HashMap::new(), fused: 0 };
+pub fn wrap(
+    t: &Translation,
+    g: &Graph<'_>,
+    fused: &[u8],
+    world: &World,
+) -> Result<Vec<u8>, Diagnostic> {
+    let mut w = Wrapper {
+        t,
+        b: Builder::default(),
+        imports: HashMap::new(),
+        aliases: HashMap::new(),
+        core: HashMap::new(),
+        fused: 0,
+    };
     let pending = w.declare_world(world)?;
     let module = w.b.core_module(fused);
     w.fused = w.b.core_instantiate(module, &[]);
-    let lowered = g.host.iter().map(|slot| w.host_slot(slot)).collect::<Result<Vec<_>, _>>()?;
+    let lowered = g
+        .host
+        .iter()
+        .map(|slot| w.host_slot(slot))
+        .collect::<Result<Vec<_>, _>>()?;
     w.fixup(&g.host_sigs, &lowered);
     let mut types = TypeEncoder::new(&t.types);
     for (name, ty) in pending {
-        let node = g
-            .exports
-            .iter()
-            .find(|n| n.name() == name)
-            .ok_or_else(|| internal(&format!("the world exports `{name}` but the translation does not")))?;
+        let node = g.exports.iter().find(|n| n.name() == name).ok_or_else(|| {
+            internal(&format!(
+                "the world exports `{name}` but the translation does not"
+            ))
+        })?;
         let (kind, idx) = w.export_item(&mut types, node)?;
         w.b.export(&name, kind, idx, Some(ty));
     }
@@ -84,7 +100,9 @@ struct Wrapper<'t> {
 impl ExportNode {
     fn name(&self) -> &str {
         match self {
-            ExportNode::Func { name, .. } | ExportNode::Instance { name, .. } | ExportNode::Type { name, .. } => name,
+            ExportNode::Func { name, .. }
+            | ExportNode::Instance { name, .. }
+            | ExportNode::Type { name, .. } => name,
         }
     }
 }
@@ -92,20 +110,31 @@ impl ExportNode {
 impl<'t> Wrapper<'t> {
     /// Re-emits the world's declarations up to its exports; returns the
     /// exports (name, declared type) for [`wrap`] to satisfy.
-    fn declare_world(&mut self, world: &World) -> Result<Vec<(String, ComponentTypeRef)>, Diagnostic> {
+    fn declare_world(
+        &mut self,
+        world: &World,
+    ) -> Result<Vec<(String, ComponentTypeRef)>, Diagnostic> {
         let mut re = RoundtripReencoder;
-        let err = |e: wasm_encoder::reencode::Error| internal(&format!("re-encoding the world: {e}"));
+        let err =
+            |e: wasm_encoder::reencode::Error| internal(&format!("re-encoding the world: {e}"));
         let mut exports = Vec::new();
         for decl in world.decls()? {
             if !exports.is_empty() && !matches!(decl, ComponentTypeDeclaration::Export { .. }) {
-                return Err(Diagnostic::error(Code::Unsupported, "unsupported: a world whose exports refer to each other's types"));
+                return Err(Diagnostic::error(
+                    Code::Unsupported,
+                    "unsupported: a world whose exports refer to each other's types",
+                ));
             }
             match decl {
                 ComponentTypeDeclaration::CoreType(ct) => {
-                    self.b.core_type(|enc| re.parse_component_core_type(enc, ct)).map_err(err)?;
+                    self.b
+                        .core_type(|enc| re.parse_component_core_type(enc, ct))
+                        .map_err(err)?;
                 }
                 ComponentTypeDeclaration::Type(ty) => {
-                    self.b.ty(|enc| re.parse_component_type(enc, ty)).map_err(err)?;
+                    self.b
+                        .ty(|enc| re.parse_component_type(enc, ty))
+                        .map_err(err)?;
                 }
                 ComponentTypeDeclaration::Alias(a) => {
                     let a = re.component_alias(a).map_err(err)?;
@@ -117,7 +146,10 @@ impl<'t> Wrapper<'t> {
                     self.imports.insert(imp.name.name.to_string(), idx);
                 }
                 ComponentTypeDeclaration::Export { name, ty } => {
-                    exports.push((name.name.to_string(), re.component_type_ref(ty).map_err(err)?));
+                    exports.push((
+                        name.name.to_string(),
+                        re.component_type_ref(ty).map_err(err)?,
+                    ));
                 }
             }
         }
@@ -132,7 +164,10 @@ impl<'t> Wrapper<'t> {
         }
         let (import, path) = &self.t.component.imports[rt];
         let (name, _) = &self.t.component.import_types[*import];
-        let mut idx = *self.imports.get(name).ok_or_else(|| internal(&format!("the world does not import `{name}`")))?;
+        let mut idx = *self
+            .imports
+            .get(name)
+            .ok_or_else(|| internal(&format!("the world does not import `{name}`")))?;
         for (i, member) in path.iter().enumerate() {
             let kind = match (i + 1 == path.len(), is_type) {
                 (false, _) => ComponentExportKind::Instance,
@@ -162,13 +197,19 @@ impl<'t> Wrapper<'t> {
             StringEncoding::CompactUtf16 => CanonicalOption::CompactUTF16,
         }];
         if let Some(m) = &o.memory {
-            out.push(CanonicalOption::Memory(self.core_export(m, ExportKind::Memory)));
+            out.push(CanonicalOption::Memory(
+                self.core_export(m, ExportKind::Memory),
+            ));
         }
         if let Some(r) = &o.realloc {
-            out.push(CanonicalOption::Realloc(self.core_export(r, ExportKind::Func)));
+            out.push(CanonicalOption::Realloc(
+                self.core_export(r, ExportKind::Func),
+            ));
         }
         if let Some(p) = &o.post_return {
-            out.push(CanonicalOption::PostReturn(self.core_export(p, ExportKind::Func)));
+            out.push(CanonicalOption::PostReturn(
+                self.core_export(p, ExportKind::Func),
+            ));
         }
         out
     }
@@ -176,7 +217,9 @@ impl<'t> Wrapper<'t> {
     /// The core function for one host-table slot.
     fn host_slot(&mut self, slot: &HostSlot) -> Result<u32, Diagnostic> {
         Ok(match slot {
-            HostSlot::Lower { import, options, .. } => {
+            HostSlot::Lower {
+                import, options, ..
+            } => {
                 let func = self.import_item(*import, false)?;
                 let opts = self.canon_options(options);
                 self.b.lower(func, &opts)
@@ -194,35 +237,67 @@ impl<'t> Wrapper<'t> {
         let n = lowered.len() as u32;
         let mut types = TypeSection::new();
         let mut imports = ImportSection::new();
-        imports.import("", "table", EntityType::Table(TableType { element_type: RefType::FUNCREF, table64: false, minimum: n.into(), maximum: None, shared: false }));
+        imports.import(
+            "",
+            "table",
+            EntityType::Table(TableType {
+                element_type: RefType::FUNCREF,
+                table64: false,
+                minimum: n.into(),
+                maximum: None,
+                shared: false,
+            }),
+        );
         for (k, (params, results)) in sigs.iter().enumerate() {
-            types.ty().function(params.iter().copied(), results.iter().copied());
+            types
+                .ty()
+                .function(params.iter().copied(), results.iter().copied());
             imports.import("", &k.to_string(), EntityType::Function(k as u32));
         }
         types.ty().function([], []);
         imports.import("", INIT_EXPORT, EntityType::Function(n));
         let mut m = Module::new();
-        m.section(&types).section(&imports).section(&StartSection { function_index: n });
+        m.section(&types)
+            .section(&imports)
+            .section(&StartSection { function_index: n });
         if n > 0 {
             let mut elems = ElementSection::new();
             let funcs: Vec<u32> = (0..n).collect();
-            elems.active(Some(0), &ConstExpr::i32_const(0), Elements::Functions(funcs.into()));
+            elems.active(
+                Some(0),
+                &ConstExpr::i32_const(0),
+                Elements::Functions(funcs.into()),
+            );
             m.section(&elems);
         }
         let fixup = self.b.core_module(&m.finish());
-        let mut args = vec![("table".to_string(), ExportKind::Table, self.core_export(HOST_TABLE_EXPORT, ExportKind::Table))];
+        let mut args = vec![(
+            "table".to_string(),
+            ExportKind::Table,
+            self.core_export(HOST_TABLE_EXPORT, ExportKind::Table),
+        )];
         for (k, f) in lowered.iter().enumerate() {
             args.push((k.to_string(), ExportKind::Func, *f));
         }
-        args.push((INIT_EXPORT.to_string(), ExportKind::Func, self.core_export(INIT_EXPORT, ExportKind::Func)));
+        args.push((
+            INIT_EXPORT.to_string(),
+            ExportKind::Func,
+            self.core_export(INIT_EXPORT, ExportKind::Func),
+        ));
         let arg = self.b.core_instantiate_exports(&args);
         self.b.core_instantiate(fixup, &[("", arg)]);
     }
 
     /// Creates one outer export's item; returns its kind and index.
-    fn export_item(&mut self, types: &mut TypeEncoder<'_>, node: &ExportNode) -> Result<(ComponentExportKind, u32), Diagnostic> {
+    fn export_item(
+        &mut self,
+        types: &mut TypeEncoder<'_>,
+        node: &ExportNode,
+    ) -> Result<(ComponentExportKind, u32), Diagnostic> {
         Ok(match node {
-            ExportNode::Func { ty, core, options, .. } => {
+            ExportNode::Func {
+                ty, core, options, ..
+            } => {
                 let core = self.core_export(core, ExportKind::Func);
                 let opts = self.canon_options(options);
                 let ty = types.func(&mut self.b, *ty)?;
@@ -234,23 +309,35 @@ impl<'t> Wrapper<'t> {
                     let (kind, idx) = self.export_item(types, item)?;
                     exports.push((item.name().to_string(), kind, idx));
                 }
-                (ComponentExportKind::Instance, self.b.instantiate_exports(&exports))
+                (
+                    ComponentExportKind::Instance,
+                    self.b.instantiate_exports(&exports),
+                )
             }
-            ExportNode::Type { ty: TypeDef::Interface(it), .. } => {
+            ExportNode::Type {
+                ty: TypeDef::Interface(it),
+                ..
+            } => {
                 let idx = match types.val(&mut self.b, it)? {
                     ComponentValType::Type(i) => i,
-                    ComponentValType::Primitive(p) => self.b.ty(|e| -> Result<(), Diagnostic> {
-                        e.defined_type().primitive(p);
-                        Ok(())
-                    })?,
+                    ComponentValType::Primitive(p) => self.b.defined(|d| d.primitive(p)),
                 };
                 (ComponentExportKind::Type, idx)
             }
-            ExportNode::Type { ty: TypeDef::Resource(_), .. } => {
-                return Err(Diagnostic::error(Code::UnsupportedResources, "unsupported: an outer export of a resource type"));
+            ExportNode::Type {
+                ty: TypeDef::Resource(_),
+                ..
+            } => {
+                return Err(Diagnostic::error(
+                    Code::UnsupportedResources,
+                    "unsupported: an outer export of a resource type",
+                ));
             }
             ExportNode::Type { name, .. } => {
-                return Err(Diagnostic::error(Code::Unsupported, format!("unsupported: the type export `{name}`")));
+                return Err(Diagnostic::error(
+                    Code::Unsupported,
+                    format!("unsupported: the type export `{name}`"),
+                ));
             }
         })
     }
@@ -266,5 +353,8 @@ fn extern_name<'a>(n: &wasmparser::ComponentExternName<'a>) -> ComponentExternNa
 }
 
 fn internal(what: &str) -> Diagnostic {
-    Diagnostic::error(Code::Internal, format!("internal error while wrapping: {what}"))
+    Diagnostic::error(
+        Code::Internal,
+        format!("internal error while wrapping: {what}"),
+    )
 }

@@ -22,7 +22,11 @@ pub struct TypeEncoder<'a> {
 impl<'a> TypeEncoder<'a> {
     /// An encoder over `types`.
     pub fn new(types: &'a ComponentTypes) -> Self {
-        TypeEncoder { types, defined: HashMap::new(), funcs: HashMap::new() }
+        TypeEncoder {
+            types,
+            defined: HashMap::new(),
+            funcs: HashMap::new(),
+        }
     }
 
     /// The index of the component function type `ty`, defining it if needed.
@@ -59,7 +63,11 @@ impl<'a> TypeEncoder<'a> {
     ///
     /// # Errors
     /// As for [`TypeEncoder::func`].
-    pub fn val(&mut self, b: &mut Builder, ty: &InterfaceType) -> Result<ComponentValType, Diagnostic> {
+    pub fn val(
+        &mut self,
+        b: &mut Builder,
+        ty: &InterfaceType,
+    ) -> Result<ComponentValType, Diagnostic> {
         use InterfaceType as I;
         let prim = |p| Ok(ComponentValType::Primitive(p));
         match ty {
@@ -89,49 +97,58 @@ impl<'a> TypeEncoder<'a> {
                     .iter()
                     .map(|f| Ok((f.name.as_str(), self.val(b, &f.ty)?)))
                     .collect::<Result<Vec<_>, Diagnostic>>()?;
-                b.ty(|e| ok(e.defined_type().record(fields)))?
+                b.defined(|d| d.record(fields))
             }
             I::Variant(v) => {
                 let cases = t[*v]
                     .cases
                     .iter()
-                    .map(|(name, ty)| Ok((name.as_str(), ty.as_ref().map(|ty| self.val(b, ty)).transpose()?)))
+                    .map(|(name, ty)| {
+                        Ok((
+                            name.as_str(),
+                            ty.as_ref().map(|ty| self.val(b, ty)).transpose()?,
+                        ))
+                    })
                     .collect::<Result<Vec<_>, Diagnostic>>()?;
-                b.ty(|e| ok(e.defined_type().variant(cases)))?
+                b.defined(|d| d.variant(cases))
             }
             I::List(l) => {
                 let elem = self.val(b, &t[*l].element)?;
-                b.ty(|e| ok(e.defined_type().list(elem)))?
+                b.defined(|d| d.list(elem))
             }
             I::FixedLengthList(l) => {
                 let elem = self.val(b, &t[*l].element)?;
                 let size = t[*l].size;
-                b.ty(|e| ok(e.defined_type().fixed_length_list(elem, size)))?
+                b.defined(|d| d.fixed_length_list(elem, size))
             }
             I::Map(m) => {
                 let (k, v) = (self.val(b, &t[*m].key)?, self.val(b, &t[*m].value)?);
-                b.ty(|e| ok(e.defined_type().map(k, v)))?
+                b.defined(|d| d.map(k, v))
             }
             I::Tuple(tu) => {
-                let elems = t[*tu].types.iter().map(|ty| self.val(b, ty)).collect::<Result<Vec<_>, _>>()?;
-                b.ty(|e| ok(e.defined_type().tuple(elems)))?
+                let elems = t[*tu]
+                    .types
+                    .iter()
+                    .map(|ty| self.val(b, ty))
+                    .collect::<Result<Vec<_>, _>>()?;
+                b.defined(|d| d.tuple(elems))
             }
             I::Flags(f) => {
                 let names = &t[*f].names;
-                b.ty(|e| ok(e.defined_type().flags(names.iter().map(String::as_str))))?
+                b.defined(|d| d.flags(names.iter().map(String::as_str)))
             }
             I::Enum(en) => {
                 let names = &t[*en].names;
-                b.ty(|e| ok(e.defined_type().enum_type(names.iter().map(String::as_str))))?
+                b.defined(|d| d.enum_type(names.iter().map(String::as_str)))
             }
             I::Option(o) => {
                 let inner = self.val(b, &t[*o].ty)?;
-                b.ty(|e| ok(e.defined_type().option(inner)))?
+                b.defined(|d| d.option(inner))
             }
             I::Result(r) => {
                 let ok_ty = t[*r].ok.as_ref().map(|ty| self.val(b, ty)).transpose()?;
                 let err_ty = t[*r].err.as_ref().map(|ty| self.val(b, ty)).transpose()?;
-                b.ty(|e| ok(e.defined_type().result(ok_ty, err_ty)))?
+                b.defined(|d| d.result(ok_ty, err_ty))
             }
             I::Own(_) | I::Borrow(_) => {
                 return Err(Diagnostic::error(
@@ -145,13 +162,14 @@ impl<'a> TypeEncoder<'a> {
                     "unsupported: component-model async (future, stream or error-context in an outer export)",
                 ));
             }
-            _ => return Err(Diagnostic::error(Code::Internal, "internal error: primitive handled above")),
+            _ => {
+                return Err(Diagnostic::error(
+                    Code::Internal,
+                    "internal error: primitive handled above",
+                ));
+            }
         };
         self.defined.insert(*ty, idx);
         Ok(ComponentValType::Type(idx))
     }
-}
-
-fn ok<T>(_: T) -> Result<(), Diagnostic> {
-    Ok(())
 }

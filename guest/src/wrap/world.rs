@@ -23,15 +23,26 @@ impl World {
     /// a WIT world (e.g. it imports a core module or exports a bare value).
     pub fn of(input: &[u8]) -> Result<World, Diagnostic> {
         let fail = |e: &dyn std::fmt::Display| {
-            Diagnostic::error(Code::WorldDecode, format!("the component's outer world cannot be decoded as WIT: {e}"))
-                .note("Meld re-declares the input's imports and exports through their WIT world")
+            Diagnostic::error(
+                Code::WorldDecode,
+                format!("the component's outer world cannot be decoded as WIT: {e}"),
+            )
+            .note("Meld re-declares the input's imports and exports through their WIT world")
         };
-        let (resolve, world) = match wit_component::decode(input).map_err(|e| fail(&format!("{e:#}")))? {
-            DecodedWasm::Component(resolve, world) => (resolve, world),
-            DecodedWasm::WitPackage(..) => return Err(fail(&"it is a WIT package, not a component")),
-        };
-        let bytes = wit_component::metadata::encode(&resolve, world, wit_component::StringEncoding::UTF8, None)
-            .map_err(|e| fail(&format!("{e:#}")))?;
+        let (resolve, world) =
+            match wit_component::decode(input).map_err(|e| fail(&format!("{e:#}")))? {
+                DecodedWasm::Component(resolve, world) => (resolve, world),
+                DecodedWasm::WitPackage(..) => {
+                    return Err(fail(&"it is a WIT package, not a component"));
+                }
+            };
+        let bytes = wit_component::metadata::encode(
+            &resolve,
+            world,
+            wit_component::StringEncoding::UTF8,
+            None,
+        )
+        .map_err(|e| fail(&format!("{e:#}")))?;
         Ok(World { bytes })
     }
 
@@ -40,13 +51,22 @@ impl World {
     /// # Errors
     /// E0100 if wit-component's encoding does not have the expected shape.
     pub fn decls(&self) -> Result<Vec<ComponentTypeDeclaration<'_>>, Diagnostic> {
-        let shape = || Diagnostic::error(Code::Internal, "internal error: unexpected shape of the encoded world");
+        let shape = || {
+            Diagnostic::error(
+                Code::Internal,
+                "internal error: unexpected shape of the encoded world",
+            )
+        };
         for payload in Parser::new(0).parse_all(&self.bytes) {
             if let Ok(Payload::ComponentTypeSection(s)) = payload {
                 for ty in s {
-                    let Ok(ComponentType::Component(outer)) = ty else { continue };
+                    let Ok(ComponentType::Component(outer)) = ty else {
+                        continue;
+                    };
                     for decl in outer.into_vec() {
-                        if let ComponentTypeDeclaration::Type(ComponentType::Component(world)) = decl {
+                        if let ComponentTypeDeclaration::Type(ComponentType::Component(world)) =
+                            decl
+                        {
                             return Ok(world.into_vec());
                         }
                     }
