@@ -31,7 +31,8 @@ use wasm_encoder::reencode::{Error as ReencodeError, Reencode};
 use wasm_encoder::{
     CodeSection, ConstExpr, DataCountSection, DataSection, ElementMode, ElementSection,
     ElementSegment, ExportKind, ExportSection, Function, FunctionSection, GlobalSection,
-    Instruction, MemorySection, Module, TableSection, TagSection, TypeSection,
+    Instruction, MemorySection, Module, NameMap, NameSection, TableSection, TagSection,
+    TypeSection,
 };
 use wasmparser::{DataKind, ElementItems, ElementKind, Operator};
 
@@ -230,6 +231,7 @@ pub fn merge(plan: &Plan<'_>) -> Result<Vec<u8>, LinkError> {
     let mut datas = DataSection::new();
     let mut code = CodeSection::new();
     let mut init = Function::new([]);
+    let mut names = NameMap::new();
 
     for ((inst, m), map) in plan.instances.iter().zip(&parsed).zip(&maps) {
         let mut map = map.clone();
@@ -262,7 +264,17 @@ pub fn merge(plan: &Plan<'_>) -> Result<Vec<u8>, LinkError> {
             map.parse_function_body(&mut code, body.clone())
                 .map_err(err)?;
         }
+        // Names of defined functions only: an imported function is the
+        // exporter's, named there. Fused indices increase with the plan order
+        // and the local order, as a name map requires.
+        let imported = m.imported(Kind::Func) as u32;
+        for &(local, name) in m.func_names.iter().filter(|(i, _)| *i >= imported) {
+            if let Some(&fused) = map.funcs.get(local as usize) {
+                names.append(fused, name);
+            }
+        }
     }
+    names.append(init_index, "meld:init");
     init.instruction(&Instruction::End);
     funcs.function(init_type);
     code.function(&init);
@@ -310,6 +322,9 @@ pub fn merge(plan: &Plan<'_>) -> Result<Vec<u8>, LinkError> {
     if !datas.is_empty() {
         module.section(&datas);
     }
+    let mut name_section = NameSection::new();
+    name_section.functions(&names);
+    module.section(&name_section);
     Ok(module.finish())
 }
 

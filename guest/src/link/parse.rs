@@ -33,6 +33,10 @@ pub struct ParsedModule<'a> {
     pub datas: Vec<Data<'a>>,
     /// Bodies of the defined functions.
     pub bodies: Vec<FunctionBody<'a>>,
+    /// Function names from the `name` custom section, by function index in
+    /// increasing order (empty when there is none or it is malformed: a
+    /// custom section never makes a module invalid).
+    pub func_names: Vec<(u32, &'a str)>,
 }
 
 impl<'a> ParsedModule<'a> {
@@ -97,6 +101,11 @@ impl<'a> ParsedModule<'a> {
                     }
                 }
                 Payload::CodeSectionEntry(body) => m.bodies.push(body),
+                Payload::CustomSection(c) => {
+                    if let wasmparser::KnownCustom::Name(names) = c.as_known() {
+                        m.func_names = function_names(names).unwrap_or_default();
+                    }
+                }
                 _ => {}
             }
         }
@@ -141,4 +150,20 @@ pub fn external_kind(k: wasmparser::ExternalKind) -> Kind {
         E::Global => Kind::Global,
         E::Tag => Kind::Tag,
     }
+}
+
+/// The function-names subsection of a `name` section.
+fn function_names(
+    names: wasmparser::NameSectionReader<'_>,
+) -> wasmparser::Result<Vec<(u32, &str)>> {
+    let mut out = Vec::new();
+    for sub in names {
+        if let wasmparser::Name::Function(map) = sub? {
+            for naming in map {
+                let naming = naming?;
+                out.push((naming.index, naming.name));
+            }
+        }
+    }
+    Ok(out)
 }
