@@ -4,12 +4,12 @@
 fn fused_core_function_names(component: &[u8]) -> Vec<String> {
     let mut names = Vec::new();
     for payload in wasmparser::Parser::new(0).parse_all(component) {
-        if let wasmparser::Payload::CustomSection(c) = payload.unwrap() {
-            if let wasmparser::KnownCustom::Name(reader) = c.as_known() {
-                for sub in reader {
-                    if let wasmparser::Name::Function(map) = sub.unwrap() {
-                        names.extend(map.into_iter().map(|n| n.unwrap().name.to_string()));
-                    }
+        if let wasmparser::Payload::CustomSection(c) = payload.unwrap()
+            && let wasmparser::KnownCustom::Name(reader) = c.as_known()
+        {
+            for sub in reader {
+                if let wasmparser::Name::Function(map) = sub.unwrap() {
+                    names.extend(map.into_iter().map(|n| n.unwrap().name.to_string()));
                 }
             }
         }
