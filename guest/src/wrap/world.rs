@@ -29,6 +29,7 @@ impl World {
             )
             .note("Meld re-declares the input's imports and exports through their WIT world")
         };
+        refuse_non_wit_names(input).map_err(|(what, offset)| fail(&what).at(offset as u64))?;
         let (resolve, world) =
             match wit_component::decode(input).map_err(|e| fail(&format!("{e:#}")))? {
                 DecodedWasm::Component(resolve, world) => (resolve, world),
@@ -75,4 +76,57 @@ impl World {
         }
         Err(shape())
     }
+}
+
+/// WIT gives interface-style names (`ns:pkg/iface@1.0`) only to instances.
+/// Another item under such a name is not expressible as WIT (and would make
+/// wit-parser's decoder panic), so it is refused here with its offset.
+fn refuse_non_wit_names(input: &[u8]) -> Result<(), (String, usize)> {
+    use wasmparser::{ComponentExternalKind, ComponentTypeRef};
+    let mut depth = 0usize;
+    for payload in Parser::new(0).parse_all(input) {
+        let Ok(payload) = payload else { return Ok(()) };
+        match payload {
+            Payload::Version { .. } => depth += 1,
+            Payload::End(_) => depth -= 1,
+            Payload::ComponentImportSection(s) if depth == 1 => {
+                for item in s.into_iter_with_offsets() {
+                    let Ok((offset, import)) = item else {
+                        return Ok(());
+                    };
+                    if import.name.name.contains(':')
+                        && !matches!(import.ty, ComponentTypeRef::Instance(_))
+                    {
+                        return Err((
+                            format!(
+                                "the import `{}` has an interface name but is not an instance",
+                                import.name.name
+                            ),
+                            offset,
+                        ));
+                    }
+                }
+            }
+            Payload::ComponentExportSection(s) if depth == 1 => {
+                for item in s.into_iter_with_offsets() {
+                    let Ok((offset, export)) = item else {
+                        return Ok(());
+                    };
+                    if export.name.name.contains(':')
+                        && export.kind != ComponentExternalKind::Instance
+                    {
+                        return Err((
+                            format!(
+                                "the export `{}` has an interface name but is not an instance",
+                                export.name.name
+                            ),
+                            offset,
+                        ));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }

@@ -11,6 +11,8 @@
 //! at all (empty, not wasm, a core module, truncated) so that each kind gets
 //! its own diagnostic code.
 
+mod features;
+
 use crate::diagnostics::{Code, Diagnostic};
 use wasmparser::{Encoding, Parser, Payload, Validator, WasmFeatures};
 use wasmtime_environ::component::{
@@ -172,6 +174,12 @@ fn invalid(e: &wasmparser::BinaryReaderError) -> Diagnostic {
 /// E0005 for an invalid component (with the validator's message and offset).
 pub fn translate(input: &[u8]) -> Result<Translation, Diagnostic> {
     preflight(input)?;
+    // Validation first, so that invalid input is reported as such whatever
+    // features it uses; the translator validates again, cheaply.
+    Validator::new_with_features(features())
+        .validate_all(input)
+        .map_err(|e| invalid(&e))?;
+    features::refuse_unsupported(input)?;
     let lean = features().difference(WasmFeatures::EXCEPTIONS | WasmFeatures::LEGACY_EXCEPTIONS);
     match translate_with(input, lean) {
         Ok(t) => Ok(t),

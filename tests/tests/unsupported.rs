@@ -1,0 +1,58 @@
+//! Features Meld does not fuse yet are refused with their own diagnostic code
+//! and the byte offset of the first use — never a panic, never wrong output.
+//! Each case here once made the fuser panic.
+
+use meld::Code;
+
+fn refused(wat: &str) -> meld::Diagnostic {
+    let bytes = wat::parse_str(wat).unwrap();
+    let mut diags = meld::fuse(&bytes).expect_err("must be refused");
+    diags.remove(0)
+}
+
+/// An async lift: wasmtime-environ's adapter compiler asserts on async
+/// adapters when translation runs without concurrency support.
+#[test]
+fn async_lift_between_inner_components() {
+    let d = refused(
+        r#"(component
+  (component $callee
+    (core module $m (func (export "f")))
+    (core instance $i (instantiate $m))
+    (type $t (func async))
+    (func (export "f") (type $t) (canon lift (core func $i "f") async)))
+  (component $caller
+    (import "f" (func $f async))
+    (core func $f (canon lower (func $f)))
+    (core module $m (import "" "f" (func)) (func (export "g") call 0))
+    (core instance $i (instantiate $m (with "" (instance (export "f" (func $f))))))
+    (func (export "g") (canon lift (core func $i "g"))))
+  (instance $a (instantiate $callee))
+  (instance $b (instantiate $caller (with "f" (func $a "f"))))
+  (export "g" (func $b "g")))"#,
+    );
+    assert_eq!(d.code, Code::UnsupportedAsync, "{d:?}");
+    assert!(d.offset.is_some());
+}
+
+/// A function imported under an interface name is valid but not WIT;
+/// wit-parser's decoder panics on it.
+#[test]
+fn function_imported_under_an_interface_name() {
+    let d = refused(r#"(component (import "wasi:http/types" (func)))"#);
+    assert_eq!(d.code, Code::WorldDecode, "{d:?}");
+    assert_eq!(d.offset, Some(0x12), "{d:?}");
+}
+
+/// Async function types are refused even when lifted synchronously.
+#[test]
+fn async_function_type() {
+    let d = refused(
+        r#"(component
+  (core module $m (func (export "f")))
+  (core instance $i (instantiate $m))
+  (type $t (func async))
+  (func (export "f") (type $t) (canon lift (core func $i "f"))))"#,
+    );
+    assert_eq!(d.code, Code::UnsupportedAsync, "{d:?}");
+}
