@@ -30,15 +30,15 @@ use crate::translate::Translation;
 use builder::Builder;
 use std::collections::HashMap;
 use types::TypeEncoder;
-use wasm_encoder::reencode::{ReencodeComponent, RoundtripReencoder};
+use wasm_encoder::reencode::ReencodeComponent;
 use wasm_encoder::{
-    CanonicalOption, ComponentExportKind, ComponentExternName, ComponentTypeRef, ComponentValType,
-    ConstExpr, ElementSection, Elements, EntityType, ExportKind, ImportSection, Module, RefType,
-    StartSection, TableType, TypeSection, ValType,
+    CanonicalOption, ComponentExportKind, ComponentExternName, ComponentValType, ConstExpr,
+    ElementSection, Elements, EntityType, ExportKind, ImportSection, Module, RefType, StartSection,
+    TableType, TypeSection, ValType,
 };
 use wasmparser::ComponentTypeDeclaration;
 use wasmtime_environ::component::{RuntimeImportIndex, StringEncoding, TypeDef};
-use world::World;
+use world::{Space, World, WorldReencoder};
 
 /// Builds the output component.
 ///
@@ -60,27 +60,61 @@ pub fn wrap(
         imports: HashMap::new(),
         aliases: HashMap::new(),
         core: HashMap::new(),
-        fused: 0,
+        fused: None,
     };
-    let pending = w.declare_world(world)?;
-    let module = w.b.core_module(fused);
-    w.fused = w.b.core_instantiate(module, &[]);
-    let lowered = g
-        .host
-        .iter()
-        .map(|slot| w.host_slot(slot))
-        .collect::<Result<Vec<_>, _>>()?;
-    w.fixup(&g.host_sigs, &lowered);
+    let mut re = WorldReencoder::default();
     let mut types = TypeEncoder::new(&t.types);
-    for (name, ty) in pending {
-        let node = g.exports.iter().find(|n| n.name() == name).ok_or_else(|| {
-            internal(&format!(
-                "the world exports `{name}` but the translation does not"
-            ))
-        })?;
-        let (kind, idx) = w.export_item(&mut types, node)?;
-        w.b.export(&name, kind, idx, Some(ty));
+    let err = |e: wasm_encoder::reencode::Error| internal(&format!("re-encoding the world: {e}"));
+    // The world's declarations in order: imports (with their types and
+    // aliases) come first in a world, so by the first export every lowering
+    // can be made and the fused module instantiated.
+    for decl in world.decls()? {
+        match decl {
+            ComponentTypeDeclaration::CoreType(ct) => {
+                w.b.core_type(|enc| re.parse_component_core_type(enc, ct))
+                    .map_err(err)?;
+            }
+            ComponentTypeDeclaration::Type(ty) => {
+                let i =
+                    w.b.ty(|enc| re.parse_component_type(enc, ty))
+                        .map_err(err)?;
+                re.push(Space::Type, i);
+            }
+            ComponentTypeDeclaration::Alias(a) => {
+                let space = Space::of_alias(&a);
+                let a = re.component_alias(a).map_err(err)?;
+                let i = w.b.alias(a);
+                re.push(space, i);
+            }
+            ComponentTypeDeclaration::Import(imp) => {
+                let space = Space::of_type_ref(&imp.ty);
+                let ty = re.component_type_ref(imp.ty).map_err(err)?;
+                let i = w.b.import(extern_name(&imp.name), ty);
+                w.imports.insert(imp.name.name.to_string(), i);
+                re.push(space, i);
+            }
+            ComponentTypeDeclaration::Export { name, ty } => {
+                w.instantiate(g, fused)?;
+                let space = Space::of_type_ref(&ty);
+                let ty = re.component_type_ref(ty).map_err(err)?;
+                let node = g
+                    .exports
+                    .iter()
+                    .find(|n| n.name() == name.name)
+                    .ok_or_else(|| {
+                        internal(&format!(
+                            "the world exports `{}` but the translation does not",
+                            name.name
+                        ))
+                    })?;
+                let (kind, idx) = w.export_item(&mut types, node)?;
+                let i = w.b.export(name.name, kind, idx, Some(ty));
+                re.push(space, i);
+            }
+        }
     }
+    // A world without exports still instantiates: start functions run.
+    w.instantiate(g, fused)?;
     Ok(w.b.finish())
 }
 
@@ -93,8 +127,8 @@ struct Wrapper<'t> {
     aliases: HashMap<(RuntimeImportIndex, bool), u32>,
     /// Aliases of fused-module exports: name → core index.
     core: HashMap<String, u32>,
-    /// Core instance index of the fused module.
-    fused: u32,
+    /// Core instance index of the fused module, once instantiated.
+    fused: Option<u32>,
 }
 
 impl ExportNode {
@@ -108,52 +142,21 @@ impl ExportNode {
 }
 
 impl<'t> Wrapper<'t> {
-    /// Re-emits the world's declarations up to its exports; returns the
-    /// exports (name, declared type) for [`wrap`] to satisfy.
-    fn declare_world(
-        &mut self,
-        world: &World,
-    ) -> Result<Vec<(String, ComponentTypeRef)>, Diagnostic> {
-        let mut re = RoundtripReencoder;
-        let err =
-            |e: wasm_encoder::reencode::Error| internal(&format!("re-encoding the world: {e}"));
-        let mut exports = Vec::new();
-        for decl in world.decls()? {
-            if !exports.is_empty() && !matches!(decl, ComponentTypeDeclaration::Export { .. }) {
-                return Err(Diagnostic::error(
-                    Code::Unsupported,
-                    "unsupported: a world whose exports refer to each other's types",
-                ));
-            }
-            match decl {
-                ComponentTypeDeclaration::CoreType(ct) => {
-                    self.b
-                        .core_type(|enc| re.parse_component_core_type(enc, ct))
-                        .map_err(err)?;
-                }
-                ComponentTypeDeclaration::Type(ty) => {
-                    self.b
-                        .ty(|enc| re.parse_component_type(enc, ty))
-                        .map_err(err)?;
-                }
-                ComponentTypeDeclaration::Alias(a) => {
-                    let a = re.component_alias(a).map_err(err)?;
-                    self.b.alias(a);
-                }
-                ComponentTypeDeclaration::Import(imp) => {
-                    let ty = re.component_type_ref(imp.ty).map_err(err)?;
-                    let idx = self.b.import(extern_name(&imp.name), ty);
-                    self.imports.insert(imp.name.name.to_string(), idx);
-                }
-                ComponentTypeDeclaration::Export { name, ty } => {
-                    exports.push((
-                        name.name.to_string(),
-                        re.component_type_ref(ty).map_err(err)?,
-                    ));
-                }
-            }
+    /// Instantiates the fused module, lowers the host-table slots and runs
+    /// the fixup module; once.
+    fn instantiate(&mut self, g: &Graph<'_>, fused: &[u8]) -> Result<(), Diagnostic> {
+        if self.fused.is_some() {
+            return Ok(());
         }
-        Ok(exports)
+        let module = self.b.core_module(fused);
+        self.fused = Some(self.b.core_instantiate(module, &[]));
+        let lowered = g
+            .host
+            .iter()
+            .map(|slot| self.host_slot(slot))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.fixup(&g.host_sigs, &lowered);
+        Ok(())
     }
 
     /// The item at the end of an outer import's path (an instance member or
@@ -185,7 +188,10 @@ impl<'t> Wrapper<'t> {
         if let Some(&i) = self.core.get(name) {
             return i;
         }
-        let i = self.b.core_alias_export(self.fused, name, kind);
+        let fused = self
+            .fused
+            .expect("the fused module is instantiated before its exports are used");
+        let i = self.b.core_alias_export(fused, name, kind);
         self.core.insert(name.to_string(), i);
         i
     }

@@ -130,3 +130,127 @@ fn refuse_non_wit_names(input: &[u8]) -> Result<(), (String, usize)> {
     }
     Ok(())
 }
+
+/// The index spaces of a world type that its declarations add to.
+#[derive(Clone, Copy, Debug)]
+pub enum Space {
+    /// Component types.
+    Type,
+    /// Component functions.
+    Func,
+    /// Component instances.
+    Instance,
+    /// Components.
+    Component,
+    /// Anything else (core items, values): never referred to by the
+    /// declarations Meld re-emits.
+    Other,
+}
+
+impl Space {
+    /// The space an import or export of this kind adds to.
+    pub fn of_type_ref(ty: &wasmparser::ComponentTypeRef) -> Space {
+        use wasmparser::ComponentTypeRef as R;
+        match ty {
+            R::Type(_) => Space::Type,
+            R::Func(_) => Space::Func,
+            R::Instance(_) => Space::Instance,
+            R::Component(_) => Space::Component,
+            R::Module(_) | R::Value(_) => Space::Other,
+        }
+    }
+
+    /// The space an alias adds to.
+    pub fn of_alias(alias: &wasmparser::ComponentAlias<'_>) -> Space {
+        use wasmparser::{
+            ComponentAlias as A, ComponentExternalKind as K, ComponentOuterAliasKind as O,
+        };
+        match alias {
+            A::InstanceExport { kind, .. } => match kind {
+                K::Type => Space::Type,
+                K::Func => Space::Func,
+                K::Instance => Space::Instance,
+                K::Component => Space::Component,
+                K::Module | K::Value => Space::Other,
+            },
+            A::Outer { kind: O::Type, .. } => Space::Type,
+            A::Outer {
+                kind: O::Component, ..
+            } => Space::Component,
+            A::Outer { .. } | A::CoreInstanceExport { .. } => Space::Other,
+        }
+    }
+}
+
+/// Re-encodes a world's declarations into the output component, mapping the
+/// world type's own indices (types, functions, instances, components) to the
+/// output's. Indices inside nested instance or component types are local to
+/// them and kept, except outer aliases that reach the world's level.
+#[derive(Default)]
+pub struct WorldReencoder {
+    types: Vec<u32>,
+    funcs: Vec<u32>,
+    instances: Vec<u32>,
+    components: Vec<u32>,
+    depth: u32,
+}
+
+impl WorldReencoder {
+    /// Records that the world's next item in `space` is the output's `index`.
+    pub fn push(&mut self, space: Space, index: u32) {
+        match space {
+            Space::Type => self.types.push(index),
+            Space::Func => self.funcs.push(index),
+            Space::Instance => self.instances.push(index),
+            Space::Component => self.components.push(index),
+            Space::Other => {}
+        }
+    }
+
+    fn map(&self, space: &[u32], i: u32) -> u32 {
+        if self.depth == 0 {
+            space.get(i as usize).copied().unwrap_or(i)
+        } else {
+            i
+        }
+    }
+}
+
+impl wasm_encoder::reencode::Reencode for WorldReencoder {
+    type Error = std::convert::Infallible;
+}
+
+impl wasm_encoder::reencode::ReencodeComponent for WorldReencoder {
+    fn component_type_index(&mut self, ty: u32) -> u32 {
+        self.map(&self.types, ty)
+    }
+    fn component_func_index(&mut self, f: u32) -> u32 {
+        self.map(&self.funcs, f)
+    }
+    fn component_instance_index(&mut self, i: u32) -> u32 {
+        self.map(&self.instances, i)
+    }
+    fn component_index(&mut self, c: u32) -> u32 {
+        self.map(&self.components, c)
+    }
+    fn outer_component_type_index(&mut self, count: u32, ty: u32) -> u32 {
+        if count == self.depth {
+            self.types.get(ty as usize).copied().unwrap_or(ty)
+        } else {
+            ty
+        }
+    }
+    fn outer_component_index(&mut self, count: u32, c: u32) -> u32 {
+        if count == self.depth {
+            self.components.get(c as usize).copied().unwrap_or(c)
+        } else {
+            c
+        }
+    }
+    fn push_depth(&mut self) {
+        self.depth += 1;
+    }
+    fn pop_depth(&mut self) {
+        self.depth -= 1;
+    }
+}
