@@ -44,13 +44,20 @@ pub fn fuse(input: &[u8]) -> Result<Vec<u8>, Diagnostics> {
 
 fn fuse_one(input: &[u8]) -> Result<Vec<u8>, Diagnostic> {
     let translation = translate::translate(input)?;
-    let world = wrap::world::World::of(input)?;
+    // The outer world, decoded as WIT. A component with no imports whose
+    // exports are not WIT (top-level type exports) is re-declared from the
+    // translated types instead.
+    let world = match wrap::world::World::of(input) {
+        Ok(world) => Some(world),
+        Err(_) if translation.component.import_types.is_empty() => None,
+        Err(d) => return Err(d),
+    };
     let graph = link::graph::build(&translation)?;
     let fused = link::merge::merge(&graph.plan).map_err(|e| {
         Diagnostic::error(Code::Internal, format!("internal error while linking: {e}"))
     })?;
     validate::validate(&fused, "fused core module")?;
-    let output = wrap::wrap(&translation, &graph, &fused, &world)?;
+    let output = wrap::wrap(&translation, &graph, &fused, world.as_ref())?;
     validate::validate(&output, "component")?;
     Ok(output)
 }

@@ -35,3 +35,31 @@ fn exports_interleaved_with_their_types() {
         ],
     );
 }
+
+/// Top-level type exports (values/concat.wast, values/numerics.wast): not a
+/// WIT world, so the exports are re-declared from the translated types, with
+/// signatures referring to the exported type names. Was refused with E0010.
+#[test]
+fn top_level_type_exports() {
+    same_behaviour(
+        r#"(component
+  (core module $m
+    (memory (export "mem") 1)
+    (func (export "realloc") (param i32 i32 i32 i32) (result i32) i32.const 256)
+    (func (export "sum") (param i32 i32 i32) (result i32)
+      (i32.add (local.get 1) (local.get 2)))
+    (func (export "bits") (result i32) i32.const 0x1ff))
+  (core instance $i (instantiate $m))
+  (type $pair (record (field "s" string) (field "n" u32)))
+  (export $pair' "pair" (type $pair))
+  (type $f9 (flags "a" "b" "c" "d" "e" "f" "g" "h" "i"))
+  (export $f9' "f9" (type $f9))
+  (func (export "sum") (param "p" $pair') (result u32)
+    (canon lift (core func $i "sum") (memory (core memory $i "mem")) (realloc (core func $i "realloc"))))
+  (func (export "bits") (result $f9') (canon lift (core func $i "bits"))))"#,
+        &[
+            ("sum", vec![Val::Record(vec![("s".into(), Val::String("héllo".into())), ("n".into(), Val::U32(7))])]),
+            ("bits", vec![]),
+        ],
+    );
+}

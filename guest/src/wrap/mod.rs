@@ -52,7 +52,7 @@ pub fn wrap(
     t: &Translation,
     g: &Graph<'_>,
     fused: &[u8],
-    world: &World,
+    world: Option<&World>,
 ) -> Result<Vec<u8>, Diagnostic> {
     let mut w = Wrapper {
         t,
@@ -65,6 +65,13 @@ pub fn wrap(
     let mut re = WorldReencoder::default();
     let mut types = TypeEncoder::new(&t.types);
     let err = |e: wasm_encoder::reencode::Error| internal(&format!("re-encoding the world: {e}"));
+    let Some(world) = world else {
+        w.instantiate(g, fused)?;
+        for node in &g.exports {
+            w.export_structurally(&mut types, node)?;
+        }
+        return Ok(w.b.finish());
+    };
     // The world's declarations in order: imports (with their types and
     // aliases) come first in a world, so by the first export every lowering
     // can be made and the fused module instantiated.
@@ -292,6 +299,32 @@ impl<'t> Wrapper<'t> {
         ));
         let arg = self.b.core_instantiate_exports(&args);
         self.b.core_instantiate(fixup, &[("", arg)]);
+    }
+
+    /// Exports `node` with types rebuilt from the translation, for a
+    /// component with no imports whose exports are not a WIT world (e.g. it
+    /// exports types at the top level). Exported types are exported first in
+    /// input order, and later signatures refer to them by their exported
+    /// index, as the component model requires of exported signatures.
+    fn export_structurally(&mut self, types: &mut TypeEncoder<'_>, node: &ExportNode) -> Result<(), Diagnostic> {
+        match node {
+            ExportNode::Type { name, ty: TypeDef::Interface(it) } => {
+                let (kind, idx) = self.export_item(types, node)?;
+                let exported = self.b.export(name, kind, idx, None);
+                types.rename(*it, exported);
+            }
+            ExportNode::Func { name, .. } => {
+                let (kind, idx) = self.export_item(types, node)?;
+                self.b.export(name, kind, idx, None);
+            }
+            ExportNode::Type { name, .. } | ExportNode::Instance { name, .. } => {
+                return Err(Diagnostic::error(
+                    Code::WorldDecode,
+                    format!("unsupported: the export `{name}` of a component whose outer world is not WIT"),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Creates one outer export's item; returns its kind and index.

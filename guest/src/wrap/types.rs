@@ -29,6 +29,12 @@ impl<'a> TypeEncoder<'a> {
         }
     }
 
+    /// From now on, refer to `ty` through `index` (the type index an export of
+    /// `ty` created): exported signatures must use exported type names.
+    pub fn rename(&mut self, ty: InterfaceType, index: u32) {
+        self.defined.insert(ty, index);
+    }
+
     /// The index of the component function type `ty`, defining it if needed.
     ///
     /// # Errors
