@@ -49,7 +49,7 @@ fn fuse_one(input: &[u8]) -> Result<Vec<u8>, Diagnostic> {
     // translated types instead.
     let world = match wrap::world::World::of(input) {
         Ok(world) => Some(world),
-        Err(_) if translation.component.import_types.is_empty() => None,
+        Err(_) if !wrap::world::has_imports(input) => None,
         Err(d) => return Err(d),
     };
     let graph = link::graph::build(&translation)?;

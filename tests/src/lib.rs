@@ -161,17 +161,3 @@ pub fn core_modules(bytes: &[u8]) -> anyhow::Result<Vec<usize>> {
     }
     Ok(out)
 }
-
-/// Calls the exported function `name` of a component that has no imports
-/// (a fresh instance per call) and returns its results, or `None` if
-/// instantiation or the call traps.
-pub fn call_export(bytes: &[u8], name: &str, args: &[wasmtime::component::Val]) -> Option<Vec<wasmtime::component::Val>> {
-    let engine = engine();
-    let component = Component::new(engine, bytes).expect("component compiles");
-    let mut store = Store::new(engine, ());
-    let instance = wasmtime::component::Linker::<()>::new(engine).instantiate(&mut store, &component).ok()?;
-    let func = instance.get_func(&mut store, name).unwrap_or_else(|| panic!("no export `{name}`"));
-    let mut results = vec![wasmtime::component::Val::Bool(false); func.ty(&store).results().len()];
-    func.call(&mut store, args, &mut results).ok()?;
-    Some(results)
-}

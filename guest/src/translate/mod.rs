@@ -49,8 +49,9 @@ pub fn tunables() -> Tunables {
     t
 }
 
-/// The wasm features Meld accepts. Component-model async is accepted by the
-/// validator only so that it can be refused with its own diagnostic (E0007).
+/// The wasm features Meld accepts. Component-model async and threading are
+/// accepted by the validator only so that they can be refused with their own
+/// diagnostics (E0007, E0006) rather than called invalid.
 pub fn features() -> WasmFeatures {
     let mut f = WasmFeatures::default();
     f |= WasmFeatures::MULTI_MEMORY
@@ -58,7 +59,11 @@ pub fn features() -> WasmFeatures {
         | WasmFeatures::CM_ASYNC
         | WasmFeatures::CM_MORE_ASYNC_BUILTINS
         | WasmFeatures::CM_ASYNC_STACKFUL
-        | WasmFeatures::CM_ERROR_CONTEXT;
+        | WasmFeatures::CM_ERROR_CONTEXT
+        | WasmFeatures::CM_THREADING
+        | WasmFeatures::CM_FIXED_LENGTH_LISTS
+        | WasmFeatures::CM_MAP
+        | WasmFeatures::CM_IMPLEMENTS;
     f
 }
 

@@ -114,7 +114,15 @@ pub fn wrap(
                             name.name
                         ))
                     })?;
-                let (kind, idx) = w.export_item(&mut types, node)?;
+                // A type export is the world's own declaration of it, which
+                // refers to imported types by name; other items are built
+                // from the translation and ascribed the declared type.
+                let (kind, idx) = match ty {
+                    wasm_encoder::ComponentTypeRef::Type(wasm_encoder::TypeBounds::Eq(i)) => {
+                        (ComponentExportKind::Type, i)
+                    }
+                    _ => w.export_item(&mut types, node)?,
+                };
                 let i = w.b.export(name.name, kind, idx, Some(ty));
                 re.push(space, i);
             }
@@ -306,9 +314,16 @@ impl<'t> Wrapper<'t> {
     /// exports types at the top level). Exported types are exported first in
     /// input order, and later signatures refer to them by their exported
     /// index, as the component model requires of exported signatures.
-    fn export_structurally(&mut self, types: &mut TypeEncoder<'_>, node: &ExportNode) -> Result<(), Diagnostic> {
+    fn export_structurally(
+        &mut self,
+        types: &mut TypeEncoder<'_>,
+        node: &ExportNode,
+    ) -> Result<(), Diagnostic> {
         match node {
-            ExportNode::Type { name, ty: TypeDef::Interface(it) } => {
+            ExportNode::Type {
+                name,
+                ty: TypeDef::Interface(it),
+            } => {
                 let (kind, idx) = self.export_item(types, node)?;
                 let exported = self.b.export(name, kind, idx, None);
                 types.rename(*it, exported);
@@ -320,7 +335,9 @@ impl<'t> Wrapper<'t> {
             ExportNode::Type { name, .. } | ExportNode::Instance { name, .. } => {
                 return Err(Diagnostic::error(
                     Code::WorldDecode,
-                    format!("unsupported: the export `{name}` of a component whose outer world is not WIT"),
+                    format!(
+                        "unsupported: the export `{name}` of a component whose outer world is not WIT"
+                    ),
                 ));
             }
         }

@@ -254,3 +254,19 @@ impl wasm_encoder::reencode::ReencodeComponent for WorldReencoder {
         self.depth -= 1;
     }
 }
+
+/// Whether the component `input` imports anything at its top level (types
+/// included, which the translation does not list).
+pub fn has_imports(input: &[u8]) -> bool {
+    let mut depth = 0usize;
+    for payload in Parser::new(0).parse_all(input) {
+        match payload {
+            Ok(Payload::Version { .. }) => depth += 1,
+            Ok(Payload::End(_)) => depth -= 1,
+            Ok(Payload::ComponentImportSection(s)) if depth == 1 && s.count() > 0 => return true,
+            Ok(_) => {}
+            Err(_) => return true,
+        }
+    }
+    false
+}
