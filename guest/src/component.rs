@@ -14,6 +14,40 @@ impl wit::Guest for Component {
     fn fuse(input: Vec<u8>) -> Result<Vec<u8>, Vec<wit::Diagnostic>> {
         crate::fuse(&input).map_err(|ds| ds.into_iter().map(to_wit).collect())
     }
+
+    fn inspect(input: Vec<u8>) -> Result<wit::Inspection, Vec<wit::Diagnostic>> {
+        let i = crate::inspect::inspect(&input)
+            .map_err(|ds| ds.into_iter().map(to_wit).collect::<Vec<_>>())?;
+        Ok(wit::Inspection {
+            world: i.world,
+            nodes: i
+                .nodes
+                .into_iter()
+                .map(|n| wit::Node {
+                    id: n.id,
+                    kind: node_kind(n.kind),
+                    name: n.name,
+                })
+                .collect(),
+            edges: i
+                .edges
+                .into_iter()
+                .map(|e| wit::Edge {
+                    source: e.source,
+                    target: e.target,
+                    name: e.name,
+                })
+                .collect(),
+        })
+    }
+}
+
+fn node_kind(k: crate::inspect::NodeKind) -> wit::NodeKind {
+    match k {
+        crate::inspect::NodeKind::Component => wit::NodeKind::Component,
+        crate::inspect::NodeKind::HostImport => wit::NodeKind::HostImport,
+        crate::inspect::NodeKind::HostExport => wit::NodeKind::HostExport,
+    }
 }
 
 fn to_wit(d: crate::Diagnostic) -> wit::Diagnostic {

@@ -18,6 +18,7 @@
 //! - [`validate`]: the output is validated before it is returned.
 
 pub mod diagnostics;
+pub mod inspect;
 pub mod intrinsics;
 pub mod link;
 pub mod translate;

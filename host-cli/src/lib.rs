@@ -270,6 +270,29 @@ impl Fuser {
     /// `Err` when the guest trapped or could not be instantiated: a bug in
     /// Meld. The error then carries a [`GuestFailure`] with the guest's stderr.
     pub fn fuse(&mut self, input: &[u8]) -> anyhow::Result<Result<Vec<u8>, Vec<Diagnostic>>> {
+        self.call(|meld, store| meld.meld_fuser_fuser().call_fuse(store, input))
+            .map(|r| r.map_err(|diags| diags.into_iter().map(Diagnostic::from).collect()))
+    }
+
+    /// Describes the component `input` (its world as WIT text and its
+    /// top-level wiring) with the guest's `inspect`, in a fresh instance.
+    ///
+    /// # Errors
+    /// As [`Fuser::fuse`].
+    pub fn inspect(&mut self, input: &[u8]) -> anyhow::Result<Result<Inspection, Vec<Diagnostic>>> {
+        self.call(|meld, store| meld.meld_fuser_fuser().call_inspect(store, input))
+            .map(|r| {
+                r.map(Inspection::from)
+                    .map_err(|diags| diags.into_iter().map(Diagnostic::from).collect())
+            })
+    }
+
+    /// Runs `f` on a fresh guest instance with an empty WASI context; turns a
+    /// trap into an error carrying a [`GuestFailure`].
+    fn call<R>(
+        &mut self,
+        f: impl FnOnce(&bindings::Meld, &mut Store<GuestState>) -> wasmtime::Result<R>,
+    ) -> anyhow::Result<R> {
         let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
         let wasi = WasiCtx::builder()
             .arg("meld")
@@ -286,21 +309,52 @@ impl Fuser {
                 table: ResourceTable::new(),
             },
         );
-
         let result = self
             .pre
             .instantiate(&mut store)
-            .and_then(|meld| meld.meld_fuser_fuser().call_fuse(&mut store, input));
-        match result {
-            Ok(Ok(output)) => Ok(Ok(output)),
-            Ok(Err(diags)) => Ok(Err(diags.into_iter().map(Diagnostic::from).collect())),
-            Err(err) => {
-                let failure = GuestFailure {
-                    trapped: err.downcast_ref::<wasmtime::Trap>().is_some(),
-                    stderr: String::from_utf8_lossy(&stderr.contents()).into_owned(),
-                };
-                Err(anyhow::Error::from(err).context(failure))
-            }
+            .and_then(|meld| f(&meld, &mut store));
+        result.map_err(|err| {
+            let failure = GuestFailure {
+                trapped: err.downcast_ref::<wasmtime::Trap>().is_some(),
+                stderr: String::from_utf8_lossy(&stderr.contents()).into_owned(),
+            };
+            anyhow::Error::from(err).context(failure)
+        })
+    }
+}
+
+/// The result of [`Fuser::inspect`] (mirrors `inspection` in the WIT).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inspection {
+    /// The outer world as WIT text.
+    pub world: String,
+    /// Nodes: (id, kind, name), kind one of `component`, `host-import`, `host-export`.
+    pub nodes: Vec<(u32, &'static str, String)>,
+    /// Edges: (source, target, name).
+    pub edges: Vec<(u32, u32, String)>,
+}
+
+impl From<wit::Inspection> for Inspection {
+    fn from(i: wit::Inspection) -> Self {
+        Inspection {
+            world: i.world,
+            nodes: i
+                .nodes
+                .into_iter()
+                .map(|n| {
+                    let kind = match n.kind {
+                        wit::NodeKind::Component => "component",
+                        wit::NodeKind::HostImport => "host-import",
+                        wit::NodeKind::HostExport => "host-export",
+                    };
+                    (n.id, kind, n.name)
+                })
+                .collect(),
+            edges: i
+                .edges
+                .into_iter()
+                .map(|e| (e.source, e.target, e.name))
+                .collect(),
         }
     }
 }

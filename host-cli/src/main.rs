@@ -58,6 +58,18 @@ enum Command {
     /// status is the component's: 0 when `run` returns ok, 1 when it returns
     /// err, the code it passed to `wasi:cli/exit`, or 2 if it traps.
     Run(RunArgs),
+
+    /// Describe a component without fusing it: its outer world as WIT and
+    /// who supplies what to whom among its top-level instances (the host's
+    /// imports, the inner component instances, the outer exports).
+    Inspect(InspectArgs),
+}
+
+#[derive(clap::Args)]
+struct InspectArgs {
+    /// The component to describe; `-` reads stdin.
+    #[arg(value_name = "IN")]
+    input: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -102,6 +114,49 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Fuse(args) => fuse(args),
         Command::Run(args) => run(args),
+        Command::Inspect(args) => inspect(args),
+    }
+}
+
+fn inspect(args: InspectArgs) -> ExitCode {
+    let name = args.input.display().to_string();
+    let input = if is_dash(&args.input) {
+        let mut buf = Vec::new();
+        std::io::stdin().lock().read_to_end(&mut buf).map(|_| buf)
+    } else {
+        std::fs::read(&args.input)
+    };
+    let input = match input {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            eprintln!("error: cannot read `{name}`: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let mut fuser = match Fuser::with_cache_dir(meld_host::default_cache_dir().as_deref()) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: internal error: cannot load the Meld fuser: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    match fuser.inspect(&input) {
+        Ok(Ok(i)) => {
+            println!("{}", i.world.trim_end());
+            println!("\n// wiring (source --[item]--> target):");
+            let label = |id: u32| {
+                i.nodes
+                    .iter()
+                    .find(|n| n.0 == id)
+                    .map_or(String::new(), |n| format!("{} `{}`", n.1, n.2))
+            };
+            for (source, target, item) in &i.edges {
+                println!("//   {} --[{item}]--> {}", label(*source), label(*target));
+            }
+            ExitCode::SUCCESS
+        }
+        Ok(Err(diagnostics)) => report(&diagnostics, &name),
+        Err(e) => internal_error(&e, &name),
     }
 }
 

@@ -326,3 +326,25 @@ fn library_reports_diagnostics() {
         }
     }
 }
+
+#[test]
+fn inspect_prints_the_world_and_the_wiring() {
+    let chain = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/chain.wasm");
+    let out = meld(&["inspect", chain.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("export wasi:cli/run@0.2.0;"), "{text}");
+    assert!(
+        text.contains("component `component 0: example:chain/middle` --[example:chain/middle]--> component `component 1: wasi:cli/run@0.2.0`"),
+        "{text}"
+    );
+}
+
+#[test]
+fn inspect_rejects_bad_input_with_a_diagnostic() {
+    let out = run_with_stdin(meld(&["inspect", "-"]), b"not wasm at all");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(has_diagnostic(&stderr(&out)), "{}", stderr(&out));
+}

@@ -168,6 +168,19 @@ fn invalid(e: &wasmparser::BinaryReaderError) -> Diagnostic {
     .at(e.offset() as u64)
 }
 
+/// Classifies and validates `input` (E0001–E0005), before anything else:
+/// invalid input is reported as such whatever features it uses.
+///
+/// # Errors
+/// As [`preflight`], and E0005 with the validator's message and offset.
+pub fn validate_input(input: &[u8]) -> Result<(), Diagnostic> {
+    preflight(input)?;
+    Validator::new_with_features(features())
+        .validate_all(input)
+        .map_err(|e| invalid(&e))?;
+    Ok(())
+}
+
 /// Validates and translates `input`.
 ///
 /// Translation is tried first without the exception-handling feature: FACT
@@ -178,12 +191,8 @@ fn invalid(e: &wasmparser::BinaryReaderError) -> Diagnostic {
 /// # Errors
 /// E0005 for an invalid component (with the validator's message and offset).
 pub fn translate(input: &[u8]) -> Result<Translation, Diagnostic> {
-    preflight(input)?;
-    // Validation first, so that invalid input is reported as such whatever
-    // features it uses; the translator validates again, cheaply.
-    Validator::new_with_features(features())
-        .validate_all(input)
-        .map_err(|e| invalid(&e))?;
+    // The translator validates again, cheaply; see `validate_input`.
+    validate_input(input)?;
     features::refuse_unsupported(input)?;
     let lean = features().difference(WasmFeatures::EXCEPTIONS | WasmFeatures::LEGACY_EXCEPTIONS);
     match translate_with(input, lean) {
