@@ -1,0 +1,74 @@
+/**
+ * @meld/fuser — Meld, the static fuser of WebAssembly components, as the
+ * jco-transpiled Meld guest component. The contract is the WIT interface
+ * `meld:fuser/fuser@0.1.0` (`wit/fuser.wit`).
+ */
+
+/** How serious a diagnostic is. */
+export type Severity = 'error' | 'warning' | 'note';
+
+/** One finding about the input (WIT `diagnostic`). */
+export interface Diagnostic {
+  severity: Severity;
+  /** Stable code, `E0001`…; the list is in `guest/src/diagnostics.rs`. */
+  code: string;
+  /** What went wrong, phrased so that a person can act on it. */
+  message: string;
+  /** Byte offset into the input where the problem is, when known. */
+  offset?: number;
+  /** Further context, one line each. */
+  notes: string[];
+}
+
+export type Input = Uint8Array | ArrayBuffer | ArrayBufferView;
+
+export type FuseResult =
+  | { ok: true; output: Uint8Array }
+  | { ok: false; diagnostics: Diagnostic[] };
+
+/** What a node of the composition graph is. */
+export type NodeKind = 'component' | 'host-import' | 'host-export';
+
+export interface Node {
+  /** Index of the node in `Inspection.nodes`. */
+  id: number;
+  kind: NodeKind;
+  name: string;
+}
+
+/** `source` supplies `name` to `target` (node ids). */
+export interface Edge {
+  source: number;
+  target: number;
+  name: string;
+}
+
+export interface Inspection {
+  /** The outer world as WIT text. */
+  world: string;
+  nodes: Node[];
+  edges: Edge[];
+}
+
+export type InspectResult =
+  | { ok: true; inspection: Inspection }
+  | { ok: false; diagnostics: Diagnostic[] };
+
+/**
+ * Fuses the component `input` into a component with the same outer world whose
+ * program code is one core module. On error no bytes are returned, only
+ * diagnostics. Throws only if the guest traps (a bug in Meld).
+ */
+export function fuse(input: Input): FuseResult;
+
+/** True when the bundled guest exports `inspect`. */
+export const inspectAvailable: boolean;
+
+/**
+ * Describes `input` without fusing it: its world as WIT and its top-level
+ * instance graph. Throws if `inspectAvailable` is false.
+ */
+export function inspect(input: Input): InspectResult;
+
+/** Renders a diagnostic like `meld-host` does. */
+export function formatDiagnostic(d: Diagnostic, fileName?: string): string;
