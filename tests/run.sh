@@ -12,3 +12,8 @@ fi
 # Release: the tests run the guest component and the examples under wasmtime,
 # which is much faster optimised; the guest is built in release anyway.
 cargo test --workspace --release --locked "$@"
+
+# The JS package and the browser playground over the same guest component:
+# a Node test and a Playwright test in Debian's Chromium (installed by
+# web/test.sh with apt-get if missing; npm packages from the registry).
+web/test.sh
