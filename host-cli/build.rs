@@ -24,6 +24,9 @@ const COMPONENT_HEADER: [u8; 8] = [0x00, 0x61, 0x73, 0x6d, 0x0d, 0x00, 0x01, 0x0
 const MODULE_HEADER: [u8; 8] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
 
 fn main() {
+    // Cargo always sets CARGO_MANIFEST_DIR and OUT_DIR for build scripts, and
+    // host-cli/ lives inside the workspace, so it has a parent: none of these
+    // can fail, and none sees Meld's input (this runs at build time).
     let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap());
     let workspace = manifest_dir.parent().unwrap().to_path_buf();
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").unwrap());

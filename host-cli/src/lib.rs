@@ -448,7 +448,7 @@ fn write_cache(component: &Component, dir: &Path, path: &Path) -> anyhow::Result
     std::fs::create_dir_all(dir)?;
     let tmp = dir.join(format!(
         ".{}.tmp-{}",
-        path.file_name().unwrap().to_string_lossy(),
+        path.file_name().unwrap_or_default().to_string_lossy(),
         std::process::id()
     ));
     let result = std::fs::write(&tmp, &bytes).and_then(|()| std::fs::rename(&tmp, path));

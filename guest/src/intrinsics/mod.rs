@@ -12,6 +12,7 @@
 //! transcoders, the cranelift trampolines for the `may_leave` check of host
 //! calls), so that the fused component traps exactly where the input traps.
 
+use crate::diagnostics::{Code, Diagnostic};
 use std::sync::OnceLock;
 use wasm_encoder::{
     CodeSection, EntityType, ExportKind, ExportSection, Function, FunctionSection, GlobalType,
@@ -29,30 +30,24 @@ pub const HOST_TABLE: &str = "table";
 /// The instance flags of one component instance: a mutable `i32` global whose
 /// value is the `may_leave` flag (1 = the instance may call out). FACT adapters
 /// clear it around `realloc` and `post-return`; host stubs check it.
-pub fn flags_module() -> Vec<u8> {
-    static BYTES: OnceLock<Vec<u8>> = OnceLock::new();
-    BYTES
-        .get_or_init(|| wat_bytes(include_str!("flags.wat")))
-        .clone()
+pub fn flags_module() -> Result<Vec<u8>, Diagnostic> {
+    static BYTES: OnceLock<Result<Vec<u8>, String>> = OnceLock::new();
+    parsed(&BYTES, "flags.wat", include_str!("flags.wat"))
 }
 
 /// `trap: (param i32)`: traps unconditionally. FACT passes the reason code
 /// (`wasmtime_environ::Trap`); wasmtime turns it into a message, a core
 /// module can only trap with `unreachable`.
-pub fn trap_module() -> Vec<u8> {
-    static BYTES: OnceLock<Vec<u8>> = OnceLock::new();
-    BYTES
-        .get_or_init(|| wat_bytes(include_str!("trap.wat")))
-        .clone()
+pub fn trap_module() -> Result<Vec<u8>, Diagnostic> {
+    static BYTES: OnceLock<Result<Vec<u8>, String>> = OnceLock::new();
+    parsed(&BYTES, "trap.wat", include_str!("trap.wat"))
 }
 
 /// The string transcoders between the imported memories `meld.src` and
 /// `meld.dst` (see `transcode.wat` for each function's contract).
-pub fn transcode_module() -> Vec<u8> {
-    static BYTES: OnceLock<Vec<u8>> = OnceLock::new();
-    BYTES
-        .get_or_init(|| wat_bytes(include_str!("transcode.wat")))
-        .clone()
+pub fn transcode_module() -> Result<Vec<u8>, Diagnostic> {
+    static BYTES: OnceLock<Result<Vec<u8>, String>> = OnceLock::new();
+    parsed(&BYTES, "transcode.wat", include_str!("transcode.wat"))
 }
 
 /// The export of [`transcode_module`] that implements `op`.
@@ -73,10 +68,24 @@ pub fn transcoder_export(op: Transcode) -> &'static str {
     }
 }
 
-fn wat_bytes(text: &str) -> Vec<u8> {
-    // The texts are part of Meld and covered by tests; failing to parse them
-    // is a build defect, caught by every test run.
-    wat::parse_str(text).expect("intrinsic .wat must parse")
+/// The binary of an intrinsic's text, parsed once per process.
+///
+/// # Errors
+/// E0100 if the text does not parse: a defect of Meld (every test run parses
+/// each text), reported as a diagnostic like any other internal error.
+fn parsed(
+    cell: &'static OnceLock<Result<Vec<u8>, String>>,
+    file: &str,
+    text: &str,
+) -> Result<Vec<u8>, Diagnostic> {
+    cell.get_or_init(|| wat::parse_str(text).map_err(|e| e.to_string()))
+        .clone()
+        .map_err(|e| {
+            Diagnostic::error(
+                Code::Internal,
+                format!("internal error: the intrinsic `{file}` does not parse: {e}"),
+            )
+        })
 }
 
 /// One stub of [`host_stubs_module`].

@@ -133,7 +133,7 @@ pub fn build(t: &Translation) -> Result<Graph<'_>, Diagnostic> {
     let mut flags = Vec::new();
     for i in 0..c.num_runtime_component_instances {
         flags.push(plan.push(
-            Cow::Owned(intrinsics::flags_module()),
+            Cow::Owned(intrinsics::flags_module()?),
             Vec::new(),
             format!("instance flags of component instance {i}"),
         ));
@@ -417,7 +417,7 @@ impl<'t> Builder<'t> {
                     None => {
                         let args = vec![self.memories[from].clone(), self.memories[to].clone()];
                         let id = self.plan.push(
-                            Cow::Owned(intrinsics::transcode_module()),
+                            Cow::Owned(intrinsics::transcode_module()?),
                             args,
                             format!(
                                 "string transcoders memory{} → memory{}",
@@ -439,7 +439,7 @@ impl<'t> Builder<'t> {
                     Some(i) => i,
                     None => {
                         let id = self.plan.push(
-                            Cow::Owned(intrinsics::trap_module()),
+                            Cow::Owned(intrinsics::trap_module()?),
                             Vec::new(),
                             "trap",
                         );

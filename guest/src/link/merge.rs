@@ -380,7 +380,9 @@ fn intern_types(
         let key = section_body(&one);
         if len == 1 {
             if let Some(&existing) = dedup.get(&key) {
-                *map.types.last_mut().expect("pushed above") = existing;
+                // `len == 1`: the group's one tentative position is at `slot`.
+                let slot = map.types.len() - 1;
+                map.types[slot] = existing;
                 continue;
             }
             dedup.insert(key.clone(), base);

@@ -60,13 +60,18 @@ pub fn wrap(
         imports: HashMap::new(),
         aliases: HashMap::new(),
         core: HashMap::new(),
-        fused: None,
+        fused: 0,
+        fixed_up: false,
     };
+    // The fused module imports nothing, so its instance comes first; the
+    // lowerings and the fixup follow the world's imports.
+    let module = w.b.core_module(fused);
+    w.fused = w.b.core_instantiate(module, &[]);
     let mut re = WorldReencoder::default();
     let mut types = TypeEncoder::new(&t.types);
     let err = |e: wasm_encoder::reencode::Error| internal(&format!("re-encoding the world: {e}"));
     let Some(world) = world else {
-        w.instantiate(g, fused)?;
+        w.lower_and_fixup(g)?;
         for node in &g.exports {
             w.export_structurally(&mut types, node)?;
         }
@@ -101,7 +106,7 @@ pub fn wrap(
                 re.push(space, i);
             }
             ComponentTypeDeclaration::Export { name, ty } => {
-                w.instantiate(g, fused)?;
+                w.lower_and_fixup(g)?;
                 let space = Space::of_type_ref(&ty);
                 let ty = re.component_type_ref(ty).map_err(err)?;
                 let node = g
@@ -129,7 +134,7 @@ pub fn wrap(
         }
     }
     // A world without exports still instantiates: start functions run.
-    w.instantiate(g, fused)?;
+    w.lower_and_fixup(g)?;
     Ok(w.b.finish())
 }
 
@@ -142,8 +147,10 @@ struct Wrapper<'t> {
     aliases: HashMap<(RuntimeImportIndex, bool), u32>,
     /// Aliases of fused-module exports: name → core index.
     core: HashMap<String, u32>,
-    /// Core instance index of the fused module, once instantiated.
-    fused: Option<u32>,
+    /// Core instance index of the fused module.
+    fused: u32,
+    /// Whether the host-table slots are lowered and the fixup instantiated.
+    fixed_up: bool,
 }
 
 impl ExportNode {
@@ -157,14 +164,13 @@ impl ExportNode {
 }
 
 impl<'t> Wrapper<'t> {
-    /// Instantiates the fused module, lowers the host-table slots and runs
+    /// Lowers the host-table slots and runs
     /// the fixup module; once.
-    fn instantiate(&mut self, g: &Graph<'_>, fused: &[u8]) -> Result<(), Diagnostic> {
-        if self.fused.is_some() {
+    fn lower_and_fixup(&mut self, g: &Graph<'_>) -> Result<(), Diagnostic> {
+        if self.fixed_up {
             return Ok(());
         }
-        let module = self.b.core_module(fused);
-        self.fused = Some(self.b.core_instantiate(module, &[]));
+        self.fixed_up = true;
         let lowered = g
             .host
             .iter()
@@ -203,10 +209,7 @@ impl<'t> Wrapper<'t> {
         if let Some(&i) = self.core.get(name) {
             return i;
         }
-        let fused = self
-            .fused
-            .expect("the fused module is instantiated before its exports are used");
-        let i = self.b.core_alias_export(fused, name, kind);
+        let i = self.b.core_alias_export(self.fused, name, kind);
         self.core.insert(name.to_string(), i);
         i
     }
