@@ -80,7 +80,12 @@ pub fn inspect(input: &[u8]) -> Result<Inspection, Diagnostics> {
     })
 }
 
-fn world_wit(input: &[u8]) -> Result<String, String> {
+/// The outer world of the component `input`, decoded by wit-component and
+/// printed as WIT (the world's package first, then the packages it uses).
+///
+/// # Errors
+/// wit-component's message when the world is not expressible as WIT.
+pub fn world_wit(input: &[u8]) -> Result<String, String> {
     let decoded = wit_component::decode(input).map_err(|e| format!("{e:#}"))?;
     let resolve = decoded.resolve();
     let main = decoded.package();

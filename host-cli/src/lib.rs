@@ -194,18 +194,19 @@ pub enum CacheStatus {
 /// The Meld guest, compiled and ready to fuse.
 pub struct Fuser {
     engine: Engine,
-    pre: bindings::MeldPre<GuestState>,
+    pre: bindings::MeldPre<WasiState>,
     cache_status: CacheStatus,
     load_time: Duration,
 }
 
-/// What the guest's store holds: its (empty) WASI context.
-struct GuestState {
-    wasi: WasiCtx,
-    table: ResourceTable,
+/// What a store holds: a WASI context and its resource table (the guest's
+/// empty one, or the one `meld-host run` gives a command).
+pub(crate) struct WasiState {
+    pub(crate) wasi: WasiCtx,
+    pub(crate) table: ResourceTable,
 }
 
-impl WasiView for GuestState {
+impl WasiView for WasiState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView {
             ctx: &mut self.wasi,
@@ -235,7 +236,7 @@ impl Fuser {
         let engine = Engine::new(&engine_config()).context("cannot set up wasmtime")?;
         let (component, cache_status) = load_component(&engine, cache_dir)?;
 
-        let mut linker = Linker::<GuestState>::new(&engine);
+        let mut linker = Linker::<WasiState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).context("cannot link WASI")?;
         let instance_pre = linker
             .instantiate_pre(&component)
@@ -291,7 +292,7 @@ impl Fuser {
     /// trap into an error carrying a [`GuestFailure`].
     fn call<R>(
         &mut self,
-        f: impl FnOnce(&bindings::Meld, &mut Store<GuestState>) -> wasmtime::Result<R>,
+        f: impl FnOnce(&bindings::Meld, &mut Store<WasiState>) -> wasmtime::Result<R>,
     ) -> anyhow::Result<R> {
         let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
         let wasi = WasiCtx::builder()
@@ -304,7 +305,7 @@ impl Fuser {
             .build();
         let mut store = Store::new(
             &self.engine,
-            GuestState {
+            WasiState {
                 wasi,
                 table: ResourceTable::new(),
             },

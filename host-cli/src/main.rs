@@ -119,19 +119,9 @@ fn main() -> ExitCode {
 }
 
 fn inspect(args: InspectArgs) -> ExitCode {
-    let name = args.input.display().to_string();
-    let input = if is_dash(&args.input) {
-        let mut buf = Vec::new();
-        std::io::stdin().lock().read_to_end(&mut buf).map(|_| buf)
-    } else {
-        std::fs::read(&args.input)
-    };
-    let input = match input {
-        Ok(bytes) => bytes,
-        Err(e) => {
-            eprintln!("error: cannot read `{name}`: {e}");
-            return ExitCode::from(1);
-        }
+    let (name, input) = match read_input(&args.input) {
+        Ok(read) => read,
+        Err(code) => return code,
     };
     let mut fuser = match Fuser::with_cache_dir(meld_host::default_cache_dir().as_deref()) {
         Ok(f) => f,
@@ -183,12 +173,33 @@ fn is_dash(path: &Path) -> bool {
     path.as_os_str() == OsStr::new("-")
 }
 
-fn fuse(args: FuseArgs) -> ExitCode {
-    let input_name = if is_dash(&args.input) {
+/// How diagnostics name the input: its path, or `<stdin>` for `-`.
+fn display_name(path: &Path) -> String {
+    if is_dash(path) {
         "<stdin>".to_string()
     } else {
-        args.input.display().to_string()
+        path.display().to_string()
+    }
+}
+
+/// Reads IN (`-` for stdin); on failure prints the error and returns exit
+/// status 1.
+fn read_input(path: &Path) -> Result<(String, Vec<u8>), ExitCode> {
+    let name = display_name(path);
+    let bytes = if is_dash(path) {
+        let mut buf = Vec::new();
+        std::io::stdin().lock().read_to_end(&mut buf).map(|_| buf)
+    } else {
+        std::fs::read(path)
     };
+    bytes.map(|b| (name.clone(), b)).map_err(|e| {
+        eprintln!("error: cannot read `{name}`: {e}");
+        ExitCode::from(1)
+    })
+}
+
+fn fuse(args: FuseArgs) -> ExitCode {
+    let input_name = display_name(&args.input);
     let to_stdout = is_dash(&args.output);
     if to_stdout && std::io::stdout().is_terminal() {
         eprintln!(
@@ -197,18 +208,9 @@ fn fuse(args: FuseArgs) -> ExitCode {
         return ExitCode::from(1);
     }
 
-    let input = if is_dash(&args.input) {
-        let mut buf = Vec::new();
-        std::io::stdin().lock().read_to_end(&mut buf).map(|_| buf)
-    } else {
-        std::fs::read(&args.input)
-    };
-    let input = match input {
-        Ok(bytes) => bytes,
-        Err(e) => {
-            eprintln!("error: cannot read `{input_name}`: {e}");
-            return ExitCode::from(1);
-        }
+    let input = match read_input(&args.input) {
+        Ok((_, bytes)) => bytes,
+        Err(code) => return code,
     };
 
     let start = std::time::Instant::now();

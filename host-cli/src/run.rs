@@ -8,12 +8,12 @@ use wasmtime::error::Context as _;
 use wasmtime::{Config, Engine, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-struct RunState {
+struct WasiState {
     wasi: WasiCtx,
     table: ResourceTable,
 }
 
-impl WasiView for RunState {
+impl WasiView for WasiState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView {
             ctx: &mut self.wasi,
@@ -33,12 +33,12 @@ impl WasiView for RunState {
 pub fn run_command(bytes: &[u8], args: &[String]) -> anyhow::Result<i32> {
     let engine = Engine::new(&Config::new()).context("cannot set up wasmtime")?;
     let component = Component::new(&engine, bytes).context("cannot compile the component")?;
-    let mut linker = Linker::<RunState>::new(&engine);
+    let mut linker = Linker::<WasiState>::new(&engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker).context("cannot link WASI")?;
     let wasi = WasiCtx::builder().inherit_stdio().args(args).build();
     let mut store = Store::new(
         &engine,
-        RunState {
+        WasiState {
             wasi,
             table: ResourceTable::new(),
         },

@@ -117,21 +117,10 @@ pub fn run_command(bytes: &[u8]) -> anyhow::Result<Outcome> {
     })
 }
 
-/// The outer world of a component, decoded by wit-component and printed as
-/// WIT (packages and the world, deterministic order).
+/// The outer world of a component printed as WIT (wit-component's decoder and
+/// printer, as `meld::inspect::world_wit` runs them).
 pub fn world_wit(bytes: &[u8]) -> anyhow::Result<String> {
-    let decoded = wit_component::decode(bytes)?;
-    let resolve = decoded.resolve();
-    let mut printer = wit_component::WitPrinter::default();
-    let main = decoded.package();
-    let nested: Vec<_> = resolve
-        .packages
-        .iter()
-        .map(|(id, _)| id)
-        .filter(|id| *id != main)
-        .collect();
-    printer.print(resolve, main, &nested)?;
-    Ok(printer.output.to_string())
+    meld::inspect::world_wit(bytes).map_err(anyhow::Error::msg)
 }
 
 /// Every core module of a component, depth-first in binary order, with its
