@@ -7,10 +7,13 @@
 //! | [`trap_module`] | once, when an adapter needs it | `trap: (i32)`, the adapters' trap with a reason code |
 //! | [`transcode_module`] | once per (source memory, destination memory) pair | the string transcoders (`transcode.wat`) |
 //! | [`host_stubs_module`] | once | the host table and one stub per outer lowering |
+//! | [`resources`] | once (runtime), per use (shims) | handle tables, borrow scopes, resource built-ins and transfers, the outer instance's scratch memory |
 //!
 //! Semantics follow wasmtime 48's runtime (`vm/component/libcalls.rs` for the
 //! transcoders, the cranelift trampolines for the `may_leave` check of host
 //! calls), so that the fused component traps exactly where the input traps.
+
+pub mod resources;
 
 use crate::diagnostics::{Code, Diagnostic};
 use std::sync::OnceLock;
@@ -94,8 +97,21 @@ pub struct HostStub {
     pub params: Vec<ValType>,
     /// Core result types.
     pub results: Vec<ValType>,
-    /// The component instance calling out, whose `may_leave` flag is checked.
-    pub flags: u32,
+    /// The component instance calling out, whose `may_leave` flag is
+    /// checked; `None` where the caller (an adapter, the resource runtime)
+    /// has checked already.
+    pub flags: Option<u32>,
+}
+
+/// Traps unless the `may_leave` flag of component instance `flags` (global
+/// `flags` of the function's module) is set, as wasmtime's trampolines do
+/// ("cannot leave component instance").
+fn flags_check(f: &mut Function, flags: u32) {
+    f.instruction(&Instruction::GlobalGet(flags));
+    f.instruction(&Instruction::I32Eqz);
+    f.instruction(&Instruction::If(wasm_encoder::BlockType::Empty));
+    f.instruction(&Instruction::Unreachable);
+    f.instruction(&Instruction::End);
 }
 
 /// The host table and its stubs.
@@ -147,11 +163,9 @@ pub fn host_stubs_module(stubs: &[HostStub], n_flags: usize) -> Vec<u8> {
         funcs.function(ty);
         exports.export(&k.to_string(), ExportKind::Func, k as u32);
         let mut f = Function::new([]);
-        f.instruction(&Instruction::GlobalGet(stub.flags));
-        f.instruction(&Instruction::I32Eqz);
-        f.instruction(&Instruction::If(wasm_encoder::BlockType::Empty));
-        f.instruction(&Instruction::Unreachable);
-        f.instruction(&Instruction::End);
+        if let Some(flags) = stub.flags {
+            flags_check(&mut f, flags);
+        }
         for p in 0..stub.params.len() {
             f.instruction(&Instruction::LocalGet(p as u32));
         }

@@ -13,14 +13,17 @@
 
 use super::plan::{InstanceId, Item, Kind, Plan, Ref};
 use crate::diagnostics::{Code, Diagnostic};
+use crate::intrinsics::resources::{self as rt, Shim};
 use crate::intrinsics::{self, HostStub};
 use crate::translate::Translation;
+use crate::translate::boundary::{ADAPTER_EXPORT, BoundaryAdapter, Import as BImport, Mem, Site};
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use wasmtime_environ::component::{
-    CoreDef, Export, GlobalInitializer, InstantiateModule, LoweredIndex, OptionsIndex,
-    RuntimeImportIndex, RuntimeInstanceIndex, RuntimeMemoryIndex, StringEncoding, Trampoline,
-    TrampolineIndex, TypeDef, TypeFuncIndex, TypeResourceTable,
+    CoreDef, Export, ExportIndex, GlobalInitializer, InstantiateModule, LoweredIndex,
+    OptionsIndex, ResourceIndex, RuntimeImportIndex, RuntimeInstanceIndex,
+    RuntimePostReturnIndex, RuntimeReallocIndex, StringEncoding, Trampoline, TrampolineIndex,
+    TypeDef, TypeFuncIndex, TypeResourceTable,
 };
 use wasmtime_environ::{EntityIndex, EntityRef};
 
@@ -57,6 +60,36 @@ pub enum HostSlot {
         /// The import of the resource type.
         import: RuntimeImportIndex,
     },
+    /// `canon resource.new / rep / drop` of the wrapper's own resource type
+    /// for the exported resource `resource` (defined inside).
+    OuterResource {
+        /// The resource.
+        resource: ResourceIndex,
+        /// Which built-in.
+        op: OuterOp,
+    },
+}
+
+/// A built-in of the wrapper's resource types.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OuterOp {
+    /// `resource.new`.
+    New,
+    /// `resource.rep`.
+    Rep,
+    /// `resource.drop`.
+    Drop,
+}
+
+/// A resource defined inside the composition and exported: the wrapper
+/// defines a resource type of its own for it, whose destructor is the fused
+/// export `dtor`.
+#[derive(Clone, Debug)]
+pub struct ExportedResource {
+    /// The resource.
+    pub resource: ResourceIndex,
+    /// Fused-module export of the wrapper type's destructor.
+    pub dtor: String,
 }
 
 /// One outer export of the input, as the wrapper re-creates it.
@@ -99,6 +132,17 @@ pub struct Graph<'a> {
     pub host_sigs: Vec<(Vec<wasm_encoder::ValType>, Vec<wasm_encoder::ValType>)>,
     /// Outer exports in input order.
     pub exports: Vec<ExportNode>,
+    /// Resources defined inside and exported, in resource order.
+    pub exported_resources: Vec<ExportedResource>,
+}
+
+/// The planned resource runtime.
+struct Runtime {
+    config: InstanceId,
+    runtime: InstanceId,
+    shims: InstanceId,
+    /// Resource trampoline → shim export.
+    shim_of: HashMap<TrampolineIndex, u32>,
 }
 
 struct Builder<'t> {
@@ -113,8 +157,21 @@ struct Builder<'t> {
     stubs: InstanceId,
     trap: Option<InstanceId>,
     /// (from, to) memories → transcoder instance.
-    transcoders: HashMap<(RuntimeMemoryIndex, RuntimeMemoryIndex), InstanceId>,
-    memories: HashMap<RuntimeMemoryIndex, Ref>,
+    transcoders: HashMap<(Mem, Mem), InstanceId>,
+    memories: HashMap<Mem, Ref>,
+    reallocs: HashMap<RuntimeReallocIndex, Ref>,
+    post_returns: HashMap<RuntimePostReturnIndex, Ref>,
+    /// The resource runtime, if the input has resources.
+    runtime: Option<Runtime>,
+    /// The scratch memory of the outer instance, if any boundary adapter.
+    scratch: Option<InstanceId>,
+    /// Host slot of the outer lowering a boundary adapter calls.
+    boundary_callee: HashMap<TrampolineIndex, u32>,
+    /// Boundary adapter instances by site.
+    boundary: HashMap<Site, InstanceId>,
+    /// Fused exports already made.
+    exported: HashSet<String>,
+    exported_resources: Vec<ExportedResource>,
     lowered: HashMap<LoweredIndex, RuntimeImportIndex>,
     host: Vec<HostSlot>,
     host_sigs: Vec<(Vec<wasm_encoder::ValType>, Vec<wasm_encoder::ValType>)>,
@@ -131,7 +188,8 @@ pub fn build(t: &Translation) -> Result<Graph<'_>, Diagnostic> {
     let c = &t.component;
     let mut plan = Plan::default();
     let mut flags = Vec::new();
-    for i in 0..c.num_runtime_component_instances {
+    // One more: the outer instance of the boundary adapters.
+    for i in 0..=c.num_runtime_component_instances {
         flags.push(plan.push(
             Cow::Owned(intrinsics::flags_module()?),
             Vec::new(),
@@ -156,12 +214,43 @@ pub fn build(t: &Translation) -> Result<Graph<'_>, Diagnostic> {
         trap: None,
         transcoders: HashMap::new(),
         memories: HashMap::new(),
+        reallocs: HashMap::new(),
+        post_returns: HashMap::new(),
+        runtime: None,
+        scratch: None,
+        boundary_callee: HashMap::new(),
+        boundary: HashMap::new(),
+        exported: HashSet::new(),
+        exported_resources: Vec::new(),
         lowered,
         host: Vec::new(),
         host_sigs: Vec::new(),
         lifts: 0,
     };
-    b.add_host_stubs()?;
+    let hooks = b.add_host_stubs()?;
+    b.add_runtime(hooks)?;
+    if !t.boundary.adapters.is_empty() {
+        let id = b.plan.push(
+            Cow::Owned(intrinsics::resources::scratch_module()?),
+            Vec::new(),
+            "scratch memory of the outer instance",
+        );
+        b.scratch = Some(id);
+        let r = Ref {
+            instance: id,
+            item: Item::Name("memory".into()),
+        };
+        b.memories.insert(Mem::Scratch, r.clone());
+        b.export_once(SCRATCH_MEMORY, Kind::Memory, r);
+        b.export_once(
+            SCRATCH_REALLOC,
+            Kind::Func,
+            Ref {
+                instance: id,
+                item: Item::Name("realloc".into()),
+            },
+        );
+    }
     for init in &c.initializers {
         b.initializer(init)?;
     }
@@ -183,13 +272,24 @@ pub fn build(t: &Translation) -> Result<Graph<'_>, Diagnostic> {
         host: b.host,
         host_sigs: b.host_sigs,
         exports,
+        exported_resources: b.exported_resources,
     })
 }
 
+/// Fused export of the scratch memory.
+pub const SCRATCH_MEMORY: &str = "scratch-memory";
+/// Fused export of the scratch `realloc`.
+pub const SCRATCH_REALLOC: &str = "scratch-realloc";
+
 impl<'t> Builder<'t> {
-    /// Collects every trampoline only the wrapper can provide, assigns it a
-    /// host-table slot and plans the stub module that calls through the table.
-    fn add_host_stubs(&mut self) -> Result<(), Diagnostic> {
+    /// Collects everything only the wrapper can provide, assigns each a
+    /// host-table slot and plans the stub module that calls through the
+    /// table: the outer lowerings inner instances use (directly, or through
+    /// a boundary adapter), the wrapper's `resource.drop` of each host
+    /// resource, and the wrapper's built-ins of each exported resource.
+    /// Returns the hooks of the resource runtime among them (slot in the
+    /// hooks table, host slot).
+    fn add_host_stubs(&mut self) -> Result<Vec<(u32, u32)>, Diagnostic> {
         let c = &self.t.component;
         let mut stubs = Vec::new();
         let mut defs: Vec<&CoreDef> = Vec::new();
@@ -203,57 +303,96 @@ impl<'t> Builder<'t> {
                 _ => {}
             }
         }
+        let adapted: HashSet<TrampolineIndex> = self
+            .t
+            .boundary
+            .adapters
+            .iter()
+            .filter_map(|a| match a.site {
+                Site::Import(t) => Some(t),
+                Site::Export(_) => None,
+            })
+            .collect();
+        let mut push = |b: &mut Self, slot: HostSlot, flags: Option<u32>, sig: Sig| {
+            let k = b.host.len() as u32;
+            b.host.push(slot);
+            stubs.push(HostStub {
+                params: sig.0.clone(),
+                results: sig.1.clone(),
+                flags,
+            });
+            b.host_sigs.push(sig);
+            k
+        };
         for def in defs {
             let CoreDef::Trampoline(t) = def else {
                 continue;
             };
-            if self.host_slot.contains_key(t) {
+            if self.host_slot.contains_key(t) || self.boundary_callee.contains_key(t) {
                 continue;
             }
-            let (slot, instance, sig) = match &self.t.trampolines[*t] {
-                Trampoline::LowerImport {
-                    index,
-                    lower_ty,
-                    options,
-                } => {
-                    let opts = &c.options[*options];
-                    let import = *self
-                        .lowered
-                        .get(index)
-                        .ok_or_else(|| internal("lowering without import"))?;
-                    if opts.async_ || opts.callback.is_some() {
-                        return Err(async_unsupported("an async `canon lower` of an import"));
-                    }
-                    let sig = core_signature(self.t, *options)?;
-                    (
-                        HostSlot::Lower {
-                            import,
-                            ty: *lower_ty,
-                            options: self.options(*options),
-                        },
-                        opts.instance,
-                        sig,
-                    )
-                }
-                Trampoline::ResourceDrop { instance, ty } => {
-                    let import = self.imported_resource(*ty)?;
-                    let i32 = wasm_encoder::ValType::I32;
-                    (
-                        HostSlot::ResourceDrop { import },
-                        *instance,
-                        (vec![i32], vec![]),
-                    )
-                }
-                _ => continue,
+            let Trampoline::LowerImport {
+                index,
+                lower_ty,
+                options,
+            } = &self.t.trampolines[*t]
+            else {
+                continue;
             };
-            self.host_slot.insert(*t, self.host.len() as u32);
-            self.host.push(slot);
-            stubs.push(HostStub {
-                params: sig.0.clone(),
-                results: sig.1.clone(),
-                flags: instance.as_u32(),
-            });
-            self.host_sigs.push(sig);
+            let opts = &c.options[*options];
+            let import = *self
+                .lowered
+                .get(index)
+                .ok_or_else(|| internal("lowering without import"))?;
+            if opts.async_ || opts.callback.is_some() {
+                return Err(async_unsupported("an async `canon lower` of an import"));
+            }
+            if adapted.contains(t) {
+                // The adapter checks the caller's `may_leave`; the outer
+                // lowering uses the outer instance's scratch memory.
+                let adapter = self.adapter(Site::Import(*t))?;
+                let options = scratch_options(adapter.encoding, None);
+                let sig = adapter_callee_signature(adapter)?;
+                let slot = HostSlot::Lower {
+                    import,
+                    ty: *lower_ty,
+                    options,
+                };
+                let k = push(self, slot, None, sig);
+                self.boundary_callee.insert(*t, k);
+            } else {
+                let sig = core_signature(self.t, *options)?;
+                let slot = HostSlot::Lower {
+                    import,
+                    ty: *lower_ty,
+                    options: self.options(*options),
+                };
+                let k = push(self, slot, Some(opts.instance.as_u32()), sig);
+                self.host_slot.insert(*t, k);
+            }
+        }
+        let mut hooks = Vec::new();
+        if self.t.boundary.first_outer_table > 0 {
+            let i32 = wasm_encoder::ValType::I32;
+            for (r, import) in c.imported_resources.iter() {
+                let k = push(
+                    self,
+                    HostSlot::ResourceDrop { import: *import },
+                    None,
+                    (vec![i32], vec![]),
+                );
+                hooks.push((hook(r, rt::HOOK_DROP), k));
+            }
+            for r in self.exported_defined_resources() {
+                for (op, h, sig) in [
+                    (OuterOp::New, rt::HOOK_OUTER_NEW, (vec![i32], vec![i32])),
+                    (OuterOp::Rep, rt::HOOK_OUTER_REP, (vec![i32], vec![i32])),
+                    (OuterOp::Drop, rt::HOOK_OUTER_DROP, (vec![i32], vec![])),
+                ] {
+                    let k = push(self, HostSlot::OuterResource { resource: r, op }, None, sig);
+                    hooks.push((hook(r, h), k));
+                }
+            }
         }
         let args = self
             .flags
@@ -268,22 +407,341 @@ impl<'t> Builder<'t> {
             args,
             "host stubs",
         );
+        Ok(hooks)
+    }
+
+    /// The boundary adapter of `site`.
+    fn adapter(&self, site: Site) -> Result<&'t BoundaryAdapter, Diagnostic> {
+        self.t
+            .boundary
+            .adapters
+            .iter()
+            .find(|a| a.site == site)
+            .ok_or_else(|| internal("boundary adapter missing"))
+    }
+
+    /// Resources defined inside the composition that the outer world exports.
+    fn exported_defined_resources(&self) -> Vec<ResourceIndex> {
+        let c = &self.t.component;
+        let mut out = Vec::new();
+        let mut stack: Vec<ExportIndex> = c.exports.raw_iter().map(|(_, (i, _))| *i).collect();
+        while let Some(i) = stack.pop() {
+            match &c.export_items[i] {
+                Export::Type(TypeDef::Resource(t)) => {
+                    if let TypeResourceTable::Concrete { ty, .. } = self.t.types[*t]
+                        && c.defined_resource_index(ty).is_some()
+                        && !out.contains(&ty)
+                    {
+                        out.push(ty);
+                    }
+                }
+                Export::Instance { exports, .. } => {
+                    stack.extend(exports.raw_iter().map(|(_, (i, _))| *i))
+                }
+                _ => {}
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// Plans the resource runtime: its configuration (the resource-type
+    /// table, hooks), the runtime itself and the built-in shims.
+    fn add_runtime(&mut self, hooks: Vec<(u32, u32)>) -> Result<(), Diagnostic> {
+        let c = &self.t.component;
+        let types = &self.t.types;
+        let n_tables = self.t.boundary.first_outer_table;
+        if n_tables == 0 {
+            return Ok(());
+        }
+        let mut dtors = HashSet::new();
+        for init in &c.initializers {
+            if let GlobalInitializer::Resource(r) = init
+                && r.dtor.is_some()
+            {
+                dtors.insert(c.resource_index(r.index));
+            }
+        }
+        let info = |r: ResourceIndex| {
+            let mut info = r.as_u32();
+            if c.defined_resource_index(r).is_none() {
+                info |= rt::HOST;
+            }
+            if dtors.contains(&r) {
+                info |= rt::DTOR;
+            }
+            info
+        };
+        let mut entries = Vec::new();
+        for i in 0..n_tables {
+            let t = wasmtime_environ::component::TypeResourceTableIndex::from_u32(i);
+            entries.push(match types[t] {
+                TypeResourceTable::Concrete { ty, instance } => {
+                    let mut i = info(ty);
+                    if let Some(d) = c.defined_resource_index(ty)
+                        && c.defined_resource_instances[d] == instance
+                    {
+                        i |= rt::DEFINER;
+                    }
+                    rt::TypeEntry {
+                        table: instance.as_u32(),
+                        info: i,
+                    }
+                }
+                TypeResourceTable::Abstract(_) => rt::TypeEntry { table: 0, info: 0 },
+            });
+        }
+        for r in &self.t.boundary.outer_tables {
+            entries.push(rt::TypeEntry {
+                table: 0,
+                info: info(*r) | rt::OUTER,
+            });
+        }
+        let n_resources = (c.imported_resources.len() + c.defined_resource_instances.len()) as u32;
+        let config_hooks: Vec<rt::Hook> = hooks
+            .iter()
+            .map(|&(slot, k)| rt::Hook {
+                slot,
+                returns: self.host_sigs[k as usize].1.len() == 1,
+            })
+            .collect();
+        let args = hooks
+            .iter()
+            .map(|&(_, k)| Ref {
+                instance: self.stubs,
+                item: Item::Name(k.to_string()),
+            })
+            .collect();
+        let config = self.plan.push(
+            Cow::Owned(rt::config_module(
+                &entries,
+                c.num_runtime_component_instances,
+                n_resources,
+                &config_hooks,
+            )),
+            args,
+            "resource runtime configuration",
+        );
+        let item = |instance: InstanceId, n: &str| Ref {
+            instance,
+            item: Item::Name(n.into()),
+        };
+        let runtime = self.plan.push(
+            Cow::Owned(rt::runtime_module()?),
+            ["memory", "headers", "heap", "hooks"]
+                .iter()
+                .map(|n| item(config, n))
+                .collect(),
+            "resource runtime",
+        );
+        // Shims: one per resource built-in, then the wrapper's destructors.
+        let mut shims = Vec::new();
+        let mut shim_of = HashMap::new();
+        for (t, tramp) in self.t.trampolines.iter() {
+            let shim = match *tramp {
+                Trampoline::ResourceNew { instance, ty } => Shim::New {
+                    ty: ty.as_u32(),
+                    flags: instance.as_u32(),
+                },
+                Trampoline::ResourceRep { ty, .. } => Shim::Rep { ty: ty.as_u32() },
+                Trampoline::ResourceDrop { instance, ty } => Shim::Drop {
+                    ty: ty.as_u32(),
+                    flags: instance.as_u32(),
+                },
+                _ => continue,
+            };
+            shim_of.insert(t, shims.len() as u32);
+            shims.push(shim);
+        }
+        let mut exported = Vec::new();
+        for r in self.exported_defined_resources() {
+            exported.push((r, shims.len() as u32));
+            shims.push(Shim::OuterDtor {
+                resource: r.as_u32(),
+                has_dtor: dtors.contains(&r),
+            });
+        }
+        let mut args: Vec<Ref> = ["new", "rep", "drop", "outer-dtor"]
+            .iter()
+            .map(|n| item(runtime, n))
+            .collect();
+        args.extend(self.flags.iter().map(|&f| item(f, intrinsics::FLAGS)));
+        let shims_id = self.plan.push(
+            Cow::Owned(rt::shims_module(&shims, self.flags.len() as u32)),
+            args,
+            "resource built-ins",
+        );
+        for (r, k) in exported {
+            let dtor = format!("dtor{}", r.as_u32());
+            self.plan.export(dtor.clone(), Kind::Func, item(shims_id, &k.to_string()));
+            self.exported_resources.push(ExportedResource { resource: r, dtor });
+        }
+        self.runtime = Some(Runtime {
+            config,
+            runtime,
+            shims: shims_id,
+            shim_of,
+        });
         Ok(())
     }
 
-    /// The outer import behind a resource table, or E0008 for resources
-    /// defined inside the composition.
-    fn imported_resource(
-        &self,
-        ty: wasmtime_environ::component::TypeResourceTableIndex,
-    ) -> Result<RuntimeImportIndex, Diagnostic> {
-        let c = &self.t.component;
-        match &self.t.types[ty] {
-            TypeResourceTable::Concrete { ty, .. } if c.defined_resource_index(*ty).is_none() => {
-                Ok(c.imported_resources[*ty])
-            }
-            _ => Err(resources_unsupported()),
+    /// Exports `r` from the fused module as `name`, once.
+    fn export_once(&mut self, name: &str, kind: Kind, r: Ref) {
+        if self.exported.insert(name.to_string()) {
+            self.plan.export(name, kind, r);
         }
+    }
+
+    /// A function of the resource runtime.
+    fn runtime_func(&self, name: &str) -> Result<Ref, Diagnostic> {
+        let rt = self
+            .runtime
+            .as_ref()
+            .ok_or_else(|| internal("a resource intrinsic without resource types"))?;
+        Ok(Ref {
+            instance: rt.runtime,
+            item: Item::Name(name.into()),
+        })
+    }
+
+    /// The instance of the boundary adapter of `site`, planned on first use.
+    fn boundary_adapter(&mut self, site: Site) -> Result<InstanceId, Diagnostic> {
+        if let Some(id) = self.boundary.get(&site) {
+            return Ok(*id);
+        }
+        let a = self.adapter(site)?;
+        let scratch = self
+            .scratch
+            .ok_or_else(|| internal("boundary adapter without scratch memory"))?;
+        let mut args = Vec::new();
+        for imp in &a.imports {
+            args.push(match imp {
+                BImport::Flags(i) => Ref {
+                    instance: self.flags[i.as_u32() as usize],
+                    item: Item::Name(intrinsics::FLAGS.into()),
+                },
+                BImport::Memory(m) => self.memory(*m)?,
+                BImport::Realloc(r) => self
+                    .reallocs
+                    .get(r)
+                    .cloned()
+                    .ok_or_else(|| internal("realloc not yet defined"))?,
+                BImport::PostReturn(p) => self
+                    .post_returns
+                    .get(p)
+                    .cloned()
+                    .ok_or_else(|| internal("post-return not yet defined"))?,
+                BImport::ScratchRealloc => Ref {
+                    instance: scratch,
+                    item: Item::Name("realloc".into()),
+                },
+                BImport::ScratchReset(params) => Ref {
+                    instance: scratch,
+                    item: Item::Name(rt::scratch_reset_export(params).into()),
+                },
+                BImport::Callee => match site {
+                    Site::Import(t) => {
+                        let slot = self
+                            .boundary_callee
+                            .get(&t)
+                            .ok_or_else(|| internal("boundary callee without host slot"))?;
+                        let lowered = Ref {
+                            instance: self.stubs,
+                            item: Item::Name(slot.to_string()),
+                        };
+                        self.lift_flavoured(a, lowered, scratch)
+                    }
+                    Site::Export(e) => match &self.t.component.export_items[e] {
+                        Export::LiftedFunction { func, .. } => self.core_def(func)?,
+                        _ => return Err(internal("adapted export is not a function")),
+                    },
+                },
+                BImport::Transcode { op, from, to } => Ref {
+                    instance: self.transcoder(*from, *to)?,
+                    item: Item::Name(intrinsics::transcoder_export(*op).into()),
+                },
+                BImport::TransferOwn => self.runtime_func("transfer-own")?,
+                BImport::TransferBorrow => self.runtime_func("transfer-borrow")?,
+                BImport::EnterSyncCall => self.runtime_func("enter-sync-call")?,
+                BImport::ExitSyncCall => self.runtime_func("exit-sync-call")?,
+                BImport::Trap => self.trap_ref()?,
+            });
+        }
+        let what = match site {
+            Site::Import(t) => format!("boundary adapter of import trampoline {}", t.as_u32()),
+            Site::Export(e) => format!("boundary adapter of export {}", e.as_u32()),
+        };
+        let id = self.plan.push(Cow::Borrowed(&a.module[..]), args, what);
+        self.boundary.insert(site, id);
+        Ok(id)
+    }
+
+    /// `func` (lower-flavoured, `a.lower_sig`) as a lift-flavoured function:
+    /// itself, or, where results go through memory, a shim that allocates
+    /// the return area in the scratch memory and returns its address.
+    fn lift_flavoured(&mut self, a: &BoundaryAdapter, func: Ref, scratch: InstanceId) -> Ref {
+        let Some((size, align)) = a.retptr else {
+            return func;
+        };
+        let params = &a.lower_sig.0[..a.lower_sig.0.len() - 1];
+        let id = self.plan.push(
+            Cow::Owned(rt::lift_shim_module(params, size, align)),
+            vec![
+                func,
+                Ref {
+                    instance: scratch,
+                    item: Item::Name("realloc".into()),
+                },
+            ],
+            "return area of a boundary adapter",
+        );
+        Ref {
+            instance: id,
+            item: Item::Name("lift".into()),
+        }
+    }
+
+    fn memory(&self, m: Mem) -> Result<Ref, Diagnostic> {
+        self.memories
+            .get(&m)
+            .cloned()
+            .ok_or_else(|| internal("memory not yet defined"))
+    }
+
+    /// The transcoders between two memories, planned on first use.
+    fn transcoder(&mut self, from: Mem, to: Mem) -> Result<InstanceId, Diagnostic> {
+        if let Some(i) = self.transcoders.get(&(from, to)) {
+            return Ok(*i);
+        }
+        let args = vec![self.memory(from)?, self.memory(to)?];
+        let name = |m: Mem| match m {
+            Mem::Inner(i) => format!("memory{}", i.as_u32()),
+            Mem::Scratch => "scratch memory".to_string(),
+        };
+        let id = self.plan.push(
+            Cow::Owned(intrinsics::transcode_module()?),
+            args,
+            format!("string transcoders {} → {}", name(from), name(to)),
+        );
+        self.transcoders.insert((from, to), id);
+        Ok(id)
+    }
+
+    fn trap_ref(&mut self) -> Result<Ref, Diagnostic> {
+        let inst = match self.trap {
+            Some(i) => i,
+            None => {
+                let id = self
+                    .plan
+                    .push(Cow::Owned(intrinsics::trap_module()?), Vec::new(), "trap");
+                self.trap = Some(id);
+                id
+            }
+        };
+        Ok(Ref {
+            instance: inst,
+            item: Item::Name(intrinsics::TRAP.into()),
+        })
     }
 
     fn options(&mut self, idx: OptionsIndex) -> Options {
@@ -329,17 +787,19 @@ impl<'t> Builder<'t> {
             GlobalInitializer::LowerImport { .. } => {}
             GlobalInitializer::ExtractMemory(m) => {
                 let r = self.core_export(&m.export.clone().map_index(EntityIndex::Memory));
-                self.memories.insert(m.index, r.clone());
+                self.memories.insert(Mem::Inner(m.index), r.clone());
                 self.plan
                     .export(format!("memory{}", m.index.as_u32()), Kind::Memory, r);
             }
             GlobalInitializer::ExtractRealloc(r) => {
                 let def = self.core_def(&r.def)?;
+                self.reallocs.insert(r.index, def.clone());
                 self.plan
                     .export(format!("realloc{}", r.index.as_u32()), Kind::Func, def);
             }
             GlobalInitializer::ExtractPostReturn(p) => {
                 let def = self.core_def(&p.def)?;
+                self.post_returns.insert(p.index, def.clone());
                 self.plan
                     .export(format!("post-return{}", p.index.as_u32()), Kind::Func, def);
             }
@@ -352,7 +812,31 @@ impl<'t> Builder<'t> {
                     "unsupported: a core table extracted for the component runtime",
                 ));
             }
-            GlobalInitializer::Resource(_) => return Err(resources_unsupported()),
+            GlobalInitializer::Resource(r) => {
+                // The destructor goes into its hook slot once its instance
+                // exists, as wasmtime installs it at this initializer.
+                if let Some(dtor) = &r.dtor {
+                    let c = &self.t.component;
+                    let slot = hook(c.resource_index(r.index), rt::HOOK_DROP);
+                    let config = self
+                        .runtime
+                        .as_ref()
+                        .ok_or_else(|| internal("a resource without the runtime"))?
+                        .config;
+                    let f = self.core_def(dtor)?;
+                    self.plan.push(
+                        Cow::Owned(rt::set_hook_module(slot)),
+                        vec![
+                            Ref {
+                                instance: config,
+                                item: Item::Name("hooks".into()),
+                            },
+                            f,
+                        ],
+                        format!("destructor of resource {}", r.index.as_u32()),
+                    );
+                }
+            }
         }
         Ok(())
     }
@@ -398,6 +882,13 @@ impl<'t> Builder<'t> {
                 item: Item::Name(slot.to_string()),
             });
         }
+        if self.boundary_callee.contains_key(&t) {
+            let id = self.boundary_adapter(Site::Import(t))?;
+            return Ok(Ref {
+                instance: id,
+                item: Item::Name(ADAPTER_EXPORT.into()),
+            });
+        }
         match &self.t.trampolines[t] {
             Trampoline::Transcoder {
                 op,
@@ -412,53 +903,33 @@ impl<'t> Builder<'t> {
                         "unsupported: strings in 64-bit memories (memory64)",
                     ));
                 }
-                let inst = match self.transcoders.get(&(*from, *to)) {
-                    Some(i) => *i,
-                    None => {
-                        let args = vec![self.memories[from].clone(), self.memories[to].clone()];
-                        let id = self.plan.push(
-                            Cow::Owned(intrinsics::transcode_module()?),
-                            args,
-                            format!(
-                                "string transcoders memory{} → memory{}",
-                                from.as_u32(),
-                                to.as_u32()
-                            ),
-                        );
-                        self.transcoders.insert((*from, *to), id);
-                        id
-                    }
-                };
+                let inst = self.transcoder(Mem::Inner(*from), Mem::Inner(*to))?;
                 Ok(Ref {
                     instance: inst,
                     item: Item::Name(intrinsics::transcoder_export(*op).into()),
                 })
             }
-            Trampoline::Trap => {
-                let inst = match self.trap {
-                    Some(i) => i,
-                    None => {
-                        let id = self.plan.push(
-                            Cow::Owned(intrinsics::trap_module()?),
-                            Vec::new(),
-                            "trap",
-                        );
-                        self.trap = Some(id);
-                        id
-                    }
-                };
-                Ok(Ref {
-                    instance: inst,
-                    item: Item::Name(intrinsics::TRAP.into()),
-                })
-            }
+            Trampoline::Trap => self.trap_ref(),
             Trampoline::ResourceNew { .. }
             | Trampoline::ResourceRep { .. }
-            | Trampoline::ResourceDrop { .. }
-            | Trampoline::ResourceTransferOwn
-            | Trampoline::ResourceTransferBorrow
-            | Trampoline::EnterSyncCall
-            | Trampoline::ExitSyncCall => Err(resources_unsupported()),
+            | Trampoline::ResourceDrop { .. } => {
+                let rt = self
+                    .runtime
+                    .as_ref()
+                    .ok_or_else(|| internal("a resource built-in without resource types"))?;
+                let k = rt
+                    .shim_of
+                    .get(&t)
+                    .ok_or_else(|| internal("a resource built-in without a shim"))?;
+                Ok(Ref {
+                    instance: rt.shims,
+                    item: Item::Name(k.to_string()),
+                })
+            }
+            Trampoline::ResourceTransferOwn => self.runtime_func("transfer-own"),
+            Trampoline::ResourceTransferBorrow => self.runtime_func("transfer-borrow"),
+            Trampoline::EnterSyncCall => self.runtime_func("enter-sync-call"),
+            Trampoline::ExitSyncCall => self.runtime_func("exit-sync-call"),
             Trampoline::LowerImport { .. } => Err(internal("host lowering without a slot")),
             _ => Err(async_unsupported("a component-model async built-in")),
         }
@@ -478,14 +949,44 @@ impl<'t> Builder<'t> {
                 }
                 let core = format!("lift{}", self.lifts);
                 self.lifts += 1;
-                let r = self.core_def(func)?;
-                self.plan.export(core.clone(), Kind::Func, r);
+                let site = Site::Export(idx);
+                let options = if self.t.boundary.adapters.iter().any(|a| a.site == site) {
+                    // Handles cross: the wrapper lifts the boundary adapter
+                    // with the outer instance's options.
+                    let id = self.boundary_adapter(site)?;
+                    let a = self.adapter(site)?;
+                    let scratch = self
+                        .scratch
+                        .ok_or_else(|| internal("boundary adapter without scratch memory"))?;
+                    let adapter = Ref {
+                        instance: id,
+                        item: Item::Name(ADAPTER_EXPORT.into()),
+                    };
+                    let r = self.lift_flavoured(a, adapter, scratch);
+                    self.plan.export(core.clone(), Kind::Func, r);
+                    let reset = rt::scratch_reset_export(&a.outer_results);
+                    let name = format!("scratch-{reset}");
+                    self.export_once(
+                        &name,
+                        Kind::Func,
+                        Ref {
+                            instance: scratch,
+                            item: Item::Name(reset.into()),
+                        },
+                    );
+                    scratch_options(a.encoding, Some(name))
+                } else {
+                    let r = self.core_def(func)?;
+                    self.plan.export(core.clone(), Kind::Func, r);
+                    self.options(*options)
+                };
                 ExportNode::Func {
                     name: name.to_string(),
                     ty: *ty,
                     core,
-                    options: self.options(*options),
+                    options,
                 }
+
             }
             Export::Instance { exports, .. } => {
                 let mut items = Vec::new();
@@ -557,10 +1058,26 @@ fn async_unsupported(what: &str) -> Diagnostic {
     .note("Meld fuses synchronous compositions; async support is planned")
 }
 
-fn resources_unsupported() -> Diagnostic {
-    Diagnostic::error(
-        Code::UnsupportedResources,
-        "unsupported: resources defined inside the composition (resource.new / rep / drop, or handles passed between inner components)",
-    )
-    .note("host resources used directly by inner components are supported; resources between inner components are planned")
+/// A core signature: (params, results).
+type Sig = (Vec<wasm_encoder::ValType>, Vec<wasm_encoder::ValType>);
+
+/// Slot `h` of resource `r` in the runtime's hooks table.
+fn hook(r: ResourceIndex, h: u32) -> u32 {
+    r.as_u32() * rt::HOOKS_PER_RESOURCE + h
+}
+
+/// The outer instance's canonical options: the scratch memory and
+/// `realloc`, the given post-return (a fused export name).
+fn scratch_options(encoding: StringEncoding, post_return: Option<String>) -> Options {
+    Options {
+        memory: Some(SCRATCH_MEMORY.into()),
+        realloc: Some(SCRATCH_REALLOC.into()),
+        post_return,
+        encoding,
+    }
+}
+
+/// The signature of the outer lowering an import adapter calls.
+fn adapter_callee_signature(a: &BoundaryAdapter) -> Result<Sig, Diagnostic> {
+    Ok(a.lower_sig.clone())
 }

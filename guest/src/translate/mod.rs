@@ -11,6 +11,7 @@
 //! at all (empty, not wasm, a core module, truncated) so that each kind gets
 //! its own diagnostic code.
 
+pub mod boundary;
 mod features;
 
 use crate::diagnostics::{Code, Diagnostic};
@@ -32,6 +33,8 @@ pub struct Translation {
     pub types: ComponentTypes,
     /// Bytes of each static core module, indexed like `StaticModuleIndex`.
     pub modules: PrimaryMap<StaticModuleIndex, Vec<u8>>,
+    /// FACT adapters for outer imports and exports that carry handles.
+    pub boundary: boundary::Boundary,
 }
 
 /// Tunables used for translation, identical on every host.
@@ -218,11 +221,20 @@ fn translate_with(input: &[u8], features: WasmFeatures) -> Result<Translation, D
             },
         )?;
     let modules = modules.into_iter().map(|(_, m)| m.wasm.to_vec()).collect();
+    let boundary = boundary::compile(
+        &translation.component,
+        &translation.trampolines,
+        &mut types,
+        &mut validator,
+        &tunables,
+        features,
+    )?;
     let (types, _) = types.finish(&translation.component);
     Ok(Translation {
         component: translation.component,
         trampolines: translation.trampolines,
         types,
         modules,
+        boundary,
     })
 }

@@ -228,4 +228,28 @@ impl Builder {
         self.component.section(&s);
         bump(&mut self.n.core_funcs)
     }
+
+    /// `canon resource.new`; returns the core function index.
+    pub fn resource_new(&mut self, ty: u32) -> u32 {
+        let mut s = CanonicalFunctionSection::new();
+        s.resource_new(ty);
+        self.component.section(&s);
+        bump(&mut self.n.core_funcs)
+    }
+
+    /// `canon resource.rep`; returns the core function index.
+    pub fn resource_rep(&mut self, ty: u32) -> u32 {
+        let mut s = CanonicalFunctionSection::new();
+        s.resource_rep(ty);
+        self.component.section(&s);
+        bump(&mut self.n.core_funcs)
+    }
+
+    /// `(type (resource (rep i32) (dtor dtor)))`; returns the type index.
+    pub fn resource_type(&mut self, dtor: u32) -> u32 {
+        let mut s = ComponentTypeSection::new();
+        s.resource(wasm_encoder::ValType::I32, Some(dtor));
+        self.component.section(&s);
+        bump(&mut self.n.types)
+    }
 }

@@ -24,7 +24,7 @@ mod types;
 pub mod world;
 
 use crate::diagnostics::{Code, Diagnostic};
-use crate::link::graph::{ExportNode, Graph, HOST_TABLE_EXPORT, HostSlot, Options};
+use crate::link::graph::{ExportNode, Graph, HOST_TABLE_EXPORT, HostSlot, Options, OuterOp};
 use crate::link::merge::INIT_EXPORT;
 use crate::translate::Translation;
 use builder::Builder;
@@ -37,7 +37,9 @@ use wasm_encoder::{
     TableType, TypeSection, ValType,
 };
 use wasmparser::ComponentTypeDeclaration;
-use wasmtime_environ::component::{RuntimeImportIndex, StringEncoding, TypeDef};
+use wasmtime_environ::component::{
+    ResourceIndex, RuntimeImportIndex, StringEncoding, TypeDef, TypeResourceTable,
+};
 use world::{Space, World, WorldReencoder};
 
 /// Builds the output component.
@@ -62,6 +64,7 @@ pub fn wrap(
         core: HashMap::new(),
         fused: 0,
         fixed_up: false,
+        resources: HashMap::new(),
     };
     // The fused module imports nothing, so its instance comes first; the
     // lowerings and the fixup follow the world's imports.
@@ -71,7 +74,7 @@ pub fn wrap(
     let mut types = TypeEncoder::new(&t.types);
     let err = |e: wasm_encoder::reencode::Error| internal(&format!("re-encoding the world: {e}"));
     let Some(world) = world else {
-        w.lower_and_fixup(g)?;
+        w.lower_and_fixup(g, &mut types)?;
         for node in &g.exports {
             w.export_structurally(&mut types, node)?;
         }
@@ -106,7 +109,7 @@ pub fn wrap(
                 re.push(space, i);
             }
             ComponentTypeDeclaration::Export { name, ty } => {
-                w.lower_and_fixup(g)?;
+                w.lower_and_fixup(g, &mut types)?;
                 let space = Space::of_type_ref(&ty);
                 let ty = re.component_type_ref(ty).map_err(err)?;
                 let node = g
@@ -134,7 +137,7 @@ pub fn wrap(
         }
     }
     // A world without exports still instantiates: start functions run.
-    w.lower_and_fixup(g)?;
+    w.lower_and_fixup(g, &mut types)?;
     Ok(w.b.finish())
 }
 
@@ -151,6 +154,8 @@ struct Wrapper<'t> {
     fused: u32,
     /// Whether the host-table slots are lowered and the fixup instantiated.
     fixed_up: bool,
+    /// The wrapper's own resource type of each exported resource.
+    resources: HashMap<ResourceIndex, u32>,
 }
 
 impl ExportNode {
@@ -164,13 +169,32 @@ impl ExportNode {
 }
 
 impl<'t> Wrapper<'t> {
-    /// Lowers the host-table slots and runs
-    /// the fixup module; once.
-    fn lower_and_fixup(&mut self, g: &Graph<'_>) -> Result<(), Diagnostic> {
+    /// Defines the wrapper's resource types, lowers the host-table slots and
+    /// runs the fixup module; once. Tells `types` how to name every
+    /// resource.
+    fn lower_and_fixup(
+        &mut self,
+        g: &Graph<'_>,
+        types: &mut TypeEncoder<'_>,
+    ) -> Result<(), Diagnostic> {
         if self.fixed_up {
             return Ok(());
         }
         self.fixed_up = true;
+        // Each exported resource defined inside becomes a resource type of
+        // the wrapper: rep = the inner rep, destructor = the fused module's
+        // (which runs the inner destructor).
+        for r in &g.exported_resources {
+            let dtor = self.core_export(&r.dtor, ExportKind::Func);
+            let ty = self.b.resource_type(dtor);
+            self.resources.insert(r.resource, ty);
+            types.set_resource(r.resource, ty);
+        }
+        for (r, import) in self.t.component.imported_resources.iter() {
+            if let Ok(ty) = self.import_item(*import, true) {
+                types.set_resource(r, ty);
+            }
+        }
         let lowered = g
             .host
             .iter()
@@ -251,6 +275,17 @@ impl<'t> Wrapper<'t> {
             HostSlot::ResourceDrop { import } => {
                 let ty = self.import_item(*import, true)?;
                 self.b.resource_drop(ty)
+            }
+            HostSlot::OuterResource { resource, op } => {
+                let ty = *self
+                    .resources
+                    .get(resource)
+                    .ok_or_else(|| internal("an exported resource without its type"))?;
+                match op {
+                    OuterOp::New => self.b.resource_new(ty),
+                    OuterOp::Rep => self.b.resource_rep(ty),
+                    OuterOp::Drop => self.b.resource_drop(ty),
+                }
             }
         })
     }
@@ -384,13 +419,24 @@ impl<'t> Wrapper<'t> {
                 (ComponentExportKind::Type, idx)
             }
             ExportNode::Type {
-                ty: TypeDef::Resource(_),
-                ..
+                ty: TypeDef::Resource(t),
+                name,
             } => {
-                return Err(Diagnostic::error(
-                    Code::UnsupportedResources,
-                    "unsupported: an outer export of a resource type",
-                ));
+                let r = match self.t.types[*t] {
+                    TypeResourceTable::Concrete { ty, .. } => ty,
+                    TypeResourceTable::Abstract(_) => {
+                        return Err(internal(&format!("abstract resource export `{name}`")));
+                    }
+                };
+                let idx = match self.resources.get(&r) {
+                    Some(i) => *i,
+                    // A host resource re-exported: its imported type.
+                    None => {
+                        let import = self.t.component.imported_resources[r];
+                        self.import_item(import, true)?
+                    }
+                };
+                (ComponentExportKind::Type, idx)
             }
             ExportNode::Type { name, .. } => {
                 return Err(Diagnostic::error(

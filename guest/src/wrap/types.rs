@@ -10,13 +10,17 @@ use super::builder::Builder;
 use crate::diagnostics::{Code, Diagnostic};
 use std::collections::HashMap;
 use wasm_encoder::{ComponentValType, PrimitiveValType};
-use wasmtime_environ::component::{ComponentTypes, InterfaceType, TypeFuncIndex};
+use wasmtime_environ::component::{
+    ComponentTypes, InterfaceType, ResourceIndex, TypeFuncIndex, TypeResourceTable,
+    TypeResourceTableIndex,
+};
 
 /// Defines component types in a [`Builder`], once each.
 pub struct TypeEncoder<'a> {
     types: &'a ComponentTypes,
     defined: HashMap<InterfaceType, u32>,
     funcs: HashMap<TypeFuncIndex, u32>,
+    resources: HashMap<ResourceIndex, u32>,
 }
 
 impl<'a> TypeEncoder<'a> {
@@ -26,7 +30,27 @@ impl<'a> TypeEncoder<'a> {
             types,
             defined: HashMap::new(),
             funcs: HashMap::new(),
+            resources: HashMap::new(),
         }
+    }
+
+    /// Refer to resource `r` through the type index `index` (an imported
+    /// resource type, or the wrapper's own type for an exported one).
+    pub fn set_resource(&mut self, r: ResourceIndex, index: u32) {
+        self.resources.insert(r, index);
+    }
+
+    fn resource(&self, t: TypeResourceTableIndex) -> Result<u32, Diagnostic> {
+        match self.types[t] {
+            TypeResourceTable::Concrete { ty, .. } => self.resources.get(&ty).copied(),
+            TypeResourceTable::Abstract(_) => None,
+        }
+        .ok_or_else(|| {
+            Diagnostic::error(
+                Code::Internal,
+                "internal error: a handle to a resource the wrapper cannot name",
+            )
+        })
     }
 
     /// From now on, refer to `ty` through `index` (the type index an export of
@@ -38,8 +62,8 @@ impl<'a> TypeEncoder<'a> {
     /// The index of the component function type `ty`, defining it if needed.
     ///
     /// # Errors
-    /// E0008 for resource handles, E0007 for futures, streams and error
-    /// contexts (the wrapper cannot name those types yet).
+    /// E0007 for futures, streams and error contexts (the wrapper cannot
+    /// name those types yet); E0100 for a handle to an unnamed resource.
     pub fn func(&mut self, b: &mut Builder, ty: TypeFuncIndex) -> Result<u32, Diagnostic> {
         if let Some(&i) = self.funcs.get(&ty) {
             return Ok(i);
@@ -156,11 +180,13 @@ impl<'a> TypeEncoder<'a> {
                 let err_ty = t[*r].err.as_ref().map(|ty| self.val(b, ty)).transpose()?;
                 b.defined(|d| d.result(ok_ty, err_ty))
             }
-            I::Own(_) | I::Borrow(_) => {
-                return Err(Diagnostic::error(
-                    Code::UnsupportedResources,
-                    "unsupported: an outer export whose signature carries a resource handle",
-                ));
+            I::Own(r) => {
+                let r = self.resource(*r)?;
+                b.defined(|d| d.own(r))
+            }
+            I::Borrow(r) => {
+                let r = self.resource(*r)?;
+                b.defined(|d| d.borrow(r))
             }
             I::Future(_) | I::Stream(_) | I::ErrorContext(_) => {
                 return Err(Diagnostic::error(

@@ -1,0 +1,337 @@
+//! The resource runtime's generated parts, around `resources.wat`.
+//!
+//! | module | instantiated | provides |
+//! | --- | --- | --- |
+//! | [`config_module`] | once, before the runtime | the runtime's memory with the resource-type table, the table of hooks |
+//! | [`runtime_module`] | once | handle tables, scopes, built-ins, transfers (`resources.wat`) |
+//! | [`shims_module`] | once | one function per `canon resource.new / rep / drop` of an inner instance, and the wrapper's destructors |
+//! | [`set_hook_module`] | once per destructor | puts an inner destructor into its hook slot once its instance exists |
+//! | [`lift_shim_module`] | once per adapted export with results in memory | the lift-flavoured entry of a boundary adapter |
+
+use super::{flags_check, parsed};
+use crate::diagnostics::Diagnostic;
+use std::sync::OnceLock;
+use wasm_encoder::{
+    CodeSection, ConstExpr, DataSection, ElementSection, Elements, EntityType, ExportKind,
+    ExportSection, Function, FunctionSection, GlobalSection, GlobalType, ImportSection,
+    Instruction, MemorySection, MemoryType, Module, RefType, TableSection, TableType,
+    TypeSection, ValType,
+};
+
+/// `info` bit: the table's instance defines the resource.
+pub const DEFINER: u32 = 1 << 24;
+/// `info` bit: the outer side (the wrapper's handles).
+pub const OUTER: u32 = 1 << 25;
+/// `info` bit: the resource is imported from the host.
+pub const HOST: u32 = 1 << 26;
+/// `info` bit: the resource has a destructor.
+pub const DTOR: u32 = 1 << 27;
+
+/// Hook slots per resource (see `resources.wat`).
+pub const HOOKS_PER_RESOURCE: u32 = 4;
+/// Hook: drop of an own (inner destructor, or the wrapper's drop of a host
+/// resource).
+pub const HOOK_DROP: u32 = 0;
+/// Hook: the wrapper's `resource.new` of an exported resource.
+pub const HOOK_OUTER_NEW: u32 = 1;
+/// Hook: the wrapper's `resource.rep` of an exported resource.
+pub const HOOK_OUTER_REP: u32 = 2;
+/// Hook: the wrapper's `resource.drop` of an exported resource.
+pub const HOOK_OUTER_DROP: u32 = 3;
+
+/// One entry of the resource-type table: for `TypeResourceTableIndex` `i`,
+/// entry `i`.
+#[derive(Clone, Copy, Debug)]
+pub struct TypeEntry {
+    /// The component instance whose handle table holds this type's handles.
+    pub table: u32,
+    /// Resource index and flag bits ([`DEFINER`], [`OUTER`], [`HOST`], [`DTOR`]).
+    pub info: u32,
+}
+
+/// The runtime (`resources.wat`): imports `config.{memory, headers, heap,
+/// hooks}`; exports `new`, `rep`, `drop`, `transfer-own`,
+/// `transfer-borrow`, `enter-sync-call`, `exit-sync-call`, `outer-dtor`.
+pub fn runtime_module() -> Result<Vec<u8>, Diagnostic> {
+    static BYTES: OnceLock<Result<Vec<u8>, String>> = OnceLock::new();
+    parsed(&BYTES, "resources.wat", include_str!("resources.wat"))
+}
+
+/// The scratch memory of the outer instance (`scratch.wat`): exports
+/// `memory`, `realloc`, and `reset`, `reset-i32`, … (post-returns).
+pub fn scratch_module() -> Result<Vec<u8>, Diagnostic> {
+    static BYTES: OnceLock<Result<Vec<u8>, String>> = OnceLock::new();
+    parsed(&BYTES, "scratch.wat", include_str!("scratch.wat"))
+}
+
+/// The export of [`scratch_module`] usable as a post-return taking `params`.
+pub fn scratch_reset_export(params: &[ValType]) -> &'static str {
+    match params {
+        [ValType::I32] => "reset-i32",
+        [ValType::I64] => "reset-i64",
+        [ValType::F32] => "reset-f32",
+        [ValType::F64] => "reset-f64",
+        _ => "reset",
+    }
+}
+
+/// A hook function the configuration module imports as `hooks.{k}`, put in
+/// hook slot `slot`.
+pub struct Hook {
+    /// The slot in the hooks table.
+    pub slot: u32,
+    /// Whether it returns an `i32` (`resource.new` / `resource.rep`) or
+    /// nothing (drops).
+    pub returns: bool,
+}
+
+/// The runtime's configuration: its memory, holding the resource-type table
+/// at address 0, then the vector headers (scopes, lends, one handle table per
+/// component instance); globals `headers` and `heap`; the `hooks` table
+/// (4 slots per resource) with the `hooks` given, imported as `hooks.{k}`.
+pub fn config_module(types: &[TypeEntry], n_tables: u32, n_resources: u32, hooks: &[Hook]) -> Vec<u8> {
+    let mut ty = TypeSection::new();
+    ty.ty().function([ValType::I32], []);
+    ty.ty().function([ValType::I32], [ValType::I32]);
+    let mut imports = ImportSection::new();
+    for (k, h) in hooks.iter().enumerate() {
+        imports.import("hooks", &k.to_string(), EntityType::Function(u32::from(h.returns)));
+    }
+    let headers = (types.len() as u64 * 8).next_multiple_of(16);
+    let heap = headers + 32 + 16 * u64::from(n_tables);
+    let mut memories = MemorySection::new();
+    memories.memory(MemoryType {
+        minimum: heap.div_ceil(65536).max(1),
+        maximum: None,
+        memory64: false,
+        shared: false,
+        page_size_log2: None,
+    });
+    let n_hooks = u64::from(n_resources * HOOKS_PER_RESOURCE);
+    let mut tables = TableSection::new();
+    tables.table(TableType {
+        element_type: RefType::FUNCREF,
+        table64: false,
+        minimum: n_hooks,
+        maximum: Some(n_hooks),
+        shared: false,
+    });
+    let mut globals = GlobalSection::new();
+    for v in [headers, heap] {
+        globals.global(
+            GlobalType {
+                val_type: ValType::I32,
+                mutable: false,
+                shared: false,
+            },
+            &ConstExpr::i32_const(v as i32),
+        );
+    }
+    let mut exports = ExportSection::new();
+    exports.export("memory", ExportKind::Memory, 0);
+    exports.export("headers", ExportKind::Global, 0);
+    exports.export("heap", ExportKind::Global, 1);
+    exports.export("hooks", ExportKind::Table, 0);
+    let mut elems = ElementSection::new();
+    for (k, h) in hooks.iter().enumerate() {
+        elems.active(
+            Some(0),
+            &ConstExpr::i32_const(h.slot as i32),
+            Elements::Functions([k as u32].as_slice().into()),
+        );
+    }
+    let mut data = DataSection::new();
+    let bytes: Vec<u8> = types
+        .iter()
+        .flat_map(|t| t.table.to_le_bytes().into_iter().chain(t.info.to_le_bytes()))
+        .collect();
+    data.active(0, &ConstExpr::i32_const(0), bytes);
+    let mut m = Module::new();
+    m.section(&ty)
+        .section(&imports)
+        .section(&tables)
+        .section(&memories)
+        .section(&globals)
+        .section(&exports)
+        .section(&elems)
+        .section(&data);
+    m.finish()
+}
+
+/// One function of [`shims_module`].
+#[derive(Clone, Debug)]
+pub enum Shim {
+    /// `canon resource.new` for `ty`: `(rep) -> handle`; checks `may_leave`
+    /// of the component instance `flags`.
+    New {
+        /// Resource table index.
+        ty: u32,
+        /// The calling component instance.
+        flags: u32,
+    },
+    /// `canon resource.rep` for `ty`: `(handle) -> rep`.
+    Rep {
+        /// Resource table index.
+        ty: u32,
+    },
+    /// `canon resource.drop` for `ty`: `(handle)`; checks `may_leave`.
+    Drop {
+        /// Resource table index.
+        ty: u32,
+        /// The calling component instance.
+        flags: u32,
+    },
+    /// The wrapper's destructor of exported resource `resource`: `(rep)`.
+    OuterDtor {
+        /// Resource index.
+        resource: u32,
+        /// Whether the inner resource has a destructor.
+        has_dtor: bool,
+    },
+}
+
+/// The shims: imports `rt.{new, rep, drop, outer-dtor}` and `flags.{i}` for
+/// `i` in `0..n_flags`; exports shim `k` as `"k"`.
+pub fn shims_module(shims: &[Shim], n_flags: u32) -> Vec<u8> {
+    use ValType::I32;
+    let mut types = TypeSection::new();
+    types.ty().function([I32, I32], [I32]); // 0: new, rep
+    types.ty().function([I32, I32], []); // 1: drop
+    types.ty().function([I32, I32, I32], []); // 2: outer-dtor
+    types.ty().function([I32], [I32]); // 3
+    types.ty().function([I32], []); // 4
+    let mut imports = ImportSection::new();
+    imports.import("rt", "new", EntityType::Function(0));
+    imports.import("rt", "rep", EntityType::Function(0));
+    imports.import("rt", "drop", EntityType::Function(1));
+    imports.import("rt", "outer-dtor", EntityType::Function(2));
+    for i in 0..n_flags {
+        imports.import(
+            "flags",
+            &i.to_string(),
+            EntityType::Global(GlobalType {
+                val_type: I32,
+                mutable: true,
+                shared: false,
+            }),
+        );
+    }
+    let (new, rep, drop, outer_dtor) = (0, 1, 2, 3);
+    let mut funcs = FunctionSection::new();
+    let mut exports = ExportSection::new();
+    let mut code = CodeSection::new();
+    for (k, shim) in shims.iter().enumerate() {
+        let mut f = Function::new([]);
+        let ty = match *shim {
+            Shim::New { ty, flags } => {
+                flags_check(&mut f, flags);
+                f.instruction(&Instruction::I32Const(ty as i32));
+                f.instruction(&Instruction::LocalGet(0));
+                f.instruction(&Instruction::Call(new));
+                3
+            }
+            Shim::Rep { ty } => {
+                f.instruction(&Instruction::I32Const(ty as i32));
+                f.instruction(&Instruction::LocalGet(0));
+                f.instruction(&Instruction::Call(rep));
+                3
+            }
+            Shim::Drop { ty, flags } => {
+                flags_check(&mut f, flags);
+                f.instruction(&Instruction::I32Const(ty as i32));
+                f.instruction(&Instruction::LocalGet(0));
+                f.instruction(&Instruction::Call(drop));
+                4
+            }
+            Shim::OuterDtor { resource, has_dtor } => {
+                f.instruction(&Instruction::I32Const(resource as i32));
+                f.instruction(&Instruction::I32Const(i32::from(has_dtor)));
+                f.instruction(&Instruction::LocalGet(0));
+                f.instruction(&Instruction::Call(outer_dtor));
+                4
+            }
+        };
+        f.instruction(&Instruction::End);
+        funcs.function(ty);
+        exports.export(&k.to_string(), ExportKind::Func, 4 + k as u32);
+        code.function(&f);
+    }
+    let mut m = Module::new();
+    m.section(&types)
+        .section(&imports)
+        .section(&funcs)
+        .section(&exports)
+        .section(&code);
+    m.finish()
+}
+
+/// Puts the imported `f: (i32) -> ()` into slot `slot` of the imported
+/// table `t` (an active element segment: applied in instantiation order).
+pub fn set_hook_module(slot: u32) -> Vec<u8> {
+    let mut types = TypeSection::new();
+    types.ty().function([ValType::I32], []);
+    let mut imports = ImportSection::new();
+    imports.import(
+        "",
+        "t",
+        EntityType::Table(TableType {
+            element_type: RefType::FUNCREF,
+            table64: false,
+            minimum: u64::from(slot) + 1,
+            maximum: None,
+            shared: false,
+        }),
+    );
+    imports.import("", "f", EntityType::Function(0));
+    let mut elems = ElementSection::new();
+    elems.active(
+        Some(0),
+        &ConstExpr::i32_const(slot as i32),
+        Elements::Functions([0u32].as_slice().into()),
+    );
+    let mut m = Module::new();
+    m.section(&types).section(&imports).section(&elems);
+    m.finish()
+}
+
+/// The lift-flavoured entry of an adapted export whose results go through
+/// memory: imports `adapter: (params…, retptr)` and the scratch
+/// `realloc`; exports `lift: (params…) -> ptr`, which allocates the return
+/// area (`size`, `align`) and calls the adapter with it.
+pub fn lift_shim_module(params: &[ValType], size: u32, align: u32) -> Vec<u8> {
+    use ValType::I32;
+    let mut types = TypeSection::new();
+    let with_retptr: Vec<ValType> = params.iter().copied().chain([I32]).collect();
+    types.ty().function(with_retptr, []);
+    types.ty().function([I32, I32, I32, I32], [I32]);
+    types.ty().function(params.iter().copied(), [I32]);
+    let mut imports = ImportSection::new();
+    imports.import("", "adapter", EntityType::Function(0));
+    imports.import("", "realloc", EntityType::Function(1));
+    let mut funcs = FunctionSection::new();
+    funcs.function(2);
+    let mut exports = ExportSection::new();
+    exports.export("lift", ExportKind::Func, 2);
+    let n = params.len() as u32;
+    let mut f = Function::new([(1, I32)]);
+    for v in [0, 0, align as i32, size as i32] {
+        f.instruction(&Instruction::I32Const(v));
+    }
+    f.instruction(&Instruction::Call(1));
+    f.instruction(&Instruction::LocalSet(n));
+    for p in 0..=n {
+        f.instruction(&Instruction::LocalGet(p));
+    }
+    f.instruction(&Instruction::Call(0));
+    f.instruction(&Instruction::LocalGet(n));
+    f.instruction(&Instruction::End);
+    let mut code = CodeSection::new();
+    code.function(&f);
+    let mut m = Module::new();
+    m.section(&types)
+        .section(&imports)
+        .section(&funcs)
+        .section(&exports)
+        .section(&code);
+    m.finish()
+}
