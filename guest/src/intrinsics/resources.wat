@@ -160,8 +160,8 @@
         (call $free (local.get $table) (local.get $handle) (local.get $slot))
         unreachable))
     (if (i32.load offset=12 (local.get $slot)) (then unreachable))
-    (call $free (local.get $table) (local.get $handle) (local.get $slot))
-    (i32.load offset=8 (local.get $slot)))
+    (i32.load offset=8 (local.get $slot))
+    (call $free (local.get $table) (local.get $handle) (local.get $slot)))
 
   ;; Scopes (wasmtime `CallContext`, sync calls only).
 
@@ -242,7 +242,7 @@
   ;; is free before it runs). A lent own traps ("cannot remove owned resource
   ;; while borrowed").
   (func (export "drop") (param $ty i32) (param $handle i32)
-    (local $table i32) (local $slot i32) (local $info i32)
+    (local $table i32) (local $slot i32) (local $info i32) (local $rep i32)
     (local.set $table (call $ty_table (local.get $ty)))
     (local.set $slot (call $slot (local.get $table) (local.get $ty) (local.get $handle)))
     (if (i32.eq (i32.load (local.get $slot)) (i32.const 2))
@@ -251,12 +251,13 @@
         (call $free (local.get $table) (local.get $handle) (local.get $slot))
         (return)))
     (if (i32.load offset=12 (local.get $slot)) (then unreachable))
+    (local.set $rep (i32.load offset=8 (local.get $slot)))
     (call $free (local.get $table) (local.get $handle) (local.get $slot))
     (local.set $info (call $ty_info (local.get $ty)))
     (if (i32.or (call $is (local.get $info) (i32.const 0x4000000))
                 (call $is (local.get $info) (i32.const 0x8000000)))
       (then
-        (call_indirect (type $drop) (i32.load offset=8 (local.get $slot))
+        (call_indirect (type $drop) (local.get $rep)
           (i32.shl (call $resource (local.get $info)) (i32.const 2))))))
 
   ;; FACT's `transfer-own(handle, src ty, dst ty)`: a move from the source

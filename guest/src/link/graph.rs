@@ -815,14 +815,12 @@ impl<'t> Builder<'t> {
             GlobalInitializer::Resource(r) => {
                 // The destructor goes into its hook slot once its instance
                 // exists, as wasmtime installs it at this initializer.
-                if let Some(dtor) = &r.dtor {
+                // Without resource tables no handle, so no destructor call,
+                // can exist.
+                if let (Some(dtor), Some(runtime)) = (&r.dtor, &self.runtime) {
                     let c = &self.t.component;
                     let slot = hook(c.resource_index(r.index), rt::HOOK_DROP);
-                    let config = self
-                        .runtime
-                        .as_ref()
-                        .ok_or_else(|| internal("a resource without the runtime"))?
-                        .config;
+                    let config = runtime.config;
                     let f = self.core_def(dtor)?;
                     self.plan.push(
                         Cow::Owned(rt::set_hook_module(slot)),

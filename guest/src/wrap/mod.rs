@@ -131,8 +131,14 @@ pub fn wrap(
                     }
                     _ => w.export_item(&mut types, node)?,
                 };
-                let i = w.b.export(name.name, kind, idx, Some(ty));
+                // An item defining resources is exported as it is: an
+                // ascribed `(sub resource)` would be a resource of its own.
+                let ascribed = (!node.defines_resources()).then_some(ty);
+                let i = w.b.export(name.name, kind, idx, ascribed);
                 re.push(space, i);
+                // Later signatures must name exported resources through
+                // the export.
+                w.rename_exported_resources(&mut types, node, i);
             }
         }
     }
@@ -159,6 +165,18 @@ struct Wrapper<'t> {
 }
 
 impl ExportNode {
+    /// Whether this export is, or holds, a resource type.
+    fn defines_resources(&self) -> bool {
+        match self {
+            ExportNode::Type {
+                ty: TypeDef::Resource(_),
+                ..
+            } => true,
+            ExportNode::Instance { items, .. } => items.iter().any(ExportNode::defines_resources),
+            _ => false,
+        }
+    }
+
     fn name(&self) -> &str {
         match self {
             ExportNode::Func { name, .. }
@@ -345,6 +363,37 @@ impl<'t> Wrapper<'t> {
         ));
         let arg = self.b.core_instantiate_exports(&args);
         self.b.core_instantiate(fixup, &[("", arg)]);
+    }
+
+    /// After `node` was exported as `index`: resources it exports (itself,
+    /// or inside an exported instance) are named through the export from
+    /// now on.
+    fn rename_exported_resources(&mut self, types: &mut TypeEncoder<'_>, node: &ExportNode, index: u32) {
+        match node {
+            ExportNode::Type {
+                ty: TypeDef::Resource(t),
+                ..
+            } => {
+                if let TypeResourceTable::Concrete { ty, .. } = self.t.types[*t] {
+                    types.set_resource(ty, index);
+                }
+            }
+            ExportNode::Instance { items, .. } => {
+                for item in items {
+                    let kind = match item {
+                        ExportNode::Type {
+                            ty: TypeDef::Resource(_),
+                            ..
+                        } => ComponentExportKind::Type,
+                        ExportNode::Instance { .. } => ComponentExportKind::Instance,
+                        _ => continue,
+                    };
+                    let i = self.b.alias_export(index, item.name(), kind);
+                    self.rename_exported_resources(types, item, i);
+                }
+            }
+            _ => {}
+        }
     }
 
     /// Exports `node` with types rebuilt from the translation, for a

@@ -36,8 +36,14 @@ impl<'a> TypeEncoder<'a> {
 
     /// Refer to resource `r` through the type index `index` (an imported
     /// resource type, or the wrapper's own type for an exported one).
+    ///
+    /// When `r` had another name before, types defined so far are forgotten
+    /// (they may refer to the old name) and defined again when next used.
     pub fn set_resource(&mut self, r: ResourceIndex, index: u32) {
-        self.resources.insert(r, index);
+        if self.resources.insert(r, index).is_some_and(|old| old != index) {
+            self.defined.clear();
+            self.funcs.clear();
+        }
     }
 
     fn resource(&self, t: TypeResourceTableIndex) -> Result<u32, Diagnostic> {
