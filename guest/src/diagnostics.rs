@@ -11,7 +11,7 @@
 //! | E0005 | invalid component (fails validation) |
 //! | E0006 | unsupported wasm or component-model feature |
 //! | E0007 | unsupported: component-model async |
-//! | E0008 | unsupported: resources passed between inner components |
+//! | E0008 | retired (was: resources passed between inner components; Meld fuses resources) |
 //! | E0009 | unsupported: imported core modules or components |
 //! | E0010 | the outer world cannot be decoded as WIT |
 //! | E0100 | internal error (a bug in Meld: please report it) |
@@ -46,7 +46,9 @@ pub enum Code {
     Unsupported,
     /// E0007: the input uses component-model async.
     UnsupportedAsync,
-    /// E0008: resources are passed between inner components.
+    /// E0008: retired. Meld refused resources passed between inner
+    /// components before it fused them; the code is kept so that codes stay
+    /// stable, and is no longer reported.
     UnsupportedResources,
     /// E0009: the input imports core modules or components.
     UnsupportedImportedDefinition,

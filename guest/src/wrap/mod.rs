@@ -419,6 +419,14 @@ impl<'t> Wrapper<'t> {
                 let (kind, idx) = self.export_item(types, node)?;
                 self.b.export(name, kind, idx, None);
             }
+            ExportNode::Type {
+                name,
+                ty: TypeDef::Resource(_),
+            } => {
+                let (kind, idx) = self.export_item(types, node)?;
+                let exported = self.b.export(name, kind, idx, None);
+                self.rename_exported_resources(types, node, exported);
+            }
             ExportNode::Type { name, .. } | ExportNode::Instance { name, .. } => {
                 return Err(Diagnostic::error(
                     Code::WorldDecode,
