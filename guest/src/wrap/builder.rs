@@ -178,6 +178,28 @@ impl Builder {
         bump(&mut self.n.core_modules)
     }
 
+    /// Embeds a nested component; returns its component index.
+    pub fn component(&mut self, bytes: &[u8]) -> u32 {
+        self.component.section(&RawSection {
+            id: ComponentSectionId::Component.into(),
+            data: bytes,
+        });
+        bump(&mut self.n.components)
+    }
+
+    /// Instantiates component `component` with arguments; returns the
+    /// instance index.
+    pub fn instantiate(
+        &mut self,
+        component: u32,
+        args: &[(String, ComponentExportKind, u32)],
+    ) -> u32 {
+        let mut s = ComponentInstanceSection::new();
+        s.instantiate(component, args.iter().map(|(n, k, i)| (n.as_str(), *k, *i)));
+        self.component.section(&s);
+        bump(&mut self.n.instances)
+    }
+
     /// Instantiates core module `module` with instance arguments.
     pub fn core_instantiate(&mut self, module: u32, args: &[(&str, u32)]) -> u32 {
         let mut s = InstanceSection::new();

@@ -365,6 +365,109 @@ impl<'t> Wrapper<'t> {
         self.b.core_instantiate(fixup, &[("", arg)]);
     }
 
+    /// An instance of `items` that names its resources, as wit-component
+    /// builds exported interfaces: a nested component imports each resource
+    /// type and function and re-exports them under their names, with the
+    /// function types restated over the exported resource types. (An
+    /// instance made of exports names no resource, so `[constructor]r`,
+    /// `[method]r.f` would not validate.)
+    fn reexporter(
+        &mut self,
+        types: &mut TypeEncoder<'_>,
+        items: &[ExportNode],
+    ) -> Result<u32, Diagnostic> {
+        let mut nb = Builder::default();
+        let mut nt = TypeEncoder::new(&self.t.types);
+        let mut args = Vec::new();
+        // Imports: resource types, then functions over them.
+        let mut imported = Vec::new();
+        for item in items {
+            match item {
+                ExportNode::Type {
+                    ty: TypeDef::Resource(t),
+                    ..
+                } => {
+                    let r = types
+                        .resource_of(*t)
+                        .ok_or_else(|| internal("abstract resource export"))?;
+                    let outer = match types.resource_index(r) {
+                        Some(i) => i,
+                        None => self.export_item(types, item)?.1,
+                    };
+                    let import = format!("import-type-t{}", args.len());
+                    let i = nb.import(
+                        ComponentExternName::from(import.as_str()),
+                        wasm_encoder::ComponentTypeRef::Type(wasm_encoder::TypeBounds::SubResource),
+                    );
+                    nt.set_resource(r, i);
+                    args.push((import, ComponentExportKind::Type, outer));
+                    imported.push(i);
+                }
+                ExportNode::Func { ty, .. } => {
+                    let (_, outer) = self.export_item(types, item)?;
+                    let fty = nt.func(&mut nb, *ty)?;
+                    let import = format!("import-func-f{}", args.len());
+                    let i = nb.import(
+                        ComponentExternName::from(import.as_str()),
+                        wasm_encoder::ComponentTypeRef::Func(fty),
+                    );
+                    args.push((import, ComponentExportKind::Func, outer));
+                    imported.push(i);
+                }
+                ExportNode::Type { .. } => imported.push(u32::MAX),
+                ExportNode::Instance { name, .. } => {
+                    return Err(Diagnostic::error(
+                        Code::Unsupported,
+                        format!("unsupported: the nested instance `{name}` in an exported interface with resources"),
+                    ));
+                }
+            }
+        }
+        // Exports, in order: types first named, then functions ascribed
+        // types over the exported names.
+        for (item, &i) in items.iter().zip(&imported) {
+            match item {
+                ExportNode::Type {
+                    name,
+                    ty: TypeDef::Resource(t),
+                } => {
+                    let e = nb.export(name, ComponentExportKind::Type, i, None);
+                    if let Some(r) = types.resource_of(*t) {
+                        nt.set_resource(r, e);
+                    }
+                }
+                ExportNode::Type {
+                    name,
+                    ty: TypeDef::Interface(it),
+                } => {
+                    let idx = match nt.val(&mut nb, it)? {
+                        ComponentValType::Type(i) => i,
+                        ComponentValType::Primitive(p) => nb.defined(|d| d.primitive(p)),
+                    };
+                    let e = nb.export(name, ComponentExportKind::Type, idx, None);
+                    nt.rename(*it, e);
+                }
+                ExportNode::Func { name, ty, .. } => {
+                    let fty = nt.func(&mut nb, *ty)?;
+                    nb.export(
+                        name,
+                        ComponentExportKind::Func,
+                        i,
+                        Some(wasm_encoder::ComponentTypeRef::Func(fty)),
+                    );
+                }
+                ExportNode::Type { name, .. } | ExportNode::Instance { name, .. } => {
+                    return Err(Diagnostic::error(
+                        Code::Unsupported,
+                        format!("unsupported: the export `{name}` in an exported interface with resources"),
+                    ));
+                }
+            }
+        }
+        let c = self.b.component(&nb.finish());
+        Ok(self.b.instantiate(c, &args))
+    }
+
     /// After `node` was exported as `index`: resources it exports (itself,
     /// or inside an exported instance) are named through the export from
     /// now on.
@@ -453,6 +556,9 @@ impl<'t> Wrapper<'t> {
                 let opts = self.canon_options(options);
                 let ty = types.func(&mut self.b, *ty)?;
                 (ComponentExportKind::Func, self.b.lift(core, ty, &opts))
+            }
+            ExportNode::Instance { items, .. } if node.defines_resources() => {
+                (ComponentExportKind::Instance, self.reexporter(types, items)?)
             }
             ExportNode::Instance { items, .. } => {
                 let mut exports = Vec::new();

@@ -46,6 +46,19 @@ impl<'a> TypeEncoder<'a> {
         }
     }
 
+    /// The resource behind a resource table index.
+    pub fn resource_of(&self, t: TypeResourceTableIndex) -> Option<ResourceIndex> {
+        match self.types[t] {
+            TypeResourceTable::Concrete { ty, .. } => Some(ty),
+            TypeResourceTable::Abstract(_) => None,
+        }
+    }
+
+    /// The type index `r` is named through, if any.
+    pub fn resource_index(&self, r: ResourceIndex) -> Option<u32> {
+        self.resources.get(&r).copied()
+    }
+
     fn resource(&self, t: TypeResourceTableIndex) -> Result<u32, Diagnostic> {
         match self.types[t] {
             TypeResourceTable::Concrete { ty, .. } => self.resources.get(&ty).copied(),

@@ -1,0 +1,120 @@
+//! Resources at the outer boundary: a composition that exports a resource
+//! (`tests/fixtures/res-export.wat`) driven from Rust through wasmtime's
+//! component API, as given and fused: the host constructs, calls methods
+//! with borrows, passes owns back in and drops them, through handles nested
+//! in lists too; the destructor runs exactly once per resource.
+
+use anyhow::{Context, Result};
+use meld_tests::*;
+use wasmtime::Store;
+use wasmtime::component::{Component, ComponentExportIndex, Instance, Linker, ResourceAny, Val};
+
+fn fixture() -> Vec<u8> {
+    let path = repo().join("tests/fixtures/res-export.wat");
+    wat::parse_file(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+struct Driver {
+    store: Store<()>,
+    instance: Instance,
+    api: ComponentExportIndex,
+    lists: ComponentExportIndex,
+}
+
+impl Driver {
+    fn new(bytes: &[u8]) -> Result<Self> {
+        let engine = engine();
+        let component = Component::new(engine, bytes)?;
+        let mut store = Store::new(engine, ());
+        let instance = Linker::<()>::new(engine).instantiate(&mut store, &component)?;
+        let api = instance
+            .get_export_index(&mut store, None, "meld:t/api")
+            .context("export meld:t/api")?;
+        let lists = instance
+            .get_export_index(&mut store, None, "meld:t/lists")
+            .context("export meld:t/lists")?;
+        Ok(Driver {
+            store,
+            instance,
+            api,
+            lists,
+        })
+    }
+
+    fn call(&mut self, lists: bool, name: &str, params: &[Val]) -> Result<Val> {
+        let parent = if lists { self.lists } else { self.api };
+        let idx = self
+            .instance
+            .get_export_index(&mut self.store, Some(&parent), name)
+            .with_context(|| format!("export {name}"))?;
+        let func = self
+            .instance
+            .get_func(&mut self.store, idx)
+            .with_context(|| format!("func {name}"))?;
+        let mut results = [Val::Bool(false)];
+        func.call(&mut self.store, params, &mut results)?;
+        Ok(results[0].clone())
+    }
+
+    fn resource(v: Val) -> Result<ResourceAny> {
+        match v {
+            Val::Resource(r) => Ok(r),
+            other => anyhow::bail!("expected a resource, got {other:?}"),
+        }
+    }
+
+    fn drops(&mut self) -> Result<Val> {
+        self.call(false, "drops", &[])
+    }
+}
+
+/// Runs the scenario; returns one line per observation.
+fn transcript(bytes: &[u8]) -> Result<Vec<String>> {
+    let mut d = Driver::new(bytes)?;
+    let mut out = Vec::new();
+    let a = Driver::resource(d.call(false, "[constructor]r", &[Val::U32(7)])?)?;
+    let b = Driver::resource(d.call(false, "[constructor]r", &[Val::U32(8)])?)?;
+    out.push(format!("get a = {:?}", d.call(false, "[method]r.get", &[Val::Resource(a)])?));
+    out.push(format!("consume b = {:?}", d.call(false, "consume", &[Val::Resource(b)])?));
+    out.push(format!("drops = {:?}", d.drops()?));
+    let two = d.call(true, "make-two", &[Val::U32(3), Val::U32(4)])?;
+    let Val::List(two) = two else {
+        anyhow::bail!("make-two returned {two:?}")
+    };
+    out.push(format!("make-two: {} handles", two.len()));
+    let x = Driver::resource(two[0].clone())?;
+    let y = Driver::resource(two[1].clone())?;
+    let borrows = Val::List(vec![Val::Resource(a), Val::Resource(x), Val::Resource(y)]);
+    out.push(format!("sum [a, x, y] = {:?}", d.call(true, "sum", &[borrows])?));
+    x.resource_drop(&mut d.store)?;
+    out.push(format!("drop x; drops = {:?}", d.drops()?));
+    out.push(format!("consume y = {:?}", d.call(false, "consume", &[Val::Resource(y)])?));
+    out.push(format!("drops = {:?}", d.drops()?));
+    out.push(format!("sum [] = {:?}", d.call(true, "sum", &[Val::List(vec![])])?));
+    a.resource_drop(&mut d.store)?;
+    out.push(format!("drop a; drops = {:?}", d.drops()?));
+    Ok(out)
+}
+
+#[test]
+fn exported_resource_lives_and_dies_as_unfused() {
+    let input = fixture();
+    let fused = meld::fuse(&input).unwrap_or_else(|d| panic!("fusing failed: {d:?}"));
+    assert_eq!(world_wit(&input).unwrap(), world_wit(&fused).unwrap());
+    let before = transcript(&input).expect("input runs");
+    let after = transcript(&fused).expect("fused runs");
+    let expected = [
+        "get a = U32(7)",
+        "consume b = U32(8)",
+        "drops = U32(1)",
+        "make-two: 2 handles",
+        "sum [a, x, y] = U32(14)",
+        "drop x; drops = U32(2)",
+        "consume y = U32(4)",
+        "drops = U32(3)",
+        "sum [] = U32(0)",
+        "drop a; drops = U32(4)",
+    ];
+    assert_eq!(before, expected, "the input itself");
+    assert_eq!(after, before, "fused differs from the input");
+}
