@@ -118,3 +118,26 @@ fn exported_resource_lives_and_dies_as_unfused() {
     assert_eq!(before, expected, "the input itself");
     assert_eq!(after, before, "fused differs from the input");
 }
+
+/// `tests/fixtures/stream-handoff.wasm`: one component obtains the host's
+/// stdout and hands it to another, as a borrow and as an own (which the
+/// other drops); the host stream crosses two inner tables and the outer
+/// boundary both ways.
+#[test]
+fn host_stream_handed_between_components() {
+    let path = repo().join("tests/fixtures/stream-handoff.wasm");
+    let input = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let fused = meld::fuse(&input).unwrap_or_else(|d| panic!("fusing failed: {d:?}"));
+    assert_eq!(world_wit(&input).unwrap(), world_wit(&fused).unwrap());
+    let before = run_command(&input).unwrap();
+    let after = run_command(&fused).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&before.stdout),
+        "1: written by writer-lib through a borrowed stdout\n\
+         2: written by writer-lib, which then drops stdout\n\
+         3: a fresh stdout handle, borrowed again\n",
+        "the input itself"
+    );
+    assert_eq!(before.result, Some(Ok(())));
+    assert_eq!(before, after, "fused differs from the input");
+}
