@@ -74,8 +74,14 @@ fn transcript(bytes: &[u8]) -> Result<Vec<String>> {
     let mut out = Vec::new();
     let a = Driver::resource(d.call(false, "[constructor]r", &[Val::U32(7)])?)?;
     let b = Driver::resource(d.call(false, "[constructor]r", &[Val::U32(8)])?)?;
-    out.push(format!("get a = {:?}", d.call(false, "[method]r.get", &[Val::Resource(a)])?));
-    out.push(format!("consume b = {:?}", d.call(false, "consume", &[Val::Resource(b)])?));
+    out.push(format!(
+        "get a = {:?}",
+        d.call(false, "[method]r.get", &[Val::Resource(a)])?
+    ));
+    out.push(format!(
+        "consume b = {:?}",
+        d.call(false, "consume", &[Val::Resource(b)])?
+    ));
     out.push(format!("drops = {:?}", d.drops()?));
     let two = d.call(true, "make-two", &[Val::U32(3), Val::U32(4)])?;
     let Val::List(two) = two else {
@@ -85,12 +91,21 @@ fn transcript(bytes: &[u8]) -> Result<Vec<String>> {
     let x = Driver::resource(two[0].clone())?;
     let y = Driver::resource(two[1].clone())?;
     let borrows = Val::List(vec![Val::Resource(a), Val::Resource(x), Val::Resource(y)]);
-    out.push(format!("sum [a, x, y] = {:?}", d.call(true, "sum", &[borrows])?));
+    out.push(format!(
+        "sum [a, x, y] = {:?}",
+        d.call(true, "sum", &[borrows])?
+    ));
     x.resource_drop(&mut d.store)?;
     out.push(format!("drop x; drops = {:?}", d.drops()?));
-    out.push(format!("consume y = {:?}", d.call(false, "consume", &[Val::Resource(y)])?));
+    out.push(format!(
+        "consume y = {:?}",
+        d.call(false, "consume", &[Val::Resource(y)])?
+    ));
     out.push(format!("drops = {:?}", d.drops()?));
-    out.push(format!("sum [] = {:?}", d.call(true, "sum", &[Val::List(vec![])])?));
+    out.push(format!(
+        "sum [] = {:?}",
+        d.call(true, "sum", &[Val::List(vec![])])?
+    ));
     a.resource_drop(&mut d.store)?;
     out.push(format!("drop a; drops = {:?}", d.drops()?));
     Ok(out)

@@ -14,8 +14,8 @@ use std::sync::OnceLock;
 use wasm_encoder::{
     CodeSection, ConstExpr, DataSection, ElementSection, Elements, EntityType, ExportKind,
     ExportSection, Function, FunctionSection, GlobalSection, GlobalType, ImportSection,
-    Instruction, MemorySection, MemoryType, Module, RefType, TableSection, TableType,
-    TypeSection, ValType,
+    Instruction, MemorySection, MemoryType, Module, RefType, TableSection, TableType, TypeSection,
+    ValType,
 };
 
 /// `info` bit: the table's instance defines the resource.
@@ -89,13 +89,22 @@ pub struct Hook {
 /// at address 0, then the vector headers (scopes, lends, one handle table per
 /// component instance); globals `headers` and `heap`; the `hooks` table
 /// (4 slots per resource) with the `hooks` given, imported as `hooks.{k}`.
-pub fn config_module(types: &[TypeEntry], n_tables: u32, n_resources: u32, hooks: &[Hook]) -> Vec<u8> {
+pub fn config_module(
+    types: &[TypeEntry],
+    n_tables: u32,
+    n_resources: u32,
+    hooks: &[Hook],
+) -> Vec<u8> {
     let mut ty = TypeSection::new();
     ty.ty().function([ValType::I32], []);
     ty.ty().function([ValType::I32], [ValType::I32]);
     let mut imports = ImportSection::new();
     for (k, h) in hooks.iter().enumerate() {
-        imports.import("hooks", &k.to_string(), EntityType::Function(u32::from(h.returns)));
+        imports.import(
+            "hooks",
+            &k.to_string(),
+            EntityType::Function(u32::from(h.returns)),
+        );
     }
     let headers = (types.len() as u64 * 8).next_multiple_of(16);
     let heap = headers + 32 + 16 * u64::from(n_tables);
@@ -143,7 +152,12 @@ pub fn config_module(types: &[TypeEntry], n_tables: u32, n_resources: u32, hooks
     let mut data = DataSection::new();
     let bytes: Vec<u8> = types
         .iter()
-        .flat_map(|t| t.table.to_le_bytes().into_iter().chain(t.info.to_le_bytes()))
+        .flat_map(|t| {
+            t.table
+                .to_le_bytes()
+                .into_iter()
+                .chain(t.info.to_le_bytes())
+        })
         .collect();
     data.active(0, &ConstExpr::i32_const(0), bytes);
     let mut m = Module::new();

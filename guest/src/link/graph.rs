@@ -11,6 +11,9 @@
 //! slot and the lifted exports, with the names under which the fused module
 //! exports their core functions, memories, reallocs and post-returns.
 
+mod boundary;
+mod resources;
+
 use super::plan::{InstanceId, Item, Kind, Plan, Ref};
 use crate::diagnostics::{Code, Diagnostic};
 use crate::intrinsics::resources::{self as rt, Shim};
@@ -20,10 +23,10 @@ use crate::translate::boundary::{ADAPTER_EXPORT, BoundaryAdapter, Import as BImp
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use wasmtime_environ::component::{
-    CoreDef, Export, ExportIndex, GlobalInitializer, InstantiateModule, LoweredIndex,
-    OptionsIndex, ResourceIndex, RuntimeImportIndex, RuntimeInstanceIndex,
-    RuntimePostReturnIndex, RuntimeReallocIndex, StringEncoding, Trampoline, TrampolineIndex,
-    TypeDef, TypeFuncIndex, TypeResourceTable,
+    CoreDef, Export, ExportIndex, GlobalInitializer, InstantiateModule, LoweredIndex, OptionsIndex,
+    ResourceIndex, RuntimeImportIndex, RuntimeInstanceIndex, RuntimePostReturnIndex,
+    RuntimeReallocIndex, StringEncoding, Trampoline, TrampolineIndex, TypeDef, TypeFuncIndex,
+    TypeResourceTable,
 };
 use wasmtime_environ::{EntityIndex, EntityRef};
 
@@ -410,294 +413,10 @@ impl<'t> Builder<'t> {
         Ok(hooks)
     }
 
-    /// The boundary adapter of `site`.
-    fn adapter(&self, site: Site) -> Result<&'t BoundaryAdapter, Diagnostic> {
-        self.t
-            .boundary
-            .adapters
-            .iter()
-            .find(|a| a.site == site)
-            .ok_or_else(|| internal("boundary adapter missing"))
-    }
-
-    /// Resources defined inside the composition that the outer world exports.
-    fn exported_defined_resources(&self) -> Vec<ResourceIndex> {
-        let c = &self.t.component;
-        let mut out = Vec::new();
-        let mut stack: Vec<ExportIndex> = c.exports.raw_iter().map(|(_, (i, _))| *i).collect();
-        while let Some(i) = stack.pop() {
-            match &c.export_items[i] {
-                Export::Type(TypeDef::Resource(t)) => {
-                    if let TypeResourceTable::Concrete { ty, .. } = self.t.types[*t]
-                        && c.defined_resource_index(ty).is_some()
-                        && !out.contains(&ty)
-                    {
-                        out.push(ty);
-                    }
-                }
-                Export::Instance { exports, .. } => {
-                    stack.extend(exports.raw_iter().map(|(_, (i, _))| *i))
-                }
-                _ => {}
-            }
-        }
-        out.sort();
-        out
-    }
-
-    /// Plans the resource runtime: its configuration (the resource-type
-    /// table, hooks), the runtime itself and the built-in shims.
-    fn add_runtime(&mut self, hooks: Vec<(u32, u32)>) -> Result<(), Diagnostic> {
-        let c = &self.t.component;
-        let types = &self.t.types;
-        let n_tables = self.t.boundary.first_outer_table;
-        if n_tables == 0 {
-            return Ok(());
-        }
-        let mut dtors = HashSet::new();
-        for init in &c.initializers {
-            if let GlobalInitializer::Resource(r) = init
-                && r.dtor.is_some()
-            {
-                dtors.insert(c.resource_index(r.index));
-            }
-        }
-        let info = |r: ResourceIndex| {
-            let mut info = r.as_u32();
-            if c.defined_resource_index(r).is_none() {
-                info |= rt::HOST;
-            }
-            if dtors.contains(&r) {
-                info |= rt::DTOR;
-            }
-            info
-        };
-        let mut entries = Vec::new();
-        for i in 0..n_tables {
-            let t = wasmtime_environ::component::TypeResourceTableIndex::from_u32(i);
-            entries.push(match types[t] {
-                TypeResourceTable::Concrete { ty, instance } => {
-                    let mut i = info(ty);
-                    if let Some(d) = c.defined_resource_index(ty)
-                        && c.defined_resource_instances[d] == instance
-                    {
-                        i |= rt::DEFINER;
-                    }
-                    rt::TypeEntry {
-                        table: instance.as_u32(),
-                        info: i,
-                    }
-                }
-                TypeResourceTable::Abstract(_) => rt::TypeEntry { table: 0, info: 0 },
-            });
-        }
-        for r in &self.t.boundary.outer_tables {
-            entries.push(rt::TypeEntry {
-                table: 0,
-                info: info(*r) | rt::OUTER,
-            });
-        }
-        let n_resources = (c.imported_resources.len() + c.defined_resource_instances.len()) as u32;
-        let config_hooks: Vec<rt::Hook> = hooks
-            .iter()
-            .map(|&(slot, k)| rt::Hook {
-                slot,
-                returns: self.host_sigs[k as usize].1.len() == 1,
-            })
-            .collect();
-        let args = hooks
-            .iter()
-            .map(|&(_, k)| Ref {
-                instance: self.stubs,
-                item: Item::Name(k.to_string()),
-            })
-            .collect();
-        let config = self.plan.push(
-            Cow::Owned(rt::config_module(
-                &entries,
-                c.num_runtime_component_instances,
-                n_resources,
-                &config_hooks,
-            )),
-            args,
-            "resource runtime configuration",
-        );
-        let item = |instance: InstanceId, n: &str| Ref {
-            instance,
-            item: Item::Name(n.into()),
-        };
-        let runtime = self.plan.push(
-            Cow::Owned(rt::runtime_module()?),
-            ["memory", "headers", "heap", "hooks"]
-                .iter()
-                .map(|n| item(config, n))
-                .collect(),
-            "resource runtime",
-        );
-        // Shims: one per resource built-in, then the wrapper's destructors.
-        let mut shims = Vec::new();
-        let mut shim_of = HashMap::new();
-        for (t, tramp) in self.t.trampolines.iter() {
-            let shim = match *tramp {
-                Trampoline::ResourceNew { instance, ty } => Shim::New {
-                    ty: ty.as_u32(),
-                    flags: instance.as_u32(),
-                },
-                Trampoline::ResourceRep { ty, .. } => Shim::Rep { ty: ty.as_u32() },
-                Trampoline::ResourceDrop { instance, ty } => Shim::Drop {
-                    ty: ty.as_u32(),
-                    flags: instance.as_u32(),
-                },
-                _ => continue,
-            };
-            shim_of.insert(t, shims.len() as u32);
-            shims.push(shim);
-        }
-        let mut exported = Vec::new();
-        for r in self.exported_defined_resources() {
-            exported.push((r, shims.len() as u32));
-            shims.push(Shim::OuterDtor {
-                resource: r.as_u32(),
-                has_dtor: dtors.contains(&r),
-            });
-        }
-        let mut args: Vec<Ref> = ["new", "rep", "drop", "outer-dtor"]
-            .iter()
-            .map(|n| item(runtime, n))
-            .collect();
-        args.extend(self.flags.iter().map(|&f| item(f, intrinsics::FLAGS)));
-        let shims_id = self.plan.push(
-            Cow::Owned(rt::shims_module(&shims, self.flags.len() as u32)),
-            args,
-            "resource built-ins",
-        );
-        for (r, k) in exported {
-            let dtor = format!("dtor{}", r.as_u32());
-            self.plan.export(dtor.clone(), Kind::Func, item(shims_id, &k.to_string()));
-            self.exported_resources.push(ExportedResource { resource: r, dtor });
-        }
-        self.runtime = Some(Runtime {
-            config,
-            runtime,
-            shims: shims_id,
-            shim_of,
-        });
-        Ok(())
-    }
-
     /// Exports `r` from the fused module as `name`, once.
     fn export_once(&mut self, name: &str, kind: Kind, r: Ref) {
         if self.exported.insert(name.to_string()) {
             self.plan.export(name, kind, r);
-        }
-    }
-
-    /// A function of the resource runtime.
-    fn runtime_func(&self, name: &str) -> Result<Ref, Diagnostic> {
-        let rt = self
-            .runtime
-            .as_ref()
-            .ok_or_else(|| internal("a resource intrinsic without resource types"))?;
-        Ok(Ref {
-            instance: rt.runtime,
-            item: Item::Name(name.into()),
-        })
-    }
-
-    /// The instance of the boundary adapter of `site`, planned on first use.
-    fn boundary_adapter(&mut self, site: Site) -> Result<InstanceId, Diagnostic> {
-        if let Some(id) = self.boundary.get(&site) {
-            return Ok(*id);
-        }
-        let a = self.adapter(site)?;
-        let scratch = self
-            .scratch
-            .ok_or_else(|| internal("boundary adapter without scratch memory"))?;
-        let mut args = Vec::new();
-        for imp in &a.imports {
-            args.push(match imp {
-                BImport::Flags(i) => Ref {
-                    instance: self.flags[i.as_u32() as usize],
-                    item: Item::Name(intrinsics::FLAGS.into()),
-                },
-                BImport::Memory(m) => self.memory(*m)?,
-                BImport::Realloc(r) => self
-                    .reallocs
-                    .get(r)
-                    .cloned()
-                    .ok_or_else(|| internal("realloc not yet defined"))?,
-                BImport::PostReturn(p) => self
-                    .post_returns
-                    .get(p)
-                    .cloned()
-                    .ok_or_else(|| internal("post-return not yet defined"))?,
-                BImport::ScratchRealloc => Ref {
-                    instance: scratch,
-                    item: Item::Name("realloc".into()),
-                },
-                BImport::ScratchReset(params) => Ref {
-                    instance: scratch,
-                    item: Item::Name(rt::scratch_reset_export(params).into()),
-                },
-                BImport::Callee => match site {
-                    Site::Import(t) => {
-                        let slot = self
-                            .boundary_callee
-                            .get(&t)
-                            .ok_or_else(|| internal("boundary callee without host slot"))?;
-                        let lowered = Ref {
-                            instance: self.stubs,
-                            item: Item::Name(slot.to_string()),
-                        };
-                        self.lift_flavoured(a, lowered, scratch)
-                    }
-                    Site::Export(e) => match &self.t.component.export_items[e] {
-                        Export::LiftedFunction { func, .. } => self.core_def(func)?,
-                        _ => return Err(internal("adapted export is not a function")),
-                    },
-                },
-                BImport::Transcode { op, from, to } => Ref {
-                    instance: self.transcoder(*from, *to)?,
-                    item: Item::Name(intrinsics::transcoder_export(*op).into()),
-                },
-                BImport::TransferOwn => self.runtime_func("transfer-own")?,
-                BImport::TransferBorrow => self.runtime_func("transfer-borrow")?,
-                BImport::EnterSyncCall => self.runtime_func("enter-sync-call")?,
-                BImport::ExitSyncCall => self.runtime_func("exit-sync-call")?,
-                BImport::Trap => self.trap_ref()?,
-            });
-        }
-        let what = match site {
-            Site::Import(t) => format!("boundary adapter of import trampoline {}", t.as_u32()),
-            Site::Export(e) => format!("boundary adapter of export {}", e.as_u32()),
-        };
-        let id = self.plan.push(Cow::Borrowed(&a.module[..]), args, what);
-        self.boundary.insert(site, id);
-        Ok(id)
-    }
-
-    /// `func` (lower-flavoured, `a.lower_sig`) as a lift-flavoured function:
-    /// itself, or, where results go through memory, a shim that allocates
-    /// the return area in the scratch memory and returns its address.
-    fn lift_flavoured(&mut self, a: &BoundaryAdapter, func: Ref, scratch: InstanceId) -> Ref {
-        let Some((size, align)) = a.retptr else {
-            return func;
-        };
-        let params = &a.lower_sig.0[..a.lower_sig.0.len() - 1];
-        let id = self.plan.push(
-            Cow::Owned(rt::lift_shim_module(params, size, align)),
-            vec![
-                func,
-                Ref {
-                    instance: scratch,
-                    item: Item::Name("realloc".into()),
-                },
-            ],
-            "return area of a boundary adapter",
-        );
-        Ref {
-            instance: id,
-            item: Item::Name("lift".into()),
         }
     }
 
@@ -984,7 +703,6 @@ impl<'t> Builder<'t> {
                     core,
                     options,
                 }
-
             }
             Export::Instance { exports, .. } => {
                 let mut items = Vec::new();

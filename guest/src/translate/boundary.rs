@@ -30,14 +30,12 @@ use wasmparser::{Validator, WasmFeatures};
 use wasmtime_environ::component::{
     Adapter, AdapterOptions, CanonicalOptionsDataModel, Component, ComponentTypesBuilder,
     DataModel, Export, ExportIndex, InterfaceType, OptionsIndex, ResourceIndex,
-    RuntimeComponentInstanceIndex, RuntimeMemoryIndex, RuntimePostReturnIndex,
-    RuntimeReallocIndex, StringEncoding, Trampoline, TrampolineIndex, Transcode, TypeFunc,
-    TypeFuncIndex, TypeResourceTable, TypeResourceTableIndex, TypeTuple, dfg,
+    RuntimeComponentInstanceIndex, RuntimeMemoryIndex, RuntimePostReturnIndex, RuntimeReallocIndex,
+    StringEncoding, Trampoline, TrampolineIndex, Transcode, TypeFunc, TypeFuncIndex,
+    TypeResourceTable, TypeResourceTableIndex, TypeTuple, dfg,
 };
 use wasmtime_environ::fact;
-use wasmtime_environ::{
-    IndexType, Limits, Memory, ModuleInternedTypeIndex, PrimaryMap, Tunables,
-};
+use wasmtime_environ::{IndexType, Limits, Memory, ModuleInternedTypeIndex, PrimaryMap, Tunables};
 
 /// A memory an adapter reads or writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -421,24 +419,25 @@ fn core_signature(
     lift: bool,
 ) -> Result<(Vec<ValType>, Vec<ValType>), Diagnostic> {
     let f = &types[ty];
-    let flat = |t: wasmtime_environ::component::TypeTupleIndex, max: usize| -> Option<Vec<ValType>> {
-        let mut out = Vec::new();
-        for ty in types[t].types.iter() {
-            let ft = types.flat_types(ty)?;
-            for t in ft.memory32 {
-                out.push(match t {
-                    wasmtime_environ::component::FlatType::I32 => ValType::I32,
-                    wasmtime_environ::component::FlatType::I64 => ValType::I64,
-                    wasmtime_environ::component::FlatType::F32 => ValType::F32,
-                    wasmtime_environ::component::FlatType::F64 => ValType::F64,
-                });
+    let flat =
+        |t: wasmtime_environ::component::TypeTupleIndex, max: usize| -> Option<Vec<ValType>> {
+            let mut out = Vec::new();
+            for ty in types[t].types.iter() {
+                let ft = types.flat_types(ty)?;
+                for t in ft.memory32 {
+                    out.push(match t {
+                        wasmtime_environ::component::FlatType::I32 => ValType::I32,
+                        wasmtime_environ::component::FlatType::I64 => ValType::I64,
+                        wasmtime_environ::component::FlatType::F32 => ValType::F32,
+                        wasmtime_environ::component::FlatType::F64 => ValType::F64,
+                    });
+                }
+                if out.len() > max {
+                    return None;
+                }
             }
-            if out.len() > max {
-                return None;
-            }
-        }
-        Some(out)
-    };
+            Some(out)
+        };
     let mut params = flat(f.params, 16).unwrap_or_else(|| vec![ValType::I32]);
     let results = match flat(f.results, 1) {
         Some(r) => r,
@@ -514,9 +513,12 @@ fn inner_options(c: &Component, idx: OptionsIndex) -> Result<AdapterOptions, Dia
         cancellable: false,
         core_type: o.core_type,
         data_model: DataModel::LinearMemory {
-            memory: l
-                .memory
-                .map(|m| (placeholder_export(&format!("memory:{}", m.as_u32())), mem32())),
+            memory: l.memory.map(|m| {
+                (
+                    placeholder_export(&format!("memory:{}", m.as_u32())),
+                    mem32(),
+                )
+            }),
             realloc: l
                 .realloc
                 .map(|r| placeholder(&format!("realloc:{}", r.as_u32()))),

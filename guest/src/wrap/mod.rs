@@ -418,7 +418,9 @@ impl<'t> Wrapper<'t> {
                 ExportNode::Instance { name, .. } => {
                     return Err(Diagnostic::error(
                         Code::Unsupported,
-                        format!("unsupported: the nested instance `{name}` in an exported interface with resources"),
+                        format!(
+                            "unsupported: the nested instance `{name}` in an exported interface with resources"
+                        ),
                     ));
                 }
             }
@@ -459,7 +461,9 @@ impl<'t> Wrapper<'t> {
                 ExportNode::Type { name, .. } | ExportNode::Instance { name, .. } => {
                     return Err(Diagnostic::error(
                         Code::Unsupported,
-                        format!("unsupported: the export `{name}` in an exported interface with resources"),
+                        format!(
+                            "unsupported: the export `{name}` in an exported interface with resources"
+                        ),
                     ));
                 }
             }
@@ -471,7 +475,12 @@ impl<'t> Wrapper<'t> {
     /// After `node` was exported as `index`: resources it exports (itself,
     /// or inside an exported instance) are named through the export from
     /// now on.
-    fn rename_exported_resources(&mut self, types: &mut TypeEncoder<'_>, node: &ExportNode, index: u32) {
+    fn rename_exported_resources(
+        &mut self,
+        types: &mut TypeEncoder<'_>,
+        node: &ExportNode,
+        index: u32,
+    ) {
         match node {
             ExportNode::Type {
                 ty: TypeDef::Resource(t),
@@ -557,9 +566,10 @@ impl<'t> Wrapper<'t> {
                 let ty = types.func(&mut self.b, *ty)?;
                 (ComponentExportKind::Func, self.b.lift(core, ty, &opts))
             }
-            ExportNode::Instance { items, .. } if node.defines_resources() => {
-                (ComponentExportKind::Instance, self.reexporter(types, items)?)
-            }
+            ExportNode::Instance { items, .. } if node.defines_resources() => (
+                ComponentExportKind::Instance,
+                self.reexporter(types, items)?,
+            ),
             ExportNode::Instance { items, .. } => {
                 let mut exports = Vec::new();
                 for item in items {

@@ -40,7 +40,11 @@ impl<'a> TypeEncoder<'a> {
     /// When `r` had another name before, types defined so far are forgotten
     /// (they may refer to the old name) and defined again when next used.
     pub fn set_resource(&mut self, r: ResourceIndex, index: u32) {
-        if self.resources.insert(r, index).is_some_and(|old| old != index) {
+        if self
+            .resources
+            .insert(r, index)
+            .is_some_and(|old| old != index)
+        {
             self.defined.clear();
             self.funcs.clear();
         }

@@ -1,0 +1,119 @@
+//! Planning the outer boundary's FACT adapters (`translate/boundary.rs`):
+//! each adapter instance with what satisfies its imports, and lift-flavoured
+//! entries where results go through memory.
+
+use super::*;
+
+impl<'t> Builder<'t> {
+    /// The boundary adapter of `site`.
+    pub(super) fn adapter(&self, site: Site) -> Result<&'t BoundaryAdapter, Diagnostic> {
+        self.t
+            .boundary
+            .adapters
+            .iter()
+            .find(|a| a.site == site)
+            .ok_or_else(|| internal("boundary adapter missing"))
+    }
+
+    /// The instance of the boundary adapter of `site`, planned on first use.
+    pub(super) fn boundary_adapter(&mut self, site: Site) -> Result<InstanceId, Diagnostic> {
+        if let Some(id) = self.boundary.get(&site) {
+            return Ok(*id);
+        }
+        let a = self.adapter(site)?;
+        let scratch = self
+            .scratch
+            .ok_or_else(|| internal("boundary adapter without scratch memory"))?;
+        let mut args = Vec::new();
+        for imp in &a.imports {
+            args.push(match imp {
+                BImport::Flags(i) => Ref {
+                    instance: self.flags[i.as_u32() as usize],
+                    item: Item::Name(intrinsics::FLAGS.into()),
+                },
+                BImport::Memory(m) => self.memory(*m)?,
+                BImport::Realloc(r) => self
+                    .reallocs
+                    .get(r)
+                    .cloned()
+                    .ok_or_else(|| internal("realloc not yet defined"))?,
+                BImport::PostReturn(p) => self
+                    .post_returns
+                    .get(p)
+                    .cloned()
+                    .ok_or_else(|| internal("post-return not yet defined"))?,
+                BImport::ScratchRealloc => Ref {
+                    instance: scratch,
+                    item: Item::Name("realloc".into()),
+                },
+                BImport::ScratchReset(params) => Ref {
+                    instance: scratch,
+                    item: Item::Name(rt::scratch_reset_export(params).into()),
+                },
+                BImport::Callee => match site {
+                    Site::Import(t) => {
+                        let slot = self
+                            .boundary_callee
+                            .get(&t)
+                            .ok_or_else(|| internal("boundary callee without host slot"))?;
+                        let lowered = Ref {
+                            instance: self.stubs,
+                            item: Item::Name(slot.to_string()),
+                        };
+                        self.lift_flavoured(a, lowered, scratch)
+                    }
+                    Site::Export(e) => match &self.t.component.export_items[e] {
+                        Export::LiftedFunction { func, .. } => self.core_def(func)?,
+                        _ => return Err(internal("adapted export is not a function")),
+                    },
+                },
+                BImport::Transcode { op, from, to } => Ref {
+                    instance: self.transcoder(*from, *to)?,
+                    item: Item::Name(intrinsics::transcoder_export(*op).into()),
+                },
+                BImport::TransferOwn => self.runtime_func("transfer-own")?,
+                BImport::TransferBorrow => self.runtime_func("transfer-borrow")?,
+                BImport::EnterSyncCall => self.runtime_func("enter-sync-call")?,
+                BImport::ExitSyncCall => self.runtime_func("exit-sync-call")?,
+                BImport::Trap => self.trap_ref()?,
+            });
+        }
+        let what = match site {
+            Site::Import(t) => format!("boundary adapter of import trampoline {}", t.as_u32()),
+            Site::Export(e) => format!("boundary adapter of export {}", e.as_u32()),
+        };
+        let id = self.plan.push(Cow::Borrowed(&a.module[..]), args, what);
+        self.boundary.insert(site, id);
+        Ok(id)
+    }
+
+    /// `func` (lower-flavoured, `a.lower_sig`) as a lift-flavoured function:
+    /// itself, or, where results go through memory, a shim that allocates
+    /// the return area in the scratch memory and returns its address.
+    pub(super) fn lift_flavoured(
+        &mut self,
+        a: &BoundaryAdapter,
+        func: Ref,
+        scratch: InstanceId,
+    ) -> Ref {
+        let Some((size, align)) = a.retptr else {
+            return func;
+        };
+        let params = &a.lower_sig.0[..a.lower_sig.0.len() - 1];
+        let id = self.plan.push(
+            Cow::Owned(rt::lift_shim_module(params, size, align)),
+            vec![
+                func,
+                Ref {
+                    instance: scratch,
+                    item: Item::Name("realloc".into()),
+                },
+            ],
+            "return area of a boundary adapter",
+        );
+        Ref {
+            instance: id,
+            item: Item::Name("lift".into()),
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! Planning the resource runtime: its configuration (the resource-type
+//! table, the hooks), the runtime itself (`intrinsics/resources.wat`), the
+//! shims of the resource built-ins, and which resources the wrapper
+//! re-defines.
+
+use super::*;
+
+impl Builder<'_> {
+    /// Resources defined inside the composition that the outer world exports.
+    pub(super) fn exported_defined_resources(&self) -> Vec<ResourceIndex> {
+        let c = &self.t.component;
+        let mut out = Vec::new();
+        let mut stack: Vec<ExportIndex> = c.exports.raw_iter().map(|(_, (i, _))| *i).collect();
+        while let Some(i) = stack.pop() {
+            match &c.export_items[i] {
+                Export::Type(TypeDef::Resource(t)) => {
+                    if let TypeResourceTable::Concrete { ty, .. } = self.t.types[*t]
+                        && c.defined_resource_index(ty).is_some()
+                        && !out.contains(&ty)
+                    {
+                        out.push(ty);
+                    }
+                }
+                Export::Instance { exports, .. } => {
+                    stack.extend(exports.raw_iter().map(|(_, (i, _))| *i))
+                }
+                _ => {}
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// Plans the resource runtime: its configuration (the resource-type
+    /// table, hooks), the runtime itself and the built-in shims.
+    pub(super) fn add_runtime(&mut self, hooks: Vec<(u32, u32)>) -> Result<(), Diagnostic> {
+        let c = &self.t.component;
+        let types = &self.t.types;
+        let n_tables = self.t.boundary.first_outer_table;
+        if n_tables == 0 {
+            return Ok(());
+        }
+        let mut dtors = HashSet::new();
+        for init in &c.initializers {
+            if let GlobalInitializer::Resource(r) = init
+                && r.dtor.is_some()
+            {
+                dtors.insert(c.resource_index(r.index));
+            }
+        }
+        let info = |r: ResourceIndex| {
+            let mut info = r.as_u32();
+            if c.defined_resource_index(r).is_none() {
+                info |= rt::HOST;
+            }
+            if dtors.contains(&r) {
+                info |= rt::DTOR;
+            }
+            info
+        };
+        let mut entries = Vec::new();
+        for i in 0..n_tables {
+            let t = wasmtime_environ::component::TypeResourceTableIndex::from_u32(i);
+            entries.push(match types[t] {
+                TypeResourceTable::Concrete { ty, instance } => {
+                    let mut i = info(ty);
+                    if let Some(d) = c.defined_resource_index(ty)
+                        && c.defined_resource_instances[d] == instance
+                    {
+                        i |= rt::DEFINER;
+                    }
+                    rt::TypeEntry {
+                        table: instance.as_u32(),
+                        info: i,
+                    }
+                }
+                TypeResourceTable::Abstract(_) => rt::TypeEntry { table: 0, info: 0 },
+            });
+        }
+        for r in &self.t.boundary.outer_tables {
+            entries.push(rt::TypeEntry {
+                table: 0,
+                info: info(*r) | rt::OUTER,
+            });
+        }
+        let n_resources = (c.imported_resources.len() + c.defined_resource_instances.len()) as u32;
+        let config_hooks: Vec<rt::Hook> = hooks
+            .iter()
+            .map(|&(slot, k)| rt::Hook {
+                slot,
+                returns: self.host_sigs[k as usize].1.len() == 1,
+            })
+            .collect();
+        let args = hooks
+            .iter()
+            .map(|&(_, k)| Ref {
+                instance: self.stubs,
+                item: Item::Name(k.to_string()),
+            })
+            .collect();
+        let config = self.plan.push(
+            Cow::Owned(rt::config_module(
+                &entries,
+                c.num_runtime_component_instances,
+                n_resources,
+                &config_hooks,
+            )),
+            args,
+            "resource runtime configuration",
+        );
+        let item = |instance: InstanceId, n: &str| Ref {
+            instance,
+            item: Item::Name(n.into()),
+        };
+        let runtime = self.plan.push(
+            Cow::Owned(rt::runtime_module()?),
+            ["memory", "headers", "heap", "hooks"]
+                .iter()
+                .map(|n| item(config, n))
+                .collect(),
+            "resource runtime",
+        );
+        // Shims: one per resource built-in, then the wrapper's destructors.
+        let mut shims = Vec::new();
+        let mut shim_of = HashMap::new();
+        for (t, tramp) in self.t.trampolines.iter() {
+            let shim = match *tramp {
+                Trampoline::ResourceNew { instance, ty } => Shim::New {
+                    ty: ty.as_u32(),
+                    flags: instance.as_u32(),
+                },
+                Trampoline::ResourceRep { ty, .. } => Shim::Rep { ty: ty.as_u32() },
+                Trampoline::ResourceDrop { instance, ty } => Shim::Drop {
+                    ty: ty.as_u32(),
+                    flags: instance.as_u32(),
+                },
+                _ => continue,
+            };
+            shim_of.insert(t, shims.len() as u32);
+            shims.push(shim);
+        }
+        let mut exported = Vec::new();
+        for r in self.exported_defined_resources() {
+            exported.push((r, shims.len() as u32));
+            shims.push(Shim::OuterDtor {
+                resource: r.as_u32(),
+                has_dtor: dtors.contains(&r),
+            });
+        }
+        let mut args: Vec<Ref> = ["new", "rep", "drop", "outer-dtor"]
+            .iter()
+            .map(|n| item(runtime, n))
+            .collect();
+        args.extend(self.flags.iter().map(|&f| item(f, intrinsics::FLAGS)));
+        let shims_id = self.plan.push(
+            Cow::Owned(rt::shims_module(&shims, self.flags.len() as u32)),
+            args,
+            "resource built-ins",
+        );
+        for (r, k) in exported {
+            let dtor = format!("dtor{}", r.as_u32());
+            self.plan
+                .export(dtor.clone(), Kind::Func, item(shims_id, &k.to_string()));
+            self.exported_resources
+                .push(ExportedResource { resource: r, dtor });
+        }
+        self.runtime = Some(Runtime {
+            config,
+            runtime,
+            shims: shims_id,
+            shim_of,
+        });
+        Ok(())
+    }
+
+    /// A function of the resource runtime.
+    pub(super) fn runtime_func(&self, name: &str) -> Result<Ref, Diagnostic> {
+        let rt = self
+            .runtime
+            .as_ref()
+            .ok_or_else(|| internal("a resource intrinsic without resource types"))?;
+        Ok(Ref {
+            instance: rt.runtime,
+            item: Item::Name(name.into()),
+        })
+    }
+}
