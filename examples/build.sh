@@ -2,6 +2,8 @@
 # Rebuilds the example compositions used as Meld's test inputs:
 #   examples/calc.wasm   calc-app  <- calc-lib
 #   examples/chain.wasm  chain-app <- chain-middle <- chain-leaf
+#   examples/resources.wasm  res-app <- res-lib (resources both ways)
+#   examples/reexport.wasm   res-runner <- res-mid <- res-leaf (wit/reexport/compose.wac)
 # Runnable from any directory. Needs the wasm32-wasip2 Rust target, wasm-tools and wac.
 set -euo pipefail
 
@@ -32,7 +34,8 @@ fi
 jobs="${JOBS:-2}"
 echo "== building guests (release, wasm32-wasip2, -j$jobs)"
 cargo build --release --target wasm32-wasip2 -j"$jobs" \
-    -p calc-lib -p calc-app -p chain-leaf -p chain-middle -p chain-app
+    -p calc-lib -p calc-app -p chain-leaf -p chain-middle -p chain-app \
+    -p res-lib -p res-app -p res-leaf -p res-mid -p res-runner
 
 rel="target/wasm32-wasip2/release"
 work="target/compose"
@@ -45,15 +48,26 @@ wasm-tools strip "$rel/calc-app.wasm"     -o "$work/calc_app.wasm"
 wasm-tools strip "$rel/chain_leaf.wasm"   -o "$work/chain_leaf.wasm"
 wasm-tools strip "$rel/chain_middle.wasm" -o "$work/chain_middle.wasm"
 wasm-tools strip "$rel/chain-app.wasm"    -o "$work/chain_app.wasm"
+wasm-tools strip "$rel/res_lib.wasm"      -o "$work/res_lib.wasm"
+wasm-tools strip "$rel/res-app.wasm"      -o "$work/res_app.wasm"
+wasm-tools strip "$rel/res_leaf.wasm"     -o "$work/res_leaf.wasm"
+wasm-tools strip "$rel/res_mid.wasm"      -o "$work/res_mid.wasm"
+wasm-tools strip "$rel/res-runner.wasm"   -o "$work/res_runner.wasm"
 for f in "$work"/*.wasm; do wasm-tools validate "$f"; done
 
 echo "== composing"
 wac plug "$work/calc_app.wasm" --plug "$work/calc_lib.wasm" -o "$work/calc.wasm"
 wac plug "$work/chain_middle.wasm" --plug "$work/chain_leaf.wasm" -o "$work/chain_middle_leaf.wasm"
 wac plug "$work/chain_app.wasm" --plug "$work/chain_middle_leaf.wasm" -o "$work/chain.wasm"
+wac plug "$work/res_app.wasm" --plug "$work/res_lib.wasm" -o "$work/resources.wasm"
+wac compose wit/reexport/compose.wac \
+    --dep meld:leaf="$work/res_leaf.wasm" \
+    --dep meld:mid="$work/res_mid.wasm" \
+    --dep meld:runner="$work/res_runner.wasm" \
+    -o "$work/reexport.wasm"
 
 echo "== validating"
-for name in calc chain; do
+for name in calc chain resources reexport; do
     wasm-tools validate "$work/$name.wasm"
     # The composition must leave only host (WASI) imports.
     if wasm-tools component wit "$work/$name.wasm" | grep -E '^\s*import ' | grep -v ' wasi:' >&2; then
@@ -64,6 +78,6 @@ for name in calc chain; do
 done
 
 echo "== outputs"
-for name in calc chain; do
+for name in calc chain resources reexport; do
     printf '%-12s %8d bytes\n' "$name.wasm" "$(wc -c <"$here/$name.wasm")"
 done

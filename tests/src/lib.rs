@@ -22,9 +22,10 @@ pub fn repo() -> PathBuf {
         .to_path_buf()
 }
 
-/// The bundled example compositions: (name, bytes).
+/// The bundled example compositions: (name, bytes). `resources` and
+/// `reexport` pass resources between their inner components.
 pub fn examples() -> Vec<(String, Vec<u8>)> {
-    ["calc", "chain"]
+    ["calc", "chain", "resources", "reexport"]
         .iter()
         .map(|n| {
             let path = repo().join("examples").join(format!("{n}.wasm"));

@@ -156,3 +156,40 @@ fn host_stream_handed_between_components() {
     assert_eq!(before.result, Some(Ok(())));
     assert_eq!(before, after, "fused differs from the input");
 }
+
+/// The Rust-guest compositions with resources (`examples/resources.wasm`,
+/// `examples/reexport.wasm`; `tests/examples.rs` compares their whole runs):
+/// here, that what they print shows the resource traffic the comparison
+/// relies on — handle numbers and destructor counts — so that an equal
+/// output cannot come from a run that did nothing.
+#[test]
+fn resource_examples_print_handles_and_destructor_counts() {
+    for (name, marks) in [
+        (
+            "resources",
+            &[
+                "merge(a, b): handle 5 name \"a+b\" value 21",
+                "c (reuses a freed handle): handle 5",
+                "[end] dtors 14 live 0",
+            ][..],
+        ),
+        (
+            "reexport",
+            &[
+                "add(w, 2.25): handle 1 get 3.75",
+                "counter: handle 7 bump 301 bump 302",
+                "[end] leaf float dtors 8, mid wfloat dtors 5, counter dtors 1",
+            ][..],
+        ),
+    ] {
+        let (_, input) = examples().into_iter().find(|(n, _)| n == name).unwrap();
+        let fused = meld::fuse(&input).unwrap_or_else(|d| panic!("{name}: {d:?}"));
+        let before = run_command(&input).unwrap();
+        let after = run_command(&fused).unwrap();
+        let text = String::from_utf8_lossy(&before.stdout);
+        for mark in marks {
+            assert!(text.contains(mark), "{name}: missing {mark:?} in:\n{text}");
+        }
+        assert_eq!(before, after, "{name}: fused differs");
+    }
+}
