@@ -193,3 +193,104 @@ fn resource_examples_print_handles_and_destructor_counts() {
         assert_eq!(before, after, "{name}: fused differs");
     }
 }
+
+/// A host resource for `tests/fixtures/host-resource.wat`.
+struct HostRes;
+
+/// What the host saw: resources it made, destructor calls with their reps.
+#[derive(Default)]
+struct HostLog {
+    made: u32,
+    dropped: Vec<u32>,
+}
+
+/// Runs `tests/fixtures/host-resource.wat` with a host that provides
+/// `meld:h/host`; returns one line per observation.
+fn host_resource_transcript(bytes: &[u8]) -> Result<Vec<String>> {
+    use wasmtime::component::{Resource, ResourceType};
+    let engine = engine();
+    let component = Component::new(engine, bytes)?;
+    let mut linker = Linker::<HostLog>::new(engine);
+    let mut host = linker.root();
+    let mut host = host.instance("meld:h/host")?;
+    host.resource("res", ResourceType::host::<HostRes>(), |mut cx, rep| {
+        cx.data_mut().dropped.push(rep);
+        Ok(())
+    })?;
+    host.func_wrap("make", |mut cx, (v,): (u32,)| {
+        cx.data_mut().made += 1;
+        Ok((Resource::<HostRes>::new_own(v),))
+    })?;
+    host.func_wrap("value", |_cx, (r,): (Resource<HostRes>,)| {
+        Ok((r.rep() * 10,))
+    })?;
+    let mut store = Store::new(engine, HostLog::default());
+    let instance = linker.instantiate(&mut store, &component)?;
+    let api = instance
+        .get_export_index(&mut store, None, "meld:h/api")
+        .context("export meld:h/api")?;
+    let func = |store: &mut Store<HostLog>, name: &str| {
+        let idx = instance
+            .get_export_index(&mut *store, Some(&api), name)
+            .with_context(|| format!("export {name}"))?;
+        instance
+            .get_func(&mut *store, idx)
+            .with_context(|| format!("func {name}"))
+    };
+    let mut out = Vec::new();
+    let mut call = |store: &mut Store<HostLog>, name: &str, arg: Val| -> Result<Val> {
+        let f = func(store, name)?;
+        let mut results = [Val::Bool(false)];
+        f.call(&mut *store, &[arg], &mut results)?;
+        Ok(results[0].clone())
+    };
+    // A host-made resource lent to the export (borrow), then moved in (own).
+    let own = Resource::<HostRes>::new_own(7);
+    let any = ResourceAny::try_from_resource(own, &mut store)?;
+    out.push(format!(
+        "peek(7) = {:?}",
+        call(&mut store, "peek", Val::Resource(any))?
+    ));
+    out.push(format!(
+        "peek again = {:?}",
+        call(&mut store, "peek", Val::Resource(any))?
+    ));
+    out.push(format!(
+        "take(7) = {:?}",
+        call(&mut store, "take", Val::Resource(any))?
+    ));
+    out.push(format!("dropped {:?}", store.data().dropped));
+    // A resource made by the host at the guest's request, handed out.
+    let given = call(&mut store, "give", Val::U32(3))?;
+    let Val::Resource(given) = given else {
+        anyhow::bail!("give returned {given:?}")
+    };
+    out.push(format!("made {}", store.data().made));
+    out.push(format!(
+        "peek(given) = {:?}",
+        call(&mut store, "peek", Val::Resource(given))?
+    ));
+    given.resource_drop(&mut store)?;
+    out.push(format!("dropped {:?}", store.data().dropped));
+    Ok(out)
+}
+
+#[test]
+fn host_resources_cross_the_outer_boundary_both_ways() {
+    let path = repo().join("tests/fixtures/host-resource.wat");
+    let input = wat::parse_file(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let fused = meld::fuse(&input).unwrap_or_else(|d| panic!("fusing failed: {d:?}"));
+    let before = host_resource_transcript(&input).expect("input runs");
+    let after = host_resource_transcript(&fused).expect("fused runs");
+    let expected = [
+        "peek(7) = U32(70)",
+        "peek again = U32(70)",
+        "take(7) = U32(70)",
+        "dropped [7]",
+        "made 1",
+        "peek(given) = U32(30)",
+        "dropped [7, 3]",
+    ];
+    assert_eq!(before, expected, "the input itself");
+    assert_eq!(after, before, "fused differs from the input");
+}
