@@ -52,9 +52,30 @@ pub struct Outcome {
     pub trapped: bool,
 }
 
-struct Host {
+/// Store data of a component run with WASI (stdio captured by the caller).
+pub struct Host {
     ctx: WasiCtx,
     table: ResourceTable,
+}
+
+/// Instantiates the component `bytes` with WASI (no stdio, arguments,
+/// environment or filesystem), for components driven through their exports.
+pub fn instantiate_with_wasi(
+    bytes: &[u8],
+) -> anyhow::Result<(Store<Host>, wasmtime::component::Instance)> {
+    let engine = engine();
+    let component = Component::new(engine, bytes)?;
+    let mut linker = Linker::<Host>::new(engine);
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+    let mut store = Store::new(
+        engine,
+        Host {
+            ctx: WasiCtx::builder().build(),
+            table: ResourceTable::new(),
+        },
+    );
+    let instance = linker.instantiate(&mut store, &component)?;
+    Ok((store, instance))
 }
 
 impl WasiView for Host {

@@ -294,3 +294,90 @@ fn host_resources_cross_the_outer_boundary_both_ways() {
     assert_eq!(before, expected, "the input itself");
     assert_eq!(after, before, "fused differs from the input");
 }
+
+/// Calls `iface#name` of `instance` with `params`; returns its one result
+/// (or `Bool(false)` when it has none).
+fn call_export<T>(
+    store: &mut Store<T>,
+    instance: &Instance,
+    iface: &str,
+    name: &str,
+    params: &[Val],
+) -> Result<Val> {
+    let parent = instance
+        .get_export_index(&mut *store, None, iface)
+        .with_context(|| format!("export {iface}"))?;
+    let idx = instance
+        .get_export_index(&mut *store, Some(&parent), name)
+        .with_context(|| format!("export {iface}#{name}"))?;
+    let func = instance
+        .get_func(&mut *store, idx)
+        .with_context(|| format!("func {name}"))?;
+    let mut results = vec![Val::Bool(false); func.ty(&*store).results().len()];
+    func.call(&mut *store, params, &mut results)?;
+    Ok(results.into_iter().next().unwrap_or(Val::Bool(false)))
+}
+
+/// Drives `examples/res-export.wasm` (res-mid + res-leaf, Rust guests): the
+/// outer world exports `wrapped` with two resources (the intermediate's
+/// `wfloat`, the leaf's `float`) and `counters` (the intermediate's counter
+/// wrapping the leaf's).
+fn res_export_transcript(bytes: &[u8]) -> Result<Vec<String>> {
+    let (mut store, instance) = instantiate_with_wasi(bytes)?;
+    let s = &mut store;
+    let w = "meld:reexport/wrapped";
+    let c = "meld:reexport/counters";
+    let res = |v: Val| Driver::resource(v);
+    let mut out = Vec::new();
+    let mut call = |s: &mut Store<Host>, i: &str, n: &str, p: &[Val]| call_export(s, &instance, i, n, p);
+    let w1 = res(call(s, w, "[constructor]wfloat", &[Val::Float64(2.0)])?)?;
+    out.push(format!("get = {:?}", call(s, w, "[method]wfloat.get", &[Val::Resource(w1)])?));
+    let w2 = res(call(s, w, "[static]wfloat.add", &[Val::Resource(w1), Val::Float64(1.0)])?)?;
+    out.push(format!("add(w, 1) get = {:?}", call(s, w, "[method]wfloat.get", &[Val::Resource(w2)])?));
+    out.push(format!("dtors after add = {:?}", call(s, w, "dtor-count", &[])?));
+    let Val::List(parts) = call(s, w, "[method]wfloat.split", &[Val::Resource(w2), Val::U32(2)])? else {
+        anyhow::bail!("split did not return a list")
+    };
+    let (p0, p1) = (res(parts[0].clone())?, res(parts[1].clone())?);
+    let all = Val::List(vec![Val::Resource(w2), Val::Resource(p0), Val::Resource(p1)]);
+    out.push(format!("total = {:?}", call(s, w, "[static]wfloat.total", &[all])?));
+    let f = res(call(s, w, "[static]wfloat.into-leaf", &[Val::Resource(p0)])?)?;
+    let sum = res(call(s, w, "sum-leaf", &[Val::Resource(f), Val::Resource(f)])?)?;
+    out.push(format!("dtors after into-leaf = {:?}", call(s, w, "dtor-count", &[])?));
+    p1.resource_drop(&mut *s)?;
+    out.push(format!("dtors after dropping a part = {:?}", call(s, w, "dtor-count", &[])?));
+    let k = res(call(s, c, "[constructor]counter", &[Val::U32(4)])?)?;
+    out.push(format!("bump = {:?}", call(s, c, "[method]counter.bump", &[Val::Resource(k)])?));
+    out.push(format!("read = {:?}", call(s, c, "read", &[Val::Resource(k)])?));
+    k.resource_drop(&mut *s)?;
+    out.push(format!("counter dtors = {:?}", call(s, c, "dtor-count", &[])?));
+    for r in [w2, f, sum] {
+        r.resource_drop(&mut *s)?;
+    }
+    out.push(format!("dtors at the end = {:?}", call(s, w, "dtor-count", &[])?));
+    Ok(out)
+}
+
+#[test]
+fn rust_composition_exporting_resources_runs_as_unfused() {
+    let path = repo().join("examples/res-export.wasm");
+    let input = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let fused = meld::fuse(&input).unwrap_or_else(|d| panic!("fusing failed: {d:?}"));
+    assert_eq!(world_wit(&input).unwrap(), world_wit(&fused).unwrap());
+    let before = res_export_transcript(&input).expect("input runs");
+    let after = res_export_transcript(&fused).expect("fused runs");
+    let expected = [
+        "get = Float64(2.0)",
+        "add(w, 1) get = Float64(3.0)",
+        "dtors after add = U32(1)",
+        "total = Float64(9.0)",
+        "dtors after into-leaf = U32(2)",
+        "dtors after dropping a part = U32(3)",
+        "bump = U32(401)",
+        "read = U32(401)",
+        "counter dtors = U32(1)",
+        "dtors at the end = U32(4)",
+    ];
+    assert_eq!(before, expected, "the input itself");
+    assert_eq!(after, before, "fused differs from the input");
+}

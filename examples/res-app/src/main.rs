@@ -1,14 +1,19 @@
 //! `res-app`: a command that uses `meld:resources/things` and prints every
 //! value, every handle number it holds (handles are numbered per component
 //! instance, so these must not change when fused) and the library's
-//! destructor counts.
+//! destructor counts. At the end it hands the host's stdout to the library,
+//! first as a borrow, then as an own that the library drops.
 
 wit_bindgen::generate!({
     world: "app",
     path: "../wit/resources",
+    // Also bindings for the `wasi:io` and `wasi:cli` WIT in `deps/`.
+    generate_all,
 });
 
 use meld::resources::things::{self as api, ErrorCode, MaybeThing, Pair, Thing};
+use meld::resources::writer;
+use wasi::cli::stdout::get_stdout;
 
 fn show(label: &str, t: &Thing) {
     println!("{label}: handle {} name {:?} value {}", t.handle(), t.name(), t.value());
@@ -74,4 +79,24 @@ fn main() {
     show("b (still alive)", &b);
     drop(b);
     counts("end");
+
+    // Host resources handed across: `println!` goes through std's own
+    // stdout stream; these are fresh ones from `get-stdout`.
+    let out = get_stdout();
+    let first = out.handle();
+    println!("stdout: handle {first}");
+    let n = writer::write_borrowed(&out, "res-lib: written through a borrowed stdout\n");
+    println!("write-borrowed: {n} bytes, stdout still handle {}", out.handle());
+    let n = writer::write_owned(out, "res-lib: written through an owned stdout, then dropped\n");
+    println!("write-owned: {n} bytes (handle {first} moved out)");
+    let again = get_stdout();
+    println!("stdout again: handle {}", again.handle());
+    let n = writer::write_borrowed(&again, "res-lib: a fresh stdout, borrowed again\n");
+    println!("write-borrowed: {n} bytes");
+    let n = writer::write_owned(again, "res-lib: the fresh stdout, owned and dropped\n");
+    println!("write-owned: {n} bytes");
+    let last = get_stdout();
+    println!("stdout last: handle {}", last.handle());
+    drop(last);
+    counts("after the streams");
 }

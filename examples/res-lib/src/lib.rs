@@ -1,16 +1,22 @@
 //! `res-lib`: defines the resource `thing` and exports `meld:resources/things`
 //! (constructors, methods, a static function, handles nested in records,
-//! lists, variants, options and results), counting destructor calls.
+//! lists, variants, options and results), counting destructor calls; and
+//! `meld:resources/writer`, which writes to a host `output-stream` (stdout)
+//! that the app hands over as a borrow and as an own.
 
 wit_bindgen::generate!({
     world: "lib",
     path: "../wit/resources",
+    // Also bindings for the `wasi:io` and `wasi:cli` WIT in `deps/`.
+    generate_all,
 });
 
 use exports::meld::resources::things::{
     ErrorCode, Guest, GuestThing, MaybeThing, OwnedPair, Pair, Thing, ThingBorrow,
 };
+use exports::meld::resources::writer;
 use std::cell::Cell;
+use wasi::io::streams::OutputStream;
 
 static mut DROPS: u32 = 0;
 static mut LIVE: u32 = 0;
@@ -116,6 +122,26 @@ impl Guest for Lib {
     }
     fn live_count() -> u32 {
         unsafe { LIVE }
+    }
+}
+
+/// Writes all of `msg` with `blocking-write-and-flush` (at most 4096 bytes
+/// per call); traps if the stream fails.
+fn write_all(out: &OutputStream, msg: &str) -> u32 {
+    for chunk in msg.as_bytes().chunks(4096) {
+        out.blocking_write_and_flush(chunk).expect("stdout write");
+    }
+    msg.len() as u32
+}
+
+impl writer::Guest for Lib {
+    fn write_borrowed(out: &OutputStream, msg: String) -> u32 {
+        write_all(out, &msg)
+    }
+    fn write_owned(out: OutputStream, msg: String) -> u32 {
+        let n = write_all(&out, &msg);
+        drop(out); // the host's stream dies here, in this instance's table
+        n
     }
 }
 
