@@ -4,7 +4,8 @@
 #   examples/chain.wasm  chain-app <- chain-middle <- chain-leaf
 #   examples/resources.wasm  res-app <- res-lib (resources both ways)
 #   examples/reexport.wasm   res-runner <- res-mid <- res-leaf (wit/reexport/compose.wac)
-#   examples/res-export.wasm res-mid <- res-leaf (exports resources to the host)
+#   examples/res-export.wasm res-mid <- res-leaf (not a command: exports
+#                            meld:reexport/wrapped and counters to the host)
 # Runnable from any directory. Needs the wasm32-wasip2 Rust target, wasm-tools and wac.
 set -euo pipefail
 
@@ -61,17 +62,16 @@ wac plug "$work/calc_app.wasm" --plug "$work/calc_lib.wasm" -o "$work/calc.wasm"
 wac plug "$work/chain_middle.wasm" --plug "$work/chain_leaf.wasm" -o "$work/chain_middle_leaf.wasm"
 wac plug "$work/chain_app.wasm" --plug "$work/chain_middle_leaf.wasm" -o "$work/chain.wasm"
 wac plug "$work/res_app.wasm" --plug "$work/res_lib.wasm" -o "$work/resources.wasm"
-wac plug "$work/res_mid.wasm" --plug "$work/res_leaf.wasm" -o "$work/res-export.wasm"
-wasm-tools validate "$work/res-export.wasm"
-cp "$work/res-export.wasm" "$here/res-export.wasm"
 wac compose wit/reexport/compose.wac \
     --dep meld:leaf="$work/res_leaf.wasm" \
     --dep meld:mid="$work/res_mid.wasm" \
     --dep meld:runner="$work/res_runner.wasm" \
     -o "$work/reexport.wasm"
+wac plug "$work/res_mid.wasm" --plug "$work/res_leaf.wasm" -o "$work/res-export.wasm"
 
 echo "== validating"
-for name in calc chain resources reexport; do
+names="calc chain resources reexport res-export"
+for name in $names; do
     wasm-tools validate "$work/$name.wasm"
     # The composition must leave only host (WASI) imports.
     if wasm-tools component wit "$work/$name.wasm" | grep -E '^\s*import ' | grep -v ' wasi:' >&2; then
@@ -82,6 +82,6 @@ for name in calc chain resources reexport; do
 done
 
 echo "== outputs"
-for name in calc chain resources reexport; do
-    printf '%-12s %8d bytes\n' "$name.wasm" "$(wc -c <"$here/$name.wasm")"
+for name in $names; do
+    printf '%-16s %8d bytes\n' "$name.wasm" "$(wc -c <"$here/$name.wasm")"
 done

@@ -16,11 +16,20 @@ use meld::resources::writer;
 use wasi::cli::stdout::get_stdout;
 
 fn show(label: &str, t: &Thing) {
-    println!("{label}: handle {} name {:?} value {}", t.handle(), t.name(), t.value());
+    println!(
+        "{label}: handle {} name {:?} value {}",
+        t.handle(),
+        t.name(),
+        t.value()
+    );
 }
 
 fn counts(at: &str) {
-    println!("[{at}] dtors {} live {}", api::dtor_count(), api::live_count());
+    println!(
+        "[{at}] dtors {} live {}",
+        api::dtor_count(),
+        api::live_count()
+    );
 }
 
 fn main() {
@@ -41,7 +50,10 @@ fn main() {
     for (i, t) in many.iter().enumerate() {
         show(&format!("many[{i}]"), t);
     }
-    println!("find t2: {:?}", api::find(&[&a, &many[1], &many[2]], "t2").map(|t| (t.handle(), t.name(), t.value())));
+    println!(
+        "find t2: {:?}",
+        api::find(&[&a, &many[1], &many[2]], "t2").map(|t| (t.handle(), t.name(), t.value()))
+    );
     println!("find zz: {:?}", api::find(&[&a], "zz").map(|t| t.handle()));
     counts("after find");
 
@@ -65,7 +77,11 @@ fn main() {
     }
     counts("after checked");
 
-    for m in [MaybeThing::Nothing, MaybeThing::One(Thing::new("v", 21)), MaybeThing::Named("n".into())] {
+    for m in [
+        MaybeThing::Nothing,
+        MaybeThing::One(Thing::new("v", 21)),
+        MaybeThing::Named("n".into()),
+    ] {
         match api::pick(m) {
             MaybeThing::Nothing => println!("pick: nothing"),
             MaybeThing::One(t) => show("pick: one", &t),
@@ -86,8 +102,14 @@ fn main() {
     let first = out.handle();
     println!("stdout: handle {first}");
     let n = writer::write_borrowed(&out, "res-lib: written through a borrowed stdout\n");
-    println!("write-borrowed: {n} bytes, stdout still handle {}", out.handle());
-    let n = writer::write_owned(out, "res-lib: written through an owned stdout, then dropped\n");
+    println!(
+        "write-borrowed: {n} bytes, stdout still handle {}",
+        out.handle()
+    );
+    let n = writer::write_owned(
+        out,
+        "res-lib: written through an owned stdout, then dropped\n",
+    );
     println!("write-owned: {n} bytes (handle {first} moved out)");
     let again = get_stdout();
     println!("stdout again: handle {}", again.handle());

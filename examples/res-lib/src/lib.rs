@@ -77,7 +77,9 @@ impl Guest for Lib {
         xs.iter().map(|t| t.get::<MyThing>().value()).sum()
     }
     fn make_many(n: u32) -> Vec<Thing> {
-        (0..n).map(|i| MyThing::make(format!("t{i}"), i * 10)).collect()
+        (0..n)
+            .map(|i| MyThing::make(format!("t{i}"), i * 10))
+            .collect()
     }
     fn consume(t: Thing) -> u32 {
         t.get::<MyThing>().value()

@@ -1,5 +1,7 @@
 //! `res-mid`: the intermediate of the re-exporter chain. Its own resource
-//! `wfloat` holds an own handle of the leaf's `float`; it also imports
+//! `wfloat` holds an own handle of the leaf's `float` (static functions take
+//! and return owns, methods take borrows and lists of owns, return lists, and
+//! owns of the leaf's resource go in and out); it also imports
 //! `counters` from the leaf and exports its own `counters`, whose counter
 //! wraps an imported one.
 
@@ -46,8 +48,15 @@ impl wrapped::GuestWfloat for WFloat {
         let inner = a.0.borrow_mut().take().expect("a wfloat holds a float");
         WFloat::own(inner.get() + b)
     }
+    fn plus(&self, other: wrapped::WfloatBorrow<'_>) -> f64 {
+        self.leaf() + other.get::<WFloat>().leaf()
+    }
     fn split(&self, n: u32) -> Vec<wrapped::Wfloat> {
         (0..n).map(|_| WFloat::own(self.leaf())).collect()
+    }
+    fn absorb(&self, xs: Vec<wrapped::Wfloat>) -> f64 {
+        // `xs` is dropped on return: their destructors run in this call.
+        self.leaf() + xs.iter().map(|w| w.get::<WFloat>().leaf()).sum::<f64>()
     }
     fn total(xs: Vec<wrapped::WfloatBorrow<'_>>) -> f64 {
         xs.iter().map(|w| w.get::<WFloat>().leaf()).sum()
@@ -56,6 +65,9 @@ impl wrapped::GuestWfloat for WFloat {
         let w: WFloat = w.into_inner();
         let f = w.0.borrow_mut().take().expect("a wfloat holds a float");
         f
+    }
+    fn from_leaf(f: Float) -> wrapped::Wfloat {
+        wrapped::Wfloat::new(WFloat(RefCell::new(Some(f))))
     }
 }
 

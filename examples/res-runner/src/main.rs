@@ -30,10 +30,12 @@ fn main() {
     for (i, p) in parts.iter().enumerate() {
         println!("split[{i}]: handle {} get {}", p.handle(), p.get());
     }
+    println!("plus(split[0]): {}", w2.plus(&parts[0]));
     let refs: Vec<&Wfloat> = parts.iter().chain([&w2]).collect();
     println!("total: {}", Wfloat::total(&refs));
-    drop(parts);
-    counts("after dropping the parts");
+    // The parts are dropped by the intermediate, inside `absorb`.
+    println!("absorb(parts): {}", w2.absorb(parts));
+    counts("after absorbing the parts");
 
     let a = Float::new(0.5);
     let b = Float::new(4.0);
@@ -44,7 +46,12 @@ fn main() {
     counts("after into-leaf");
 
     let c = Counter::new(3);
-    println!("counter: handle {} bump {} bump {}", c.handle(), c.bump(), c.bump());
+    println!(
+        "counter: handle {} bump {} bump {}",
+        c.handle(),
+        c.bump(),
+        c.bump()
+    );
     println!("read: {}", counters::read(&c));
     drop(c);
     counts("after counter");
