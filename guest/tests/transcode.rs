@@ -1629,3 +1629,33 @@ fn generated_unit_strings_trap_iff_unpaired_surrogate() {
         }
     }
 }
+
+/// The ASCII fast path (eight bytes per step) hands over to the exact
+/// decoder at every offset: an invalid byte or a multi-byte scalar at each
+/// position of a long ASCII run is found exactly as without the fast path.
+#[test]
+fn ascii_runs_with_one_odd_byte_at_every_offset() {
+    for pos in 0..40usize {
+        for (odd, valid) in [
+            (&b"\xff"[..], false),
+            (&b"\x80"[..], false),
+            (&b"\xe2\x82"[..], false),
+            ("é".as_bytes(), true),
+            ("€".as_bytes(), true),
+            ("🦀".as_bytes(), true),
+        ] {
+            let mut bytes = vec![b'a'; 40];
+            bytes.splice(pos..pos + 1, odd.iter().copied());
+            assert_eq!(std::str::from_utf8(&bytes).is_ok(), valid);
+            let len = bytes.len() as u32;
+            let (mut h, src, dst) = layout(1, pos % 3);
+            h.write_src(src, &bytes);
+            if valid {
+                h.copy_utf8(src, len, dst).unwrap();
+                assert_eq!(h.read_dst(dst, bytes.len()), bytes);
+            } else {
+                assert_trap(h.copy_utf8(src, len, dst));
+            }
+        }
+    }
+}
