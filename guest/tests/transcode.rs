@@ -1630,9 +1630,10 @@ fn generated_unit_strings_trap_iff_unpaired_surrogate() {
     }
 }
 
-/// The ASCII fast path (eight bytes per step) hands over to the exact
-/// decoder at every offset: an invalid byte or a multi-byte scalar at each
-/// position of a long ASCII run is found exactly as without the fast path.
+/// The ASCII fast paths (eight bytes per step, in validation and in
+/// utf8-to-utf16) hand over to the exact decoder at every offset: an invalid
+/// byte or a multi-byte scalar at each position of a long ASCII run is found
+/// and transcoded exactly as without them.
 #[test]
 fn ascii_runs_with_one_odd_byte_at_every_offset() {
     for pos in 0..40usize {
@@ -1653,8 +1654,12 @@ fn ascii_runs_with_one_odd_byte_at_every_offset() {
             if valid {
                 h.copy_utf8(src, len, dst).unwrap();
                 assert_eq!(h.read_dst(dst, bytes.len()), bytes);
+                let units = utf16(std::str::from_utf8(&bytes).unwrap());
+                assert_eq!(h.utf8_to_utf16(src, len, dst).unwrap(), units.len() as u32);
+                assert_eq!(le_units(&h.read_dst(dst, 2 * units.len())), units);
             } else {
                 assert_trap(h.copy_utf8(src, len, dst));
+                assert_trap(h.utf8_to_utf16(src, len, dst));
             }
         }
     }
