@@ -329,32 +329,88 @@ fn res_export_transcript(bytes: &[u8]) -> Result<Vec<String>> {
     let c = "meld:reexport/counters";
     let res = |v: Val| Driver::resource(v);
     let mut out = Vec::new();
-    let mut call = |s: &mut Store<Host>, i: &str, n: &str, p: &[Val]| call_export(s, &instance, i, n, p);
+    let mut call =
+        |s: &mut Store<Host>, i: &str, n: &str, p: &[Val]| call_export(s, &instance, i, n, p);
     let w1 = res(call(s, w, "[constructor]wfloat", &[Val::Float64(2.0)])?)?;
-    out.push(format!("get = {:?}", call(s, w, "[method]wfloat.get", &[Val::Resource(w1)])?));
-    let w2 = res(call(s, w, "[static]wfloat.add", &[Val::Resource(w1), Val::Float64(1.0)])?)?;
-    out.push(format!("add(w, 1) get = {:?}", call(s, w, "[method]wfloat.get", &[Val::Resource(w2)])?));
-    out.push(format!("dtors after add = {:?}", call(s, w, "dtor-count", &[])?));
-    let Val::List(parts) = call(s, w, "[method]wfloat.split", &[Val::Resource(w2), Val::U32(2)])? else {
+    out.push(format!(
+        "get = {:?}",
+        call(s, w, "[method]wfloat.get", &[Val::Resource(w1)])?
+    ));
+    let w2 = res(call(
+        s,
+        w,
+        "[static]wfloat.add",
+        &[Val::Resource(w1), Val::Float64(1.0)],
+    )?)?;
+    out.push(format!(
+        "add(w, 1) get = {:?}",
+        call(s, w, "[method]wfloat.get", &[Val::Resource(w2)])?
+    ));
+    out.push(format!(
+        "dtors after add = {:?}",
+        call(s, w, "dtor-count", &[])?
+    ));
+    let Val::List(parts) = call(
+        s,
+        w,
+        "[method]wfloat.split",
+        &[Val::Resource(w2), Val::U32(2)],
+    )?
+    else {
         anyhow::bail!("split did not return a list")
     };
     let (p0, p1) = (res(parts[0].clone())?, res(parts[1].clone())?);
-    let all = Val::List(vec![Val::Resource(w2), Val::Resource(p0), Val::Resource(p1)]);
-    out.push(format!("total = {:?}", call(s, w, "[static]wfloat.total", &[all])?));
-    let f = res(call(s, w, "[static]wfloat.into-leaf", &[Val::Resource(p0)])?)?;
-    let sum = res(call(s, w, "sum-leaf", &[Val::Resource(f), Val::Resource(f)])?)?;
-    out.push(format!("dtors after into-leaf = {:?}", call(s, w, "dtor-count", &[])?));
+    let all = Val::List(vec![
+        Val::Resource(w2),
+        Val::Resource(p0),
+        Val::Resource(p1),
+    ]);
+    out.push(format!(
+        "total = {:?}",
+        call(s, w, "[static]wfloat.total", &[all])?
+    ));
+    let f = res(call(
+        s,
+        w,
+        "[static]wfloat.into-leaf",
+        &[Val::Resource(p0)],
+    )?)?;
+    let sum = res(call(
+        s,
+        w,
+        "sum-leaf",
+        &[Val::Resource(f), Val::Resource(f)],
+    )?)?;
+    out.push(format!(
+        "dtors after into-leaf = {:?}",
+        call(s, w, "dtor-count", &[])?
+    ));
     p1.resource_drop(&mut *s)?;
-    out.push(format!("dtors after dropping a part = {:?}", call(s, w, "dtor-count", &[])?));
+    out.push(format!(
+        "dtors after dropping a part = {:?}",
+        call(s, w, "dtor-count", &[])?
+    ));
     let k = res(call(s, c, "[constructor]counter", &[Val::U32(4)])?)?;
-    out.push(format!("bump = {:?}", call(s, c, "[method]counter.bump", &[Val::Resource(k)])?));
-    out.push(format!("read = {:?}", call(s, c, "read", &[Val::Resource(k)])?));
+    out.push(format!(
+        "bump = {:?}",
+        call(s, c, "[method]counter.bump", &[Val::Resource(k)])?
+    ));
+    out.push(format!(
+        "read = {:?}",
+        call(s, c, "read", &[Val::Resource(k)])?
+    ));
     k.resource_drop(&mut *s)?;
-    out.push(format!("counter dtors = {:?}", call(s, c, "dtor-count", &[])?));
+    out.push(format!(
+        "counter dtors = {:?}",
+        call(s, c, "dtor-count", &[])?
+    ));
     for r in [w2, f, sum] {
         r.resource_drop(&mut *s)?;
     }
-    out.push(format!("dtors at the end = {:?}", call(s, w, "dtor-count", &[])?));
+    out.push(format!(
+        "dtors at the end = {:?}",
+        call(s, w, "dtor-count", &[])?
+    ));
     Ok(out)
 }
 

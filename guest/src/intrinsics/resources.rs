@@ -270,13 +270,7 @@ pub fn shims_module(shims: &[Shim], n_flags: u32) -> Vec<u8> {
         exports.export(&k.to_string(), ExportKind::Func, 4 + k as u32);
         code.function(&f);
     }
-    let mut m = Module::new();
-    m.section(&types)
-        .section(&imports)
-        .section(&funcs)
-        .section(&exports)
-        .section(&code);
-    m.finish()
+    code_module(&types, &imports, &funcs, &exports, &code)
 }
 
 /// Puts the imported `f: (i32) -> ()` into slot `slot` of the imported
@@ -341,11 +335,22 @@ pub fn lift_shim_module(params: &[ValType], size: u32, align: u32) -> Vec<u8> {
     f.instruction(&Instruction::End);
     let mut code = CodeSection::new();
     code.function(&f);
+    code_module(&types, &imports, &funcs, &exports, &code)
+}
+
+/// A module of exactly these sections, in order.
+fn code_module(
+    types: &TypeSection,
+    imports: &ImportSection,
+    funcs: &FunctionSection,
+    exports: &ExportSection,
+    code: &CodeSection,
+) -> Vec<u8> {
     let mut m = Module::new();
-    m.section(&types)
-        .section(&imports)
-        .section(&funcs)
-        .section(&exports)
-        .section(&code);
+    m.section(types)
+        .section(imports)
+        .section(funcs)
+        .section(exports)
+        .section(code);
     m.finish()
 }

@@ -149,16 +149,12 @@
 
   ;; Removes an own handle and returns its rep (`resource_lift_own`): traps if
   ;; it is lent ("cannot remove owned resource while borrowed") or a borrow
-  ;; ("cannot lift own resource from a borrow", after removing it).
+  ;; ("cannot lift own resource from a borrow").
   (func $take_own (param $ty i32) (param $handle i32) (result i32)
     (local $table i32) (local $slot i32)
     (local.set $table (call $ty_table (local.get $ty)))
     (local.set $slot (call $slot (local.get $table) (local.get $ty) (local.get $handle)))
-    (if (i32.eq (i32.load (local.get $slot)) (i32.const 2))
-      (then
-        (call $borrow_ended (local.get $slot))
-        (call $free (local.get $table) (local.get $handle) (local.get $slot))
-        unreachable))
+    (if (i32.eq (i32.load (local.get $slot)) (i32.const 2)) (then unreachable))
     (if (i32.load offset=12 (local.get $slot)) (then unreachable))
     (i32.load offset=8 (local.get $slot))
     (call $free (local.get $table) (local.get $handle) (local.get $slot)))

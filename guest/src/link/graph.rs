@@ -175,6 +175,8 @@ struct Builder<'t> {
     /// Fused exports already made.
     exported: HashSet<String>,
     exported_resources: Vec<ExportedResource>,
+    /// Resources defined inside and exported (the wrapper re-defines them).
+    outer_resources: Vec<ResourceIndex>,
     lowered: HashMap<LoweredIndex, RuntimeImportIndex>,
     host: Vec<HostSlot>,
     host_sigs: Vec<(Vec<wasm_encoder::ValType>, Vec<wasm_encoder::ValType>)>,
@@ -225,11 +227,13 @@ pub fn build(t: &Translation) -> Result<Graph<'_>, Diagnostic> {
         boundary: HashMap::new(),
         exported: HashSet::new(),
         exported_resources: Vec::new(),
+        outer_resources: Vec::new(),
         lowered,
         host: Vec::new(),
         host_sigs: Vec::new(),
         lifts: 0,
     };
+    b.outer_resources = b.exported_defined_resources();
     let hooks = b.add_host_stubs()?;
     b.add_runtime(hooks)?;
     if !t.boundary.adapters.is_empty() {
@@ -355,7 +359,7 @@ impl<'t> Builder<'t> {
                 // lowering uses the outer instance's scratch memory.
                 let adapter = self.adapter(Site::Import(*t))?;
                 let options = scratch_options(adapter.encoding, None);
-                let sig = adapter_callee_signature(adapter)?;
+                let sig = adapter.lower_sig.clone();
                 let slot = HostSlot::Lower {
                     import,
                     ty: *lower_ty,
@@ -386,7 +390,7 @@ impl<'t> Builder<'t> {
                 );
                 hooks.push((hook(r, rt::HOOK_DROP), k));
             }
-            for r in self.exported_defined_resources() {
+            for r in self.outer_resources.clone() {
                 for (op, h, sig) in [
                     (OuterOp::New, rt::HOOK_OUTER_NEW, (vec![i32], vec![i32])),
                     (OuterOp::Rep, rt::HOOK_OUTER_REP, (vec![i32], vec![i32])),
@@ -615,10 +619,7 @@ impl<'t> Builder<'t> {
                 to64,
             } => {
                 if *from64 || *to64 {
-                    return Err(Diagnostic::error(
-                        Code::Unsupported,
-                        "unsupported: strings in 64-bit memories (memory64)",
-                    ));
+                    return Err(crate::translate::memory64_strings_unsupported());
                 }
                 let inst = self.transcoder(Mem::Inner(*from), Mem::Inner(*to))?;
                 Ok(Ref {
@@ -791,9 +792,4 @@ fn scratch_options(encoding: StringEncoding, post_return: Option<String>) -> Opt
         post_return,
         encoding,
     }
-}
-
-/// The signature of the outer lowering an import adapter calls.
-fn adapter_callee_signature(a: &BoundaryAdapter) -> Result<Sig, Diagnostic> {
-    Ok(a.lower_sig.clone())
 }

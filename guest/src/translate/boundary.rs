@@ -192,7 +192,7 @@ pub fn compile(
             };
             s.func(ty)?
         };
-        let sig = core_signature(types, ty, matches!(site, Site::Import(_)))?;
+        let sig = core_signature(types, ty, matches!(site, Site::Import(_)));
         let k = match sigs.iter().position(|s| *s == sig) {
             Some(k) => k,
             None => {
@@ -208,7 +208,7 @@ pub fn compile(
         let inner = inner_options(component, options)?;
         // The outer side's lift results (import: its callee; export: the
         // wrapper's lift): the parameters of the scratch reset.
-        let lift_sig = core_signature(types, ty, true)?;
+        let lift_sig = core_signature(types, ty, true);
         let lift_results = lift_sig.1.clone();
         let encoding = inner.string_encoding;
         let (results_for_reset, lift_ty, lift_options, lower_ty, lower_options) = match site {
@@ -241,7 +241,7 @@ pub fn compile(
                 other => Ok(other),
             })
             .collect::<Result<Vec<_>, Diagnostic>>()?;
-        let lower_sig = core_signature(types, ty, false)?;
+        let lower_sig = core_signature(types, ty, false);
         let retptr = (lower_sig.0.len() > lift_sig.0.len()).then(|| {
             let abi = &types[types[ty].results].abi;
             (abi.size32, abi.align32)
@@ -417,7 +417,7 @@ fn core_signature(
     types: &ComponentTypesBuilder,
     ty: TypeFuncIndex,
     lift: bool,
-) -> Result<(Vec<ValType>, Vec<ValType>), Diagnostic> {
+) -> (Vec<ValType>, Vec<ValType>) {
     let f = &types[ty];
     let flat =
         |t: wasmtime_environ::component::TypeTupleIndex, max: usize| -> Option<Vec<ValType>> {
@@ -447,7 +447,7 @@ fn core_signature(
             Vec::new()
         }
     };
-    Ok((params, results))
+    (params, results)
 }
 
 /// Interns core function types through the translation's validator.
@@ -605,10 +605,7 @@ fn import_of(i: &fact::Import) -> Result<Import, Diagnostic> {
             to64,
         } => {
             if *from64 || *to64 {
-                return Err(Diagnostic::error(
-                    Code::Unsupported,
-                    "unsupported: strings in 64-bit memories (memory64)",
-                ));
+                return Err(super::memory64_strings_unsupported());
             }
             Import::Transcode {
                 op: *op,

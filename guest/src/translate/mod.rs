@@ -155,6 +155,15 @@ pub fn preflight(input: &[u8]) -> Result<(), Diagnostic> {
     }
 }
 
+/// E0006 for strings in 64-bit memories, which the transcoders (and FACT's
+/// 32-bit adapters Meld links) do not handle.
+pub fn memory64_strings_unsupported() -> Diagnostic {
+    Diagnostic::error(
+        Code::Unsupported,
+        "unsupported: strings in 64-bit memories (memory64)",
+    )
+}
+
 fn truncated(len: usize) -> Diagnostic {
     Diagnostic::error(
         Code::Truncated,

@@ -140,7 +140,7 @@ impl Builder<'_> {
             shims.push(shim);
         }
         let mut exported = Vec::new();
-        for r in self.exported_defined_resources() {
+        for r in self.outer_resources.clone() {
             exported.push((r, shims.len() as u32));
             shims.push(Shim::OuterDtor {
                 resource: r.as_u32(),
