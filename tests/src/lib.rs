@@ -172,3 +172,23 @@ pub fn core_modules(bytes: &[u8]) -> anyhow::Result<Vec<usize>> {
     }
     Ok(out)
 }
+
+/// The function names in every `name` section of `component` (the fused
+/// core module's included), in order.
+pub fn function_names(component: &[u8]) -> anyhow::Result<Vec<String>> {
+    let mut names = Vec::new();
+    for payload in wasmparser::Parser::new(0).parse_all(component) {
+        if let wasmparser::Payload::CustomSection(c) = payload?
+            && let wasmparser::KnownCustom::Name(reader) = c.as_known()
+        {
+            for sub in reader {
+                if let wasmparser::Name::Function(map) = sub? {
+                    for naming in map {
+                        names.push(naming?.name.to_string());
+                    }
+                }
+            }
+        }
+    }
+    Ok(names)
+}

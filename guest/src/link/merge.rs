@@ -24,13 +24,14 @@
 //! not qualify, all of that instance's segments into it become passive, so
 //! that overlapping segments still apply in their original order.
 
-use super::parse::{ParsedModule, kind_of};
+use super::live::{DEAD, Liveness, Maps, Provisional, Space};
+use super::parse::{self, ParsedModule, kind_of};
 use super::plan::{InstanceId, Item, Kind, Plan, Ref};
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use wasm_encoder::reencode::{Error as ReencodeError, Reencode};
 use wasm_encoder::{
     CodeSection, ConstExpr, DataCountSection, DataSection, ElementMode, ElementSection,
-    ElementSegment, ExportKind, ExportSection, Function, FunctionSection, GlobalSection,
+    ElementSegment, Elements, ExportKind, ExportSection, Function, FunctionSection, GlobalSection,
     Instruction, MemorySection, Module, NameMap, NameSection, TableSection, TagSection,
     TypeSection,
 };
@@ -71,86 +72,6 @@ pub enum LinkError {
     },
 }
 
-/// Per-instance maps from the instance's own indices to fused indices.
-#[derive(Default, Clone)]
-struct Maps {
-    types: Vec<u32>,
-    funcs: Vec<u32>,
-    tables: Vec<u32>,
-    memories: Vec<u32>,
-    globals: Vec<u32>,
-    tags: Vec<u32>,
-    elems: Vec<u32>,
-    datas: Vec<u32>,
-}
-
-impl Maps {
-    fn space(&self, kind: Kind) -> &Vec<u32> {
-        match kind {
-            Kind::Func => &self.funcs,
-            Kind::Table => &self.tables,
-            Kind::Memory => &self.memories,
-            Kind::Global => &self.globals,
-            Kind::Tag => &self.tags,
-        }
-    }
-    fn space_mut(&mut self, kind: Kind) -> &mut Vec<u32> {
-        match kind {
-            Kind::Func => &mut self.funcs,
-            Kind::Table => &mut self.tables,
-            Kind::Memory => &mut self.memories,
-            Kind::Global => &mut self.globals,
-            Kind::Tag => &mut self.tags,
-        }
-    }
-}
-
-fn lookup(map: &[u32], i: u32, what: &'static str) -> Result<u32, ReencodeError<String>> {
-    map.get(i as usize)
-        .copied()
-        .ok_or_else(|| ReencodeError::UserError(format!("{what} index {i} out of range")))
-}
-
-impl Reencode for Maps {
-    type Error = String;
-    fn type_index(&mut self, i: u32) -> Result<u32, ReencodeError<String>> {
-        lookup(&self.types, i, "type")
-    }
-    fn function_index(&mut self, i: u32) -> Result<u32, ReencodeError<String>> {
-        lookup(&self.funcs, i, "function")
-    }
-    fn table_index(&mut self, i: u32) -> Result<u32, ReencodeError<String>> {
-        lookup(&self.tables, i, "table")
-    }
-    fn memory_index(&mut self, i: u32) -> Result<u32, ReencodeError<String>> {
-        lookup(&self.memories, i, "memory")
-    }
-    fn global_index(&mut self, i: u32) -> Result<u32, ReencodeError<String>> {
-        lookup(&self.globals, i, "global")
-    }
-    fn tag_index(&mut self, i: u32) -> Result<u32, ReencodeError<String>> {
-        lookup(&self.tags, i, "tag")
-    }
-    fn element_index(&mut self, i: u32) -> Result<u32, ReencodeError<String>> {
-        lookup(&self.elems, i, "element segment")
-    }
-    fn data_index(&mut self, i: u32) -> Result<u32, ReencodeError<String>> {
-        lookup(&self.datas, i, "data segment")
-    }
-}
-
-/// Fused index counters, one per index space.
-#[derive(Default)]
-struct Counters {
-    funcs: u32,
-    tables: u32,
-    memories: u32,
-    globals: u32,
-    tags: u32,
-    elems: u32,
-    datas: u32,
-}
-
 /// The segments of one instance that must be applied by `init` rather than at
 /// instantiation: a set of (kind, fused target index).
 type PassiveTargets = HashSet<(Kind, u32)>;
@@ -171,16 +92,14 @@ pub fn merge(plan: &Plan<'_>) -> Result<Vec<u8>, LinkError> {
         })
         .collect::<Result<_, _>>()?;
 
-    let mut types = Types::default();
+    // Pass 1: provisional fused indices, instance by instance, every item kept.
+    let mut prov = Provisional::default();
     let mut type_dedup: HashMap<Vec<u8>, u32> = HashMap::new();
-    let mut n = Counters::default();
     let mut maps: Vec<Maps> = Vec::with_capacity(parsed.len());
-
-    // Pass 1: assign fused indices, instance by instance.
     for (i, (inst, m)) in plan.instances.iter().zip(&parsed).enumerate() {
         let what = || inst.what.clone();
         let mut map = Maps::default();
-        intern_types(m, &mut map, &mut types, &mut type_dedup).map_err(|d| {
+        intern_types(i, m, &mut map, &mut prov, &mut type_dedup).map_err(|d| {
             LinkError::Reencode {
                 what: what(),
                 detail: d,
@@ -201,27 +120,76 @@ pub fn merge(plan: &Plan<'_>) -> Result<Vec<u8>, LinkError> {
                     import: j,
                     detail: format!("{}::{}: {detail}", imp.module, imp.name),
                 })?;
-            map.space_mut(kind).push(fused);
+            map.space_mut(kind.into()).push(fused);
         }
-        let defined = |count: usize, next: &mut u32, space: &mut Vec<u32>| {
-            for _ in 0..count {
-                space.push(*next);
-                *next += 1;
+        for (space, count) in [
+            (Space::Func, m.func_types.len()),
+            (Space::Table, m.tables.len()),
+            (Space::Memory, m.memories.len()),
+            (Space::Global, m.globals.len()),
+            (Space::Tag, m.tags.len()),
+            (Space::Elem, m.elems.len()),
+            (Space::Data, m.datas.len()),
+        ] {
+            for k in 0..count {
+                let fused = prov.define(space, i, k);
+                map.space_mut(space).push(fused);
             }
-        };
-        defined(m.func_types.len(), &mut n.funcs, &mut map.funcs);
-        defined(m.tables.len(), &mut n.tables, &mut map.tables);
-        defined(m.memories.len(), &mut n.memories, &mut map.memories);
-        defined(m.globals.len(), &mut n.globals, &mut map.globals);
-        defined(m.tags.len(), &mut n.tags, &mut map.tags);
-        defined(m.elems.len(), &mut n.elems, &mut map.elems);
-        defined(m.datas.len(), &mut n.datas, &mut map.datas);
+        }
         maps.push(map);
     }
 
-    // Pass 2: emit every section.
-    let init_type = intern_func_type(&mut types, &mut type_dedup, &[], &[]);
-    let init_index = n.funcs;
+    // Dead-code removal: keep what the roots reach, renumber it.
+    let mut roots = Vec::new();
+    for (name, kind, r) in &plan.exports {
+        let idx = resolve(&parsed, &maps, plan.instances.len(), r, *kind).map_err(|detail| {
+            LinkError::Unresolved {
+                what: format!("fused export `{name}`"),
+                import: 0,
+                detail,
+            }
+        })?;
+        roots.push((Space::from(*kind), idx));
+    }
+    for ((inst, m), map) in plan.instances.iter().zip(&parsed).zip(&maps) {
+        init_roots(m, map, &mut roots).map_err(|e| LinkError::Reencode {
+            what: inst.what.clone(),
+            detail: e.to_string(),
+        })?;
+    }
+    let mut liveness =
+        Liveness::analyse(&parsed, &maps, &prov, roots).map_err(|e| LinkError::Reencode {
+            what: "the fused module (reachability)".into(),
+            detail: e.to_string(),
+        })?;
+    let counts = liveness.compose(&mut maps);
+
+    // Pass 2: emit every live item with its final index.
+    let mut types = TypeSection::new();
+    for &(inst, group, base, _) in &prov.groups {
+        if liveness.final_index(Space::Type, base).is_none() {
+            continue;
+        }
+        let (inst, group) = (inst as usize, group as usize);
+        maps[inst]
+            .clone()
+            .parse_recursive_type_group(types.ty(), parsed[inst].rec_groups[group].clone())
+            .map_err(|e| LinkError::Reencode {
+                what: plan.instances[inst].what.clone(),
+                detail: e.to_string(),
+            })?;
+    }
+    let init_type = match type_dedup
+        .get(&func_type_key(&[], &[]))
+        .and_then(|&p| liveness.final_index(Space::Type, p))
+    {
+        Some(t) => t,
+        None => {
+            types.ty().function([], []);
+            types.len() - 1
+        }
+    };
+    let init_index = counts[Space::Func as usize];
     let mut funcs = FunctionSection::new();
     let mut tables = TableSection::new();
     let mut memories = MemorySection::new();
@@ -239,19 +207,31 @@ pub fn merge(plan: &Plan<'_>) -> Result<Vec<u8>, LinkError> {
             what: inst.what.clone(),
             detail: e.to_string(),
         };
-        for &ty in &m.func_types {
+        // Which defined items of each space are emitted.
+        let live = |space: Space, count: usize| -> Vec<bool> {
+            let imported = m.imported(kind_of_space(space));
+            (0..count)
+                .map(|k| map.is_live(space, imported + k))
+                .collect()
+        };
+        let live_funcs = live(Space::Func, m.func_types.len());
+        let live_tables = live(Space::Table, m.tables.len());
+        let live_memories = live(Space::Memory, m.memories.len());
+        let live_tags = live(Space::Tag, m.tags.len());
+        let live_globals = live(Space::Global, m.globals.len());
+        for (&ty, _) in m.func_types.iter().zip(&live_funcs).filter(|(_, l)| **l) {
             funcs.function(map.type_index(ty).map_err(err)?);
         }
-        for t in &m.tables {
+        for (t, _) in m.tables.iter().zip(&live_tables).filter(|(_, l)| **l) {
             map.parse_table(&mut tables, t.clone()).map_err(err)?;
         }
-        for mem in &m.memories {
+        for (mem, _) in m.memories.iter().zip(&live_memories).filter(|(_, l)| **l) {
             memories.memory(map.memory_type(*mem).map_err(err)?);
         }
-        for tag in &m.tags {
+        for (tag, _) in m.tags.iter().zip(&live_tags).filter(|(_, l)| **l) {
             tags.tag(map.tag_type(*tag).map_err(err)?);
         }
-        for g in &m.globals {
+        for (g, _) in m.globals.iter().zip(&live_globals).filter(|(_, l)| **l) {
             map.parse_global(&mut globals, g.clone()).map_err(err)?;
         }
         let passive = passive_targets(m, &map);
@@ -260,19 +240,37 @@ pub fn merge(plan: &Plan<'_>) -> Result<Vec<u8>, LinkError> {
         if let Some(start) = m.start {
             init.instruction(&Instruction::Call(map.function_index(start).map_err(err)?));
         }
-        for body in &m.bodies {
+        for (body, _) in m.bodies.iter().zip(&live_funcs).filter(|(_, l)| **l) {
             map.parse_function_body(&mut code, body.clone())
                 .map_err(err)?;
         }
         // Names of defined functions only: an imported function is the
-        // exporter's, named there. Fused indices increase with the plan order
-        // and the local order, as a name map requires.
+        // exporter's, named there. A function the `name` section does not
+        // name is named after its export, if any (FACT adapters, intrinsics),
+        // so that profiles of fused code show it. Fused indices increase with
+        // the plan order and the local order, as a name map requires.
         let imported = m.imported(Kind::Func) as u32;
-        for &(local, name) in m.func_names.iter().filter(|(i, _)| *i >= imported) {
-            if let Some(&fused) = map.funcs.get(local as usize) {
+        let mut local_names: BTreeMap<u32, &str> = m
+            .exports
+            .iter()
+            .filter(|e| parse::external_kind(e.kind) == Kind::Func && e.index >= imported)
+            .map(|e| (e.index, e.name))
+            .collect();
+        local_names.extend(m.func_names.iter().filter(|(i, _)| *i >= imported).copied());
+        for (local, name) in local_names {
+            if let Some(&fused) = map.space(Space::Func).get(local as usize)
+                && fused != DEAD
+            {
                 names.append(fused, name);
             }
         }
+    }
+    // Every function a kept body takes a `ref.func` of, declared once.
+    if !liveness.ref_funcs().is_empty() {
+        elems.segment(ElementSegment {
+            mode: ElementMode::Declared,
+            elements: Elements::Functions(liveness.ref_funcs().into()),
+        });
     }
     names.append(init_index, "meld:init");
     init.instruction(&Instruction::End);
@@ -293,11 +291,7 @@ pub fn merge(plan: &Plan<'_>) -> Result<Vec<u8>, LinkError> {
     exports.export(INIT_EXPORT, ExportKind::Func, init_index);
 
     let mut module = Module::new();
-    let type_data = types.section();
-    module.section(&wasm_encoder::RawSection {
-        id: wasm_encoder::SectionId::Type as u8,
-        data: &type_data,
-    });
+    module.section(&types);
     module.section(&funcs);
     if !tables.is_empty() {
         module.section(&tables);
@@ -328,6 +322,49 @@ pub fn merge(plan: &Plan<'_>) -> Result<Vec<u8>, LinkError> {
     Ok(module.finish())
 }
 
+/// Adds to `roots` what instantiating `m` runs (see [`super::live`]): its
+/// start function, and the segments `init` applies with their targets.
+fn init_roots(
+    m: &ParsedModule<'_>,
+    map: &Maps,
+    roots: &mut Vec<(Space, u32)>,
+) -> Result<(), ReencodeError<String>> {
+    let mut map = map.clone();
+    let passive = passive_targets(m, &map);
+    for (k, e) in m.elems.iter().enumerate() {
+        if let ElementKind::Active { table_index, .. } = &e.kind {
+            let table = map.table_index(table_index.unwrap_or(0))?;
+            if passive.contains(&(Kind::Table, table)) {
+                roots.push((Space::Elem, map.element_index(k as u32)?));
+            }
+        }
+    }
+    for (k, d) in m.datas.iter().enumerate() {
+        if let DataKind::Active { memory_index, .. } = &d.kind {
+            let mem = map.memory_index(*memory_index)?;
+            if passive.contains(&(Kind::Memory, mem)) {
+                roots.push((Space::Data, map.data_index(k as u32)?));
+            }
+        }
+    }
+    if let Some(start) = m.start {
+        roots.push((Space::Func, map.function_index(start)?));
+    }
+    Ok(())
+}
+
+/// The [`Kind`] of an index space that imports can fill (functions,
+/// tables, memories, globals, tags).
+fn kind_of_space(s: Space) -> Kind {
+    match s {
+        Space::Func => Kind::Func,
+        Space::Table => Kind::Table,
+        Space::Memory => Kind::Memory,
+        Space::Global => Kind::Global,
+        Space::Tag | Space::Type | Space::Elem | Space::Data => Kind::Tag,
+    }
+}
+
 /// Resolves `r` (an item of kind `kind`) to its fused index. `user` is the
 /// planned instance asking; `r` must point to an earlier one.
 fn resolve(
@@ -353,63 +390,54 @@ fn resolve(
         return Err(format!("expected a {kind}, found a {found_kind}"));
     }
     maps[src]
-        .space(kind)
+        .space(kind.into())
         .get(idx as usize)
         .copied()
         .ok_or_else(|| format!("{kind} {idx} of instance {src} does not exist"))
 }
 
-/// Adds the module's types to the fused type section, reusing identical
-/// single-type recursion groups, and fills `map.types`.
+/// Gives the types of instance `instance` (module `m`) provisional fused
+/// indices, reusing identical single-type recursion groups of earlier
+/// instances, records each new group in `prov`, and fills the type map.
 fn intern_types(
+    instance: usize,
     m: &ParsedModule<'_>,
     map: &mut Maps,
-    types: &mut Types,
+    prov: &mut Provisional,
     dedup: &mut HashMap<Vec<u8>, u32>,
 ) -> Result<(), String> {
-    for group in &m.rec_groups {
-        let len = group.types().len();
-        let base = types.len();
+    let mut next = prov.len(Space::Type) as u32;
+    for (g, group) in m.rec_groups.iter().enumerate() {
+        let len = group.types().len() as u32;
         // Tentative positions, so that references inside the group resolve.
-        for k in 0..len {
-            map.types.push(base + k as u32);
-        }
-        let mut one = TypeSection::new();
-        map.parse_recursive_type_group(one.ty(), group.clone())
-            .map_err(|e| e.to_string())?;
-        let key = section_body(&one);
+        let types = map.space_mut(Space::Type);
+        types.extend(next..next + len);
         if len == 1 {
+            let mut one = TypeSection::new();
+            map.parse_recursive_type_group(one.ty(), group.clone())
+                .map_err(|e| e.to_string())?;
+            let key = section_body(&one);
             if let Some(&existing) = dedup.get(&key) {
-                // `len == 1`: the group's one tentative position is at `slot`.
-                let slot = map.types.len() - 1;
-                map.types[slot] = existing;
+                // The group's one tentative position is the last one.
+                let types = map.space_mut(Space::Type);
+                let slot = types.len() - 1;
+                types[slot] = existing;
                 continue;
             }
-            dedup.insert(key.clone(), base);
+            dedup.insert(key, next);
         }
-        types.raw(&key);
+        prov.group(instance, g, next, len);
+        next += len;
     }
     Ok(())
 }
 
-/// Interns a plain function type.
-fn intern_func_type(
-    types: &mut Types,
-    dedup: &mut HashMap<Vec<u8>, u32>,
-    params: &[wasm_encoder::ValType],
-    results: &[wasm_encoder::ValType],
-) -> u32 {
+/// The dedup key of a plain function type (see [`intern_types`]).
+fn func_type_key(params: &[wasm_encoder::ValType], results: &[wasm_encoder::ValType]) -> Vec<u8> {
     let mut one = TypeSection::new();
     one.ty()
         .function(params.iter().copied(), results.iter().copied());
-    let key = section_body(&one);
-    if let Some(&i) = dedup.get(&key) {
-        return i;
-    }
-    let i = types.len();
-    types.raw(&key);
-    dedup.insert(key, i);
-    i
+    section_body(&one)
 }
 
 /// The encoded entry of a one-entry type section (without size or count).
@@ -423,30 +451,6 @@ fn section_body(s: &TypeSection) -> Vec<u8> {
         .position(|b| b & 0x80 == 0)
         .map_or(bytes.len(), |p| p + 1);
     bytes[size_len + 1..].to_vec()
-}
-
-/// The fused type section under construction: encoded entries and a count.
-#[derive(Default)]
-struct Types {
-    bytes: Vec<u8>,
-    count: u32,
-}
-
-impl Types {
-    fn len(&self) -> u32 {
-        self.count
-    }
-    fn raw(&mut self, entry: &[u8]) {
-        self.bytes.extend_from_slice(entry);
-        self.count += 1;
-    }
-    fn section(&self) -> Vec<u8> {
-        use wasm_encoder::Encode;
-        let mut data = Vec::new();
-        self.count.encode(&mut data);
-        data.extend_from_slice(&self.bytes);
-        data
-    }
 }
 
 /// The constant offset of an active segment, if it is a plain `i32.const`.
@@ -481,7 +485,7 @@ fn passive_targets(m: &ParsedModule<'_>, map: &Maps) -> PassiveTargets {
                 && const_offset(offset_expr)
                     .is_some_and(|off| off + count <= m.tables[t - own_tables.start].ty.initial);
             if !fits {
-                out.insert((Kind::Table, map.tables[t]));
+                out.insert((Kind::Table, map.space(Space::Table)[t]));
             }
         }
     }
@@ -499,7 +503,7 @@ fn passive_targets(m: &ParsedModule<'_>, map: &Maps) -> PassiveTargets {
                     off + d.data.len() as u64 <= mem.initial.saturating_mul(page)
                 });
             if !fits {
-                out.insert((Kind::Memory, map.memories[mi]));
+                out.insert((Kind::Memory, map.space(Space::Memory)[mi]));
             }
         }
     }
@@ -531,6 +535,9 @@ fn emit_elems(
     init: &mut Function,
 ) -> Result<(), ReencodeError<String>> {
     for (k, e) in m.elems.iter().enumerate() {
+        if !map.is_live(Space::Elem, k) {
+            continue;
+        }
         let count = match &e.items {
             ElementItems::Functions(r) => r.count(),
             ElementItems::Expressions(_, r) => r.count(),
@@ -592,6 +599,9 @@ fn emit_datas(
     init: &mut Function,
 ) -> Result<(), ReencodeError<String>> {
     for (k, d) in m.datas.iter().enumerate() {
+        if !map.is_live(Space::Data, k) {
+            continue;
+        }
         match &d.kind {
             DataKind::Active {
                 memory_index,

@@ -6,6 +6,7 @@
 //! `wasm_encoder::reencode`, giving each its own index ranges.
 
 pub mod graph;
+mod live;
 pub mod merge;
 mod parse;
 pub mod plan;
