@@ -447,17 +447,19 @@ mod reference {
         Some((src.len() + so_far) as u32)
     }
 
-    /// `utf16_to_compact_probably_utf16` on the destination's bytes (2 * len).
-    pub fn utf16_to_compact_probably_utf16(src: &[u16], dst: &mut [u8]) -> Option<u32> {
+    /// `utf16_to_compact_probably_utf16`: the result, and the bytes it
+    /// reports at the start of the destination (`len` Latin-1 bytes, or the
+    /// `2 * len` bytes of the UTF-16 copy). Behind Latin-1 bytes the libcall
+    /// leaves the second half of its UTF-16 copy (it deflates in place); the
+    /// wasm leaves those bytes as they were. No caller reads them.
+    pub fn utf16_to_compact_probably_utf16(src: &[u16]) -> Option<(u32, Vec<u8>)> {
         let s = String::from_utf16(src).ok()?;
-        dst.copy_from_slice(&super::le_bytes(src));
+        let utf16 = super::le_bytes(src);
         if s.chars().all(|c| u32::from(c) <= 0xff) {
-            for i in 0..src.len() {
-                dst[i] = dst[2 * i];
-            }
-            Some(src.len() as u32)
+            let latin1 = (0..src.len()).map(|i| utf16[2 * i]).collect();
+            Some((src.len() as u32, latin1))
         } else {
-            Some(src.len() as u32 | UTF16_TAG)
+            Some((src.len() as u32 | UTF16_TAG, utf16))
         }
     }
 }
@@ -638,17 +640,8 @@ fn check_string(h: &mut H, src: u32, dst: u32, s: &str) {
     );
 
     h.write_src(src, &le_bytes(&units));
-    let before = h.read_dst(dst, 2 * units.len());
-    let got = h.utf16_to_compact_probably_utf16(src, n16, dst).unwrap();
-    let mut want = before;
-    let want_ret = reference::utf16_to_compact_probably_utf16(&units, &mut want).unwrap();
-    assert_eq!(got, want_ret, "utf16-to-compact-probably-utf16 {s:?}");
-    assert_eq!(
-        h.read_dst(dst, 2 * units.len()),
-        want,
-        "utf16-to-compact-probably-utf16 {s:?}"
-    );
-    assert_eq!(got, expected.0);
+    let got = check_compact_probably_utf16(h, src, dst, &units).unwrap();
+    assert_eq!(got, expected.0, "utf16-to-compact-probably-utf16 {s:?}");
     assert_eq!(h.read_dst(dst, expected.1.len()), expected.1);
 
     if let Some(l1) = latin1(s) {
@@ -987,9 +980,11 @@ fn utf8_to_compact_utf16_truncates_like_zip() {
 fn compact_probably_utf16_tags_and_deflates() {
     let mut h = H::distinct(1, 1);
     h.write_src(0, &le_bytes(&utf16("abÿ")));
+    h.write_dst(10, &[0xee; 6]);
     assert_eq!(h.utf16_to_compact_probably_utf16(0, 3, 10).unwrap(), 3);
-    // Deflated in place: byte i = byte 2i; bytes 3..6 keep the UTF-16 copy.
-    assert_eq!(h.read_dst(10, 6), [0x61, 0x62, 0xff, 0x00, 0xff, 0x00]);
+    // Latin-1 bytes; bytes 3..6 are left as they were (wasmtime, which
+    // deflates a UTF-16 copy in place, leaves [0xff, 0x00, 0xff] there).
+    assert_eq!(h.read_dst(10, 6), [0x61, 0x62, 0xff, 0xee, 0xee, 0xee]);
     h.write_src(0, &le_bytes(&utf16("a\u{100}")));
     assert_eq!(
         h.utf16_to_compact_probably_utf16(0, 2, 10).unwrap(),
@@ -1661,6 +1656,397 @@ fn ascii_runs_with_one_odd_byte_at_every_offset() {
                 assert_trap(h.copy_utf8(src, len, dst));
                 assert_trap(h.utf8_to_utf16(src, len, dst));
             }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Word-at-a-time fast paths: one odd unit at every offset of a run
+// ---------------------------------------------------------------------------
+//
+// The fast paths take 8 bytes (eight 8-bit or four 16-bit units) at a time
+// and hand over to the exact per-scalar code around the units they cannot
+// take. Runs of every length up to 40, with one odd unit (or sequence) at
+// every offset, cross that hand-over at every alignment, near both ends of
+// the range, and with every remainder. Each call is checked against the
+// reference (result, bytes written, trap or not), and the destination bytes
+// past what is reported written must be left as they were.
+
+/// utf16-to-compact-probably-utf16 on the `units` already written at `src`,
+/// against the reference. Returns the result, or None after checking that
+/// it trapped.
+fn check_compact_probably_utf16(h: &mut H, src: u32, dst: u32, units: &[u16]) -> Option<u32> {
+    let n = units.len();
+    let before = h.read_dst(dst, 2 * n);
+    let got = h.utf16_to_compact_probably_utf16(src, n as u32, dst);
+    let Some((want, out)) = reference::utf16_to_compact_probably_utf16(units) else {
+        assert_trap(got);
+        return None;
+    };
+    assert_eq!(got.unwrap(), want, "{units:x?}");
+    assert_eq!(h.read_dst(dst, out.len()), out, "{units:x?}");
+    assert_eq!(
+        h.read_dst(dst + out.len() as u32, 2 * n - out.len()),
+        before[out.len()..],
+        "{units:x?}: bytes past the Latin-1 result are left as they were"
+    );
+    Some(want)
+}
+
+/// utf16-to-utf8 on the `units` already written at `src`, against the
+/// reference.
+fn check_utf16_to_utf8(h: &mut H, src: u32, dst: u32, units: &[u16], dst_len: u32, fp: bool) {
+    let before = h.read_dst(dst, dst_len as usize);
+    let got = h.utf16_to_utf8(src, units.len() as u32, dst, dst_len, fp);
+    let Some((read, out)) = reference::utf16_to_utf8(units, dst_len as usize, fp) else {
+        return assert_trap(got);
+    };
+    let ctx = format!("{units:x?} dst_len {dst_len} first_pass {fp}");
+    assert_eq!(got.unwrap(), (read as u32, out.len() as u32), "{ctx}");
+    assert_eq!(h.read_dst(dst, out.len()), out, "{ctx}");
+    assert_eq!(
+        h.read_dst(dst, dst_len as usize)[out.len()..],
+        before[out.len()..],
+        "{ctx}"
+    );
+}
+
+/// latin1-to-utf8 on the `bytes` already written at `src`, against the
+/// reference.
+fn check_latin1_to_utf8(h: &mut H, src: u32, dst: u32, bytes: &[u8], dst_len: u32, fp: bool) {
+    let before = h.read_dst(dst, dst_len as usize);
+    let got = h.latin1_to_utf8(src, bytes.len() as u32, dst, dst_len, fp);
+    let (read, out) = reference::latin1_to_utf8(bytes, dst_len as usize, fp);
+    let ctx = format!("{bytes:x?} dst_len {dst_len} first_pass {fp}");
+    assert_eq!(got.unwrap(), (read as u32, out.len() as u32), "{ctx}");
+    assert_eq!(h.read_dst(dst, out.len()), out, "{ctx}");
+    assert_eq!(
+        h.read_dst(dst, dst_len as usize)[out.len()..],
+        before[out.len()..],
+        "{ctx}"
+    );
+}
+
+/// Runs of `filler` of every length 0..=max, plain and with `units[pos]`
+/// replaced by each of `odd` at every offset `pos`.
+fn runs_with_one_odd<T: Copy>(filler: T, odd: &[&[T]], max: usize) -> Vec<Vec<T>> {
+    let mut v = Vec::new();
+    for len in 0..=max {
+        v.push(vec![filler; len]);
+        for pos in 0..len {
+            for o in odd {
+                let mut run = vec![filler; len];
+                run.splice(pos..pos + 1, o.iter().copied());
+                v.push(run);
+            }
+        }
+    }
+    v
+}
+
+/// Units that stop or slow down a UTF-16 fast path: the boundaries of
+/// ASCII, Latin-1 and the surrogate range, valid pairs, and unpaired
+/// surrogates of both kinds.
+const ODD_UNITS: &[&[u16]] = &[
+    &[0x7f],
+    &[0x80],
+    &[0xe9],
+    &[0xff],
+    &[0x100],
+    &[0x4e2d],
+    &[0xd7ff],
+    &[0xe000],
+    &[0xffff],
+    &[0xd83d, 0xde00], // valid pair
+    &[0xdbff, 0xdfff], // valid pair, U+10FFFF
+    &[0xd800],         // unpaired leading
+    &[0xdbff],
+    &[0xdc00], // unpaired trailing
+    &[0xdfff],
+    &[0xdc00, 0xd800], // pair in the wrong order
+    &[0xd800, 0xd800, 0xdc00],
+];
+
+/// Three harnesses (one per layout), with scribbled memories.
+fn scribbled_layouts() -> Vec<(H, u32, u32)> {
+    let mut v = layouts(1);
+    for (h, _, _) in &mut v {
+        h.scribble();
+    }
+    v
+}
+
+#[test]
+fn utf16_one_odd_unit_at_every_offset() {
+    let mut hs = scribbled_layouts();
+    let mut i = 0;
+    for filler in [0x61u16, 0xe9] {
+        for units in runs_with_one_odd(filler, ODD_UNITS, 40) {
+            let (h, src, dst) = &mut hs[i % 3];
+            let (h, src, dst) = (h, *src, *dst);
+            i += 1;
+            let n = units.len() as u32;
+            let valid = String::from_utf16(&units).is_ok();
+            h.write_src(src, &le_bytes(&units));
+
+            // copy-utf16: an exact copy, or a trap.
+            let got = h.copy_utf16(src, n, dst);
+            if valid {
+                got.unwrap();
+                assert_eq!(le_units(&h.read_dst(dst, 2 * units.len())), units);
+            } else {
+                assert_trap(got);
+            }
+
+            check_compact_probably_utf16(h, src, dst, &units);
+
+            // utf16-to-compact-utf16 behind 0 or 3 Latin-1 bytes (whatever
+            // the scribble left there), with exactly the room needed, one
+            // unit less (traps) and one more.
+            for so_far in [0u32, 3] {
+                for dst_len in [n + so_far, n + so_far + 1, (n + so_far).wrapping_sub(1)] {
+                    if dst_len < so_far || dst_len == u32::MAX {
+                        continue;
+                    }
+                    let mut want = h.read_dst(dst, 2 * dst_len as usize);
+                    let want_n =
+                        reference::utf16_to_compact_utf16(&units, &mut want, so_far as usize);
+                    let got = h.utf16_to_compact_utf16(src, n, dst, dst_len, so_far);
+                    match want_n {
+                        Some(w) => {
+                            assert_eq!(got.unwrap(), w, "{units:x?} {so_far} {dst_len}");
+                            assert_eq!(h.read_dst(dst, 2 * dst_len as usize), want);
+                        }
+                        None => assert_trap(got),
+                    }
+                }
+            }
+
+            // utf16-to-latin1: the prefix of units below 0x100.
+            let before = h.read_dst(dst, units.len());
+            let out = reference::utf16_to_latin1(&units);
+            let k = out.len() as u32;
+            assert_eq!(
+                h.utf16_to_latin1(src, n, dst).unwrap(),
+                (k, k),
+                "{units:x?}"
+            );
+            assert_eq!(h.read_dst(dst, out.len()), out);
+            assert_eq!(
+                h.read_dst(dst, units.len())[out.len()..],
+                before[out.len()..]
+            );
+
+            // utf16-to-utf8: all the room needed, and the adapter's first pass.
+            check_utf16_to_utf8(h, src, dst, &units, 3 * n, false);
+            check_utf16_to_utf8(h, src, dst, &units, 3 * n, true);
+            check_utf16_to_utf8(h, src, dst, &units, n, true);
+
+            // And the adapters' sequences, for valid strings.
+            if let Ok(s) = String::from_utf16(&units) {
+                assert_eq!(adapter_utf16_to_utf8(h, src, &units, dst), s.as_bytes());
+                assert_eq!(
+                    adapter_utf16_to_compact(h, src, &units, dst),
+                    expected_compact(&s)
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn utf16_to_utf8_partial_stops_at_every_destination_size() {
+    let odd: &[&[u16]] = &[
+        &[0x80],
+        &[0xe9],
+        &[0x4e2d],
+        &[0xd83d, 0xde00],
+        &[0xd800],
+        &[0xdc00],
+    ];
+    let mut hs = scribbled_layouts();
+    let mut strings = runs_with_one_odd(0x61u16, odd, 20);
+    strings.extend(
+        runs_with_one_odd(0x61u16, odd, 40)
+            .into_iter()
+            .filter(|u| u.len() >= 39),
+    );
+    for (i, units) in strings.iter().enumerate() {
+        let (h, src, dst) = &mut hs[i % 3];
+        let (h, src, dst) = (h, *src, *dst);
+        h.write_src(src, &le_bytes(units));
+        for fp in [false, true] {
+            for dst_len in 0..=3 * units.len() as u32 + 1 {
+                check_utf16_to_utf8(h, src, dst, units, dst_len, fp);
+            }
+        }
+    }
+}
+
+#[test]
+fn latin1_one_odd_byte_at_every_offset() {
+    let odd: &[&[u8]] = &[b"\x7f", b"\x80", b"\xe9", b"\xff"];
+    let mut hs = scribbled_layouts();
+    for (i, bytes) in runs_with_one_odd(b'a', odd, 40).iter().enumerate() {
+        let (h, src, dst) = &mut hs[i % 3];
+        let (h, src, dst) = (h, *src, *dst);
+        let n = bytes.len() as u32;
+        h.write_src(src, bytes);
+
+        h.copy_latin1(src, n, dst).unwrap();
+        assert_eq!(h.read_dst(dst, bytes.len()), *bytes);
+
+        h.latin1_to_utf16(src, n, dst).unwrap();
+        let units: Vec<u16> = bytes.iter().map(|&b| u16::from(b)).collect();
+        assert_eq!(le_units(&h.read_dst(dst, 2 * bytes.len())), units);
+
+        check_latin1_to_utf8(h, src, dst, bytes, 2 * n, false);
+        check_latin1_to_utf8(h, src, dst, bytes, 2 * n, true);
+        check_latin1_to_utf8(h, src, dst, bytes, n, true);
+        let utf8 = decode_latin1(bytes).into_bytes();
+        assert_eq!(adapter_latin1_to_utf8(h, src, bytes, dst), utf8);
+
+        // Partial stops at every destination size (shorter runs only).
+        if bytes.len() <= 24 {
+            for fp in [false, true] {
+                for dst_len in 0..=2 * n + 1 {
+                    check_latin1_to_utf8(h, src, dst, bytes, dst_len, fp);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn utf8_to_latin1_one_odd_sequence_at_every_offset() {
+    let odd: &[&[u8]] = &[
+        b"\x7f",
+        "\u{80}".as_bytes(),
+        "é".as_bytes(),
+        "ÿ".as_bytes(),
+        "\u{100}".as_bytes(), // C4 80: valid, not Latin-1
+        "€".as_bytes(),
+        "🦀".as_bytes(),
+        b"\xff",
+        b"\x80",     // stray continuation
+        b"\xc3",     // truncated (or followed by ASCII)
+        b"\xc3(",    // bad continuation
+        b"\xc0\x80", // overlong
+        b"\xe2\x82", // truncated
+    ];
+    // Runs of chars (byte sequences): "a" for the fast path, "é" for the
+    // exact path between failed fast-path attempts.
+    let odd: Vec<[&[u8]; 1]> = odd.iter().map(|o| [*o]).collect();
+    let odd: Vec<&[&[u8]]> = odd.iter().map(|o| &o[..]).collect();
+    let mut hs = scribbled_layouts();
+    let mut i = 0;
+    for filler in ["a", "é"] {
+        for parts in runs_with_one_odd(filler.as_bytes(), &odd, 40) {
+            let bytes: Vec<u8> = parts.concat();
+            let (h, src, dst) = &mut hs[i % 3];
+            let (h, src, dst) = (h, *src, *dst);
+            i += 1;
+            let n = bytes.len() as u32;
+            h.write_src(src, &bytes);
+
+            let before = h.read_dst(dst, bytes.len());
+            let (read, out) = reference::utf8_to_latin1(&bytes);
+            let got = h.utf8_to_latin1(src, n, dst).unwrap();
+            assert_eq!(got, (read as u32, out.len() as u32), "{bytes:x?}");
+            assert_eq!(h.read_dst(dst, out.len()), out);
+            assert_eq!(
+                h.read_dst(dst, bytes.len())[out.len()..],
+                before[out.len()..]
+            );
+
+            // The adapter: utf8-to-latin1, then utf8-to-compact-utf16, which
+            // inflates in place the Latin-1 prefix of every length.
+            match std::str::from_utf8(&bytes) {
+                Ok(s) => {
+                    assert_eq!(
+                        adapter_utf8_to_compact(h, src, &bytes, dst),
+                        expected_compact(s),
+                        "{s:?}"
+                    );
+                }
+                Err(_) => {
+                    let (read, written) = h.utf8_to_latin1(src, n, dst).unwrap();
+                    assert_trap(h.utf8_to_compact_utf16(src + read, n - read, dst, n, written));
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn inflate_in_place_at_every_length() {
+    // utf8/utf16-to-compact-utf16 widen the first `so_far` bytes of the
+    // destination in place (backwards, eight bytes per step), then write
+    // the source behind them.
+    let mut rng = Rng(0x1a71);
+    for (i, so_far) in (0..=40u32).enumerate() {
+        let (mut h, src, dst) = layout(1, i % 3);
+        for s in ["", "x", "é😀", "abcdefghijklmnop"] {
+            let units = utf16(s);
+            for extra in 0..=units.len() as u32 + 1 {
+                let dst_len = so_far + extra;
+                let prefix: Vec<u8> = (0..so_far).map(|_| rng.next() as u8).collect();
+
+                h.scribble();
+                h.write_dst(dst, &prefix);
+                h.write_src(src, s.as_bytes());
+                let mut want = h.read_dst(dst, 2 * dst_len as usize);
+                let want_n =
+                    reference::utf8_to_compact_utf16(s.as_bytes(), &mut want, so_far as usize)
+                        .unwrap();
+                let got = h.utf8_to_compact_utf16(src, s.len() as u32, dst, dst_len, so_far);
+                assert_eq!(got.unwrap(), want_n, "{so_far} {s:?} {dst_len}");
+                assert_eq!(h.read_dst(dst, 2 * dst_len as usize), want);
+                assert_eq!(
+                    le_units(&h.read_dst(dst, 2 * so_far as usize)),
+                    prefix.iter().map(|&b| u16::from(b)).collect::<Vec<_>>()
+                );
+
+                h.scribble();
+                h.write_dst(dst, &prefix);
+                h.write_src(src, &le_bytes(&units));
+                let mut want = h.read_dst(dst, 2 * dst_len as usize);
+                let want_n = reference::utf16_to_compact_utf16(&units, &mut want, so_far as usize);
+                let got = h.utf16_to_compact_utf16(src, units.len() as u32, dst, dst_len, so_far);
+                match want_n {
+                    Some(n) => {
+                        assert_eq!(got.unwrap(), n, "{so_far} {s:?} {dst_len}");
+                        assert_eq!(h.read_dst(dst, 2 * dst_len as usize), want);
+                    }
+                    None => assert_trap(got),
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn compact_probably_utf16_latin1_or_not_at_every_length() {
+    // Every length 0..=40 of Latin-1 text (narrowed four units per step),
+    // then the same with one wider unit at every offset (copied and tagged).
+    let mut hs = scribbled_layouts();
+    let latin: Vec<u16> = (0..41).map(|i| 0x80 + (i * 37) % 0x80).collect();
+    let mut i = 0;
+    for len in 0..=40 {
+        for wide in std::iter::once(None).chain((0..len).map(Some)) {
+            let mut units = latin[..len].to_vec();
+            if let Some(pos) = wide {
+                units[pos] = 0x100 + pos as u16;
+            }
+            let (h, src, dst) = &mut hs[i % 3];
+            let (h, src, dst) = (h, *src, *dst);
+            i += 1;
+            h.write_src(src, &le_bytes(&units));
+            let tag = if wide.is_some() { UTF16_TAG } else { 0 };
+            assert_eq!(
+                check_compact_probably_utf16(h, src, dst, &units),
+                Some(len as u32 | tag)
+            );
         }
     }
 }

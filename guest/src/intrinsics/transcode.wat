@@ -34,8 +34,13 @@
 ;;   are unspecified (wasmtime too leaves partial output in some cases);
 ;;   no other byte of either memory is changed.
 ;; * Bytes of the destination range past the reported written length are
-;;   left as they were (wasmtime's encoding_rs may leave scratch bytes there;
-;;   no caller reads them).
+;;   left as they were (wasmtime may leave other bytes there: encoding_rs
+;;   scratch, or the UTF-16 copy behind a string deflated to Latin-1 by
+;;   utf16-to-compact-probably-utf16; no caller reads them).
+;; * Runs of units that need no decoding are handled eight bytes (one i64)
+;;   at a time, and plain copies use memory.copy; the per-scalar code runs
+;;   only around the units that need it. Results and traps are those of the
+;;   per-scalar code.
 ;;
 ;; Uses only core wasm 2.0 with multi-memory and bulk memory.
 (module
@@ -270,16 +275,39 @@
     (i32.const 2))
 
   ;; ---------------------------------------------------------------------
+  ;; Word-at-a-time fast paths
+  ;; ---------------------------------------------------------------------
+  ;; The loops below read 8 bytes (eight 8-bit or four 16-bit units) with one
+  ;; i64 load and test them all at once. They do so only while at least that
+  ;; many units are left in the source range (and room is left for what they
+  ;; write), so they never touch a byte outside the ranges; and they only
+  ;; take units for which the exact per-unit code after them would do the
+  ;; same (ASCII, Latin-1, no surrogate). Anything else goes to that code,
+  ;; one scalar at a time, and the loop tries a word again after it.
+  ;; The bit tricks are written out in place (a call per word would cost
+  ;; more than the work). Bytes are listed from the lowest address:
+  ;;
+  ;; * WIDEN four bytes b0..b3 in the low half of x (high half zero) to four
+  ;;   16-bit units b0 0 b1 0 b2 0 b3 0:
+  ;;     x = (x | x << 16) & 0x0000ffff0000ffff  ;; b0 b1 0 0 b2 b3 0 0
+  ;;     x = (x | x << 8) & 0x00ff00ff00ff00ff   ;; b0 0 b1 0 b2 0 b3 0
+  ;; * NARROW four units below 0x100, u0 0 u1 0 u2 0 u3 0, to four bytes:
+  ;;     x = (x | x >> 8) & 0x0000ffff0000ffff   ;; u0 u1 0 0 u2 u3 0 0
+  ;;     x | x >> 16                             ;; u0 u1 u2 u3 in the low half
+  ;; * Masks: no byte >= 0x80 iff x & 0x8080808080808080 == 0; no unit
+  ;;   >= 0x80 iff x & 0xff80ff80ff80ff80 == 0, none >= 0x100 iff
+  ;;   x & 0xff00ff00ff00ff00 == 0.
+  ;; * NO SURROGATE: unit u is a surrogate (D800..DFFF) iff
+  ;;   (u & 0xf800) == 0xd800, i.e. iff its lane of
+  ;;   y = (x & 0xf800f800f800f800) ^ 0xd800d800d800d800 is zero. For a lane
+  ;;   v, bit 15 of ((v & 0x7fff) + 0x7fff) | v is set iff v != 0 (the sum
+  ;;   never carries out of its lane), so no unit is a surrogate iff
+  ;;   (((y & 0x7fff7fff7fff7fff) + 0x7fff7fff7fff7fff) | y)
+  ;;     & 0x8000800080008000 == 0x8000800080008000.
+
+  ;; ---------------------------------------------------------------------
   ;; Shared loops (same names as the Rust helpers they mirror)
   ;; ---------------------------------------------------------------------
-
-  ;; The four low bytes of `x` as four little-endian 16-bit units.
-  (func $widen4 (param $x i64) (result i64)
-    (i64.or
-      (i64.or (i64.and (local.get $x) (i64.const 0xff))
-              (i64.shl (i64.and (local.get $x) (i64.const 0xff00)) (i64.const 8)))
-      (i64.or (i64.shl (i64.and (local.get $x) (i64.const 0xff0000)) (i64.const 16))
-              (i64.shl (i64.and (local.get $x) (i64.const 0xff000000)) (i64.const 24)))))
 
   ;; `run_utf8_to_utf16`: the whole source must be valid UTF-8 (checked
   ;; first, as `from_utf8` does), then its UTF-16 units are written to `dst`
@@ -288,26 +316,35 @@
   ;; Returns the number of units written.
   (func $run_utf8_to_utf16 (param $src i32) (param $len i32)
                            (param $dst i32) (param $cap i32) (result i32)
-    (local $read i32) (local $written i32) (local $c i32) (local $n i32) (local $w i64)
+    (local $read i32) (local $written i32) (local $c i32) (local $n i32)
+    (local $w i64) (local $x i64) (local $q i32)
     (call $validate_utf8 (local.get $src) (local.get $len))
     (block $done
       (loop $next
         (br_if $done (i32.ge_u (local.get $read) (local.get $len)))
         (br_if $done (i32.ge_u (local.get $written) (local.get $cap)))
-        ;; Eight ASCII bytes with room for eight units: widened two i64s at
-        ;; a time (the same units the scalar loop below would write).
+        ;; Eight ASCII bytes with room for eight units: WIDEN both halves
+        ;; (the same units the scalar loop below would write).
         (if (i32.and (i32.ge_u (i32.sub (local.get $len) (local.get $read)) (i32.const 8))
                      (i32.ge_u (i32.sub (local.get $cap) (local.get $written)) (i32.const 8)))
           (then
             (local.set $w (i64.load $src (i32.add (local.get $src) (local.get $read))))
             (if (i64.eqz (i64.and (local.get $w) (i64.const 0x8080808080808080)))
               (then
-                (i64.store $dst
-                  (i32.add (local.get $dst) (i32.shl (local.get $written) (i32.const 1)))
-                  (call $widen4 (local.get $w)))
-                (i64.store $dst offset=8
-                  (i32.add (local.get $dst) (i32.shl (local.get $written) (i32.const 1)))
-                  (call $widen4 (i64.shr_u (local.get $w) (i64.const 32))))
+                (local.set $q
+                  (i32.add (local.get $dst) (i32.shl (local.get $written) (i32.const 1))))
+                (local.set $x (i64.and (local.get $w) (i64.const 0xffffffff)))
+                (local.set $x (i64.and (i64.or (local.get $x) (i64.shl (local.get $x) (i64.const 16)))
+                                       (i64.const 0x0000ffff0000ffff)))
+                (i64.store $dst (local.get $q)
+                  (i64.and (i64.or (local.get $x) (i64.shl (local.get $x) (i64.const 8)))
+                           (i64.const 0x00ff00ff00ff00ff)))
+                (local.set $x (i64.shr_u (local.get $w) (i64.const 32)))
+                (local.set $x (i64.and (i64.or (local.get $x) (i64.shl (local.get $x) (i64.const 16)))
+                                       (i64.const 0x0000ffff0000ffff)))
+                (i64.store $dst offset=8 (local.get $q)
+                  (i64.and (i64.or (local.get $x) (i64.shl (local.get $x) (i64.const 8)))
+                           (i64.const 0x00ff00ff00ff00ff)))
                 (local.set $read (i32.add (local.get $read) (i32.const 8)))
                 (local.set $written (i32.add (local.get $written) (i32.const 8)))
                 (br $next)))))
@@ -331,59 +368,122 @@
         (br $next)))
     (local.get $written))
 
-  ;; `run_utf16_to_utf16`: decode the `len` units at `src` (trap on an
-  ;; unpaired surrogate) and write them to `dst`, which has room for `cap`
-  ;; units; running out of room traps (`char::encode_utf16` panics).
-  ;; Returns 1 if every scalar is at most U+00FF (fits Latin-1).
-  (func $run_utf16_to_utf16 (param $src i32) (param $len i32)
-                            (param $dst i32) (param $cap i32) (result i32)
-    (local $done_units i32) (local $c i32) (local $n i32) (local $all_latin1 i32)
-    (local.set $all_latin1 (i32.const 1))
+  ;; The decoding half of `run_utf16_to_utf16`: trap unless the `len` units
+  ;; at `p` in $src are valid UTF-16 (no unpaired surrogate). Returns 1 if
+  ;; every scalar is at most U+00FF (fits Latin-1), i.e. every unit is below
+  ;; 0x100 (a surrogate pair is never Latin-1, and neither is its first unit).
+  ;; A valid string re-encodes to the very same units, so the copy itself
+  ;; is left to the caller (memory.copy, or $run_utf16_to_latin1).
+  ;; Four units with NO SURROGATE need no decoding; the exact decoder only
+  ;; runs at a word holding one. `seen` ORs together every unit (the first
+  ;; one of a pair), for the Latin-1 answer.
+  (func $validate_utf16 (param $p i32) (param $len i32) (result i32)
+    (local $w i64) (local $y i64) (local $seen i64) (local $n i32)
     (block $done
       (loop $next
-        (br_if $done (i32.ge_u (local.get $done_units) (local.get $len)))
-        (call $utf16_decode
-          (i32.add (local.get $src) (i32.shl (local.get $done_units) (i32.const 1)))
-          (i32.sub (local.get $len) (local.get $done_units)))
+        (br_if $done (i32.eqz (local.get $len)))
+        (if (i32.ge_u (local.get $len) (i32.const 4))
+          (then
+            (local.set $w (i64.load $src (local.get $p)))
+            (local.set $y (i64.xor (i64.and (local.get $w) (i64.const 0xf800f800f800f800))
+                                   (i64.const 0xd800d800d800d800)))
+            (if (i64.eq
+                  (i64.and
+                    (i64.or (i64.add (i64.and (local.get $y) (i64.const 0x7fff7fff7fff7fff))
+                                     (i64.const 0x7fff7fff7fff7fff))
+                            (local.get $y))
+                    (i64.const 0x8000800080008000))
+                  (i64.const 0x8000800080008000))
+              (then
+                (local.set $seen (i64.or (local.get $seen) (local.get $w)))
+                (local.set $p (i32.add (local.get $p) (i32.const 8)))
+                (local.set $len (i32.sub (local.get $len) (i32.const 4)))
+                (br $next)))))
+        (local.set $seen (i64.or (local.get $seen)
+                                 (i64.extend_i32_u (i32.load16_u $src (local.get $p)))))
+        (call $utf16_decode (local.get $p) (local.get $len))
         (local.set $n)
-        (local.set $c)
-        ;; A valid string has as many units out as in.
-        (if (i32.gt_u (i32.add (local.get $done_units) (local.get $n)) (local.get $cap))
-          (then unreachable))
-        (drop (call $utf16_encode
-          (i32.add (local.get $dst) (i32.shl (local.get $done_units) (i32.const 1)))
-          (local.get $c)))
-        (local.set $all_latin1
-          (i32.and (local.get $all_latin1) (i32.le_u (local.get $c) (i32.const 0xff))))
-        (local.set $done_units (i32.add (local.get $done_units) (local.get $n)))
+        (drop)
+        (local.set $p (i32.add (local.get $p) (i32.shl (local.get $n) (i32.const 1))))
+        (local.set $len (i32.sub (local.get $len) (local.get $n)))
         (br $next)))
-    (local.get $all_latin1))
+    (i64.eqz (i64.and (local.get $seen) (i64.const 0xff00ff00ff00ff00))))
+
+  ;; Copy the `n` units at `src` in $src to `dst` in $dst. Two memory.copy
+  ;; of `n` bytes each, as 2 * n may not fit in an i32 (n = 2^31 units
+  ;; filling a 4 GiB memory).
+  (func $copy_units (param $dst i32) (param $src i32) (param $n i32)
+    (memory.copy $dst $src (local.get $dst) (local.get $src) (local.get $n))
+    (memory.copy $dst $src
+      (i32.add (local.get $dst) (local.get $n))
+      (i32.add (local.get $src) (local.get $n))
+      (local.get $n)))
+
+  ;; The loop of `utf16_to_latin1`: copy the units at `src` in $src (`len`
+  ;; of them) to bytes at `dst` in $dst while they are below 0x100; stop at
+  ;; the first other one (surrogates included: no trap). Returns the number
+  ;; of units copied.
+  (func $run_utf16_to_latin1 (param $src i32) (param $len i32) (param $dst i32)
+                             (result i32)
+    (local $i i32) (local $u i32) (local $w i64)
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $i) (local.get $len)))
+        ;; Four units below 0x100: NARROW them to four bytes at once.
+        (if (i32.ge_u (i32.sub (local.get $len) (local.get $i)) (i32.const 4))
+          (then
+            (local.set $w (i64.load $src
+              (i32.add (local.get $src) (i32.shl (local.get $i) (i32.const 1)))))
+            (if (i64.eqz (i64.and (local.get $w) (i64.const 0xff00ff00ff00ff00)))
+              (then
+                (local.set $w (i64.and (i64.or (local.get $w) (i64.shr_u (local.get $w) (i64.const 8)))
+                                       (i64.const 0x0000ffff0000ffff)))
+                (i32.store $dst (i32.add (local.get $dst) (local.get $i))
+                  (i32.wrap_i64 (i64.or (local.get $w) (i64.shr_u (local.get $w) (i64.const 16)))))
+                (local.set $i (i32.add (local.get $i) (i32.const 4)))
+                (br $next)))))
+        (local.set $u (i32.load16_u $src
+          (i32.add (local.get $src) (i32.shl (local.get $i) (i32.const 1)))))
+        (br_if $done (i32.gt_u (local.get $u) (i32.const 0xff)))
+        (i32.store8 $dst (i32.add (local.get $dst) (local.get $i)) (local.get $u))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next)))
+    (local.get $i))
 
   ;; `inflate_latin1_bytes`: widen the `n` Latin-1 bytes at the start of `p`
-  ;; in $dst, in place, into `n` UTF-16 units (last first, so nothing is
-  ;; overwritten before it is read).
+  ;; in $dst, in place, into `n` UTF-16 units, last first so that nothing is
+  ;; overwritten before it is read. While at least eight bytes are left,
+  ;; the last eight, [n-8, n), are loaded at once and stored (WIDEN) as
+  ;; units at [2(n-8), 2n): that starts at or after byte n-8, so it only
+  ;; covers bytes already loaded. The first bytes (fewer than eight) go one
+  ;; by one.
   (func $inflate_latin1 (param $p i32) (param $n i32)
+    (local $w i64) (local $x i64) (local $q i32)
     (block $done
       (loop $next
         (br_if $done (i32.eqz (local.get $n)))
+        (if (i32.ge_u (local.get $n) (i32.const 8))
+          (then
+            (local.set $n (i32.sub (local.get $n) (i32.const 8)))
+            (local.set $w (i64.load $dst (i32.add (local.get $p) (local.get $n))))
+            (local.set $q (i32.add (local.get $p) (i32.shl (local.get $n) (i32.const 1))))
+            (local.set $x (i64.and (local.get $w) (i64.const 0xffffffff)))
+            (local.set $x (i64.and (i64.or (local.get $x) (i64.shl (local.get $x) (i64.const 16)))
+                                   (i64.const 0x0000ffff0000ffff)))
+            (i64.store $dst (local.get $q)
+              (i64.and (i64.or (local.get $x) (i64.shl (local.get $x) (i64.const 8)))
+                       (i64.const 0x00ff00ff00ff00ff)))
+            (local.set $x (i64.shr_u (local.get $w) (i64.const 32)))
+            (local.set $x (i64.and (i64.or (local.get $x) (i64.shl (local.get $x) (i64.const 16)))
+                                   (i64.const 0x0000ffff0000ffff)))
+            (i64.store $dst offset=8 (local.get $q)
+              (i64.and (i64.or (local.get $x) (i64.shl (local.get $x) (i64.const 8)))
+                       (i64.const 0x00ff00ff00ff00ff)))
+            (br $next)))
         (local.set $n (i32.sub (local.get $n) (i32.const 1)))
         (i32.store16 $dst
           (i32.add (local.get $p) (i32.shl (local.get $n) (i32.const 1)))
           (i32.load8_u $dst (i32.add (local.get $p) (local.get $n))))
-        (br $next))))
-
-  ;; The deflation at the end of `utf16_to_compact_probably_utf16`: with the
-  ;; `n` units at `p` in $dst all below 0x100, byte i := byte 2i (the low
-  ;; byte of unit i). Bytes n..2n keep what the UTF-16 pass left there.
-  (func $deflate_to_latin1 (param $p i32) (param $n i32)
-    (local $i i32)
-    (block $done
-      (loop $next
-        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
-        (i32.store8 $dst
-          (i32.add (local.get $p) (local.get $i))
-          (i32.load8_u $dst (i32.add (local.get $p) (i32.shl (local.get $i) (i32.const 1)))))
-        (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $next))))
 
   ;; ---------------------------------------------------------------------
@@ -400,14 +500,15 @@
     (memory.copy $dst $src (local.get $dst) (local.get $src) (local.get $len)))
 
   ;; Transcode::Copy(Utf16) -> libcall `utf16_to_utf16`.
-  ;; `len` units in both memories. Traps on an unpaired surrogate.
+  ;; `len` units in both memories. Traps on an unpaired surrogate (checked
+  ;; before anything is written); a valid string is copied unchanged.
   (func (export "copy-utf16") (param $src i32) (param $len i32) (param $dst i32)
     (call $check_aligned16 (local.get $src))
     (call $check_aligned16 (local.get $dst))
     (call $check_ranges (local.get $src) (call $bytes_u16 (local.get $len))
                         (local.get $dst) (call $bytes_u16 (local.get $len)))
-    (drop (call $run_utf16_to_utf16 (local.get $src) (local.get $len)
-                                    (local.get $dst) (local.get $len))))
+    (drop (call $validate_utf16 (local.get $src) (local.get $len)))
+    (call $copy_units (local.get $dst) (local.get $src) (local.get $len)))
 
   ;; Transcode::Copy(Latin1) -> libcall `latin1_to_latin1`.
   ;; Every byte string is Latin-1: a plain copy of `len` bytes.
@@ -417,15 +518,34 @@
     (memory.copy $dst $src (local.get $dst) (local.get $src) (local.get $len)))
 
   ;; Transcode::Latin1ToUtf16 -> libcall `latin1_to_utf16`.
-  ;; `len` bytes become `len` units (each byte zero-extended).
+  ;; `len` bytes become `len` units (each byte zero-extended): eight bytes
+  ;; (WIDEN each half) at a time while eight are left, then one by one.
   (func (export "latin1-to-utf16") (param $src i32) (param $len i32) (param $dst i32)
-    (local $i i32)
+    (local $i i32) (local $w i64) (local $x i64) (local $q i32)
     (call $check_aligned16 (local.get $dst))
     (call $check_ranges (local.get $src) (call $bytes_u8 (local.get $len))
                         (local.get $dst) (call $bytes_u16 (local.get $len)))
     (block $done
       (loop $next
         (br_if $done (i32.ge_u (local.get $i) (local.get $len)))
+        (if (i32.ge_u (i32.sub (local.get $len) (local.get $i)) (i32.const 8))
+          (then
+            (local.set $w (i64.load $src (i32.add (local.get $src) (local.get $i))))
+            (local.set $q (i32.add (local.get $dst) (i32.shl (local.get $i) (i32.const 1))))
+            (local.set $x (i64.and (local.get $w) (i64.const 0xffffffff)))
+            (local.set $x (i64.and (i64.or (local.get $x) (i64.shl (local.get $x) (i64.const 16)))
+                                   (i64.const 0x0000ffff0000ffff)))
+            (i64.store $dst (local.get $q)
+              (i64.and (i64.or (local.get $x) (i64.shl (local.get $x) (i64.const 8)))
+                       (i64.const 0x00ff00ff00ff00ff)))
+            (local.set $x (i64.shr_u (local.get $w) (i64.const 32)))
+            (local.set $x (i64.and (i64.or (local.get $x) (i64.shl (local.get $x) (i64.const 16)))
+                                   (i64.const 0x0000ffff0000ffff)))
+            (i64.store $dst offset=8 (local.get $q)
+              (i64.and (i64.or (local.get $x) (i64.shl (local.get $x) (i64.const 8)))
+                       (i64.const 0x00ff00ff00ff00ff)))
+            (local.set $i (i32.add (local.get $i) (i32.const 8)))
+            (br $next)))
         (i32.store16 $dst
           (i32.add (local.get $dst) (i32.shl (local.get $i) (i32.const 1)))
           (i32.load8_u $src (i32.add (local.get $src) (local.get $i))))
@@ -441,12 +561,24 @@
   (func (export "latin1-to-utf8")
         (param $src i32) (param $src_len i32) (param $dst i32) (param $dst_len i32)
         (param $first_pass i32) (result i32 i32)
-    (local $read i32) (local $written i32) (local $b i32) (local $n i32)
+    (local $read i32) (local $written i32) (local $b i32) (local $n i32) (local $w i64)
     (call $check_ranges (local.get $src) (call $bytes_u8 (local.get $src_len))
                         (local.get $dst) (call $bytes_u8 (local.get $dst_len)))
     (block $done
       (loop $next
         (br_if $done (i32.ge_u (local.get $read) (local.get $src_len)))
+        ;; Eight ASCII bytes with room for eight: copied as they are (each
+        ;; is its own UTF-8 and never stops the first pass).
+        (if (i32.and (i32.ge_u (i32.sub (local.get $src_len) (local.get $read)) (i32.const 8))
+                     (i32.ge_u (i32.sub (local.get $dst_len) (local.get $written)) (i32.const 8)))
+          (then
+            (local.set $w (i64.load $src (i32.add (local.get $src) (local.get $read))))
+            (if (i64.eqz (i64.and (local.get $w) (i64.const 0x8080808080808080)))
+              (then
+                (i64.store $dst (i32.add (local.get $dst) (local.get $written)) (local.get $w))
+                (local.set $read (i32.add (local.get $read) (i32.const 8)))
+                (local.set $written (i32.add (local.get $written) (i32.const 8)))
+                (br $next)))))
         (local.set $b (i32.load8_u $src (i32.add (local.get $src) (local.get $read))))
         (br_if $done (i32.and (i32.ne (local.get $first_pass) (i32.const 0))
                               (i32.ge_u (local.get $b) (i32.const 0x80))))
@@ -481,12 +613,30 @@
         (param $src i32) (param $src_len i32) (param $dst i32) (param $dst_len i32)
         (param $first_pass i32) (result i32 i32)
     (local $read i32) (local $written i32) (local $c i32) (local $n i32) (local $size i32)
+    (local $w i64)
     (call $check_aligned16 (local.get $src))
     (call $check_ranges (local.get $src) (call $bytes_u16 (local.get $src_len))
                         (local.get $dst) (call $bytes_u8 (local.get $dst_len)))
     (block $done
       (loop $next
         (br_if $done (i32.ge_u (local.get $read) (local.get $src_len)))
+        ;; Four units below 0x80 with room for four bytes: NARROW them to
+        ;; four ASCII bytes at once (no surrogate, one byte each, and never
+        ;; a first-pass stop).
+        (if (i32.and (i32.ge_u (i32.sub (local.get $src_len) (local.get $read)) (i32.const 4))
+                     (i32.ge_u (i32.sub (local.get $dst_len) (local.get $written)) (i32.const 4)))
+          (then
+            (local.set $w (i64.load $src
+              (i32.add (local.get $src) (i32.shl (local.get $read) (i32.const 1)))))
+            (if (i64.eqz (i64.and (local.get $w) (i64.const 0xff80ff80ff80ff80)))
+              (then
+                (local.set $w (i64.and (i64.or (local.get $w) (i64.shr_u (local.get $w) (i64.const 8)))
+                                       (i64.const 0x0000ffff0000ffff)))
+                (i32.store $dst (i32.add (local.get $dst) (local.get $written))
+                  (i32.wrap_i64 (i64.or (local.get $w) (i64.shr_u (local.get $w) (i64.const 16)))))
+                (local.set $read (i32.add (local.get $read) (i32.const 4)))
+                (local.set $written (i32.add (local.get $written) (i32.const 4)))
+                (br $next)))))
         (call $utf16_decode
           (i32.add (local.get $src) (i32.shl (local.get $read) (i32.const 1)))
           (i32.sub (local.get $src_len) (local.get $read)))
@@ -514,12 +664,23 @@
   ;; Returns (bytes read, bytes written).
   (func (export "utf8-to-latin1") (param $src i32) (param $len i32) (param $dst i32)
         (result i32 i32)
-    (local $read i32) (local $written i32) (local $b i32) (local $t i32)
+    (local $read i32) (local $written i32) (local $b i32) (local $t i32) (local $w i64)
     (call $check_ranges (local.get $src) (call $bytes_u8 (local.get $len))
                         (local.get $dst) (call $bytes_u8 (local.get $len)))
     (block $done
       (loop $next
         (br_if $done (i32.ge_u (local.get $read) (local.get $len)))
+        ;; Eight ASCII bytes: copied as they are. There is room, since
+        ;; written <= read: len - written >= len - read >= 8.
+        (if (i32.ge_u (i32.sub (local.get $len) (local.get $read)) (i32.const 8))
+          (then
+            (local.set $w (i64.load $src (i32.add (local.get $src) (local.get $read))))
+            (if (i64.eqz (i64.and (local.get $w) (i64.const 0x8080808080808080)))
+              (then
+                (i64.store $dst (i32.add (local.get $dst) (local.get $written)) (local.get $w))
+                (local.set $read (i32.add (local.get $read) (i32.const 8)))
+                (local.set $written (i32.add (local.get $written) (i32.const 8)))
+                (br $next)))))
         (local.set $b (i32.load8_u $src (i32.add (local.get $src) (local.get $read))))
         (if (i32.lt_u (local.get $b) (i32.const 0x80))
           (then
@@ -546,21 +707,13 @@
   ;; one (surrogates included: no trap). Returns (n, n), n = units copied.
   (func (export "utf16-to-latin1") (param $src i32) (param $len i32) (param $dst i32)
         (result i32 i32)
-    (local $i i32) (local $u i32)
+    (local $n i32)
     (call $check_aligned16 (local.get $src))
     (call $check_ranges (local.get $src) (call $bytes_u16 (local.get $len))
                         (local.get $dst) (call $bytes_u8 (local.get $len)))
-    (block $done
-      (loop $next
-        (br_if $done (i32.ge_u (local.get $i) (local.get $len)))
-        (local.set $u (i32.load16_u $src
-          (i32.add (local.get $src) (i32.shl (local.get $i) (i32.const 1)))))
-        (br_if $done (i32.gt_u (local.get $u) (i32.const 0xff)))
-        (i32.store8 $dst (i32.add (local.get $dst) (local.get $i)) (local.get $u))
-        (local.set $i (i32.add (local.get $i) (i32.const 1)))
-        (br $next)))
-    (local.get $i)
-    (local.get $i))
+    (local.set $n (call $run_utf16_to_latin1 (local.get $src) (local.get $len) (local.get $dst)))
+    (local.get $n)
+    (local.get $n))
 
   ;; Transcode::Utf8ToCompactUtf16 -> libcall `utf8_to_compact_utf16`.
   ;; Second step after utf8-to-latin1 gave up: `dst` holds `dst_len` units,
@@ -588,8 +741,9 @@
 
   ;; Transcode::Utf16ToCompactUtf16 -> libcall `utf16_to_compact_utf16`.
   ;; Same as utf8-to-compact-utf16 for a UTF-16 source, except that an
-  ;; unpaired surrogate or a destination too small traps, and the result is
-  ;; latin1_bytes_so_far + src_len.
+  ;; unpaired surrogate or a destination too small traps (`encode_utf16`
+  ;; panics: a valid string needs exactly `src_len` units), and the result
+  ;; is latin1_bytes_so_far + src_len. The source is copied unchanged.
   (func (export "utf16-to-compact-utf16")
         (param $src i32) (param $src_len i32) (param $dst i32) (param $dst_len i32)
         (param $latin1_bytes_so_far i32) (result i32)
@@ -600,28 +754,35 @@
     (if (i32.gt_u (local.get $latin1_bytes_so_far) (local.get $dst_len))
       (then unreachable))
     (call $inflate_latin1 (local.get $dst) (local.get $latin1_bytes_so_far))
-    (drop (call $run_utf16_to_utf16
-      (local.get $src) (local.get $src_len)
+    (drop (call $validate_utf16 (local.get $src) (local.get $src_len)))
+    (if (i32.gt_u (local.get $src_len)
+                  (i32.sub (local.get $dst_len) (local.get $latin1_bytes_so_far)))
+      (then unreachable))
+    (call $copy_units
       (i32.add (local.get $dst) (i32.shl (local.get $latin1_bytes_so_far) (i32.const 1)))
-      (i32.sub (local.get $dst_len) (local.get $latin1_bytes_so_far))))
+      (local.get $src) (local.get $src_len))
     (i32.add (local.get $src_len) (local.get $latin1_bytes_so_far)))
 
   ;; Transcode::Utf16ToCompactProbablyUtf16 ->
   ;; libcall `utf16_to_compact_probably_utf16`.
-  ;; Copies `len` units (an unpaired surrogate traps). If every scalar is
-  ;; at most U+00FF the copy is then deflated in place to `len` Latin-1
-  ;; bytes and `len` is returned; otherwise the UTF-16 copy stays and the
-  ;; result is `len | UTF16_TAG` (1 << 31).
+  ;; Validates the `len` units (an unpaired surrogate traps, before anything
+  ;; is written). If every scalar is at most U+00FF, their `len` Latin-1
+  ;; bytes are written and `len` is returned; otherwise the units are
+  ;; copied unchanged and the result is `len | UTF16_TAG` (1 << 31).
+  ;; In the Latin-1 case bytes len..2len of the destination are left as
+  ;; they were (wasmtime copies the UTF-16 first and deflates it in place,
+  ;; leaving the second half of that copy there; no caller reads them).
   (func (export "utf16-to-compact-probably-utf16")
         (param $src i32) (param $len i32) (param $dst i32) (result i32)
     (call $check_aligned16 (local.get $src))
     (call $check_aligned16 (local.get $dst))
     (call $check_ranges (local.get $src) (call $bytes_u16 (local.get $len))
                         (local.get $dst) (call $bytes_u16 (local.get $len)))
-    (if (call $run_utf16_to_utf16 (local.get $src) (local.get $len)
-                                  (local.get $dst) (local.get $len))
+    (if (call $validate_utf16 (local.get $src) (local.get $len))
       (then
-        (call $deflate_to_latin1 (local.get $dst) (local.get $len))
+        ;; Every unit is below 0x100: this copies all `len` of them.
+        (drop (call $run_utf16_to_latin1 (local.get $src) (local.get $len) (local.get $dst)))
         (return (local.get $len))))
+    (call $copy_units (local.get $dst) (local.get $src) (local.get $len))
     (i32.or (local.get $len) (i32.const 0x80000000)))
 )
