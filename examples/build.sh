@@ -6,6 +6,8 @@
 #   examples/reexport.wasm   res-runner <- res-mid <- res-leaf (wit/reexport/compose.wac)
 #   examples/res-export.wasm res-mid <- res-leaf (not a command: exports
 #                            meld:reexport/wrapped and counters to the host)
+#   examples/bench.wasm      bench-app <- bench-lib (not a command: exports
+#                            run(workload, rounds); the benchmarks' workload)
 # Runnable from any directory. Needs the wasm32-wasip2 Rust target, wasm-tools and wac.
 set -euo pipefail
 
@@ -37,7 +39,7 @@ jobs="${JOBS:-2}"
 echo "== building guests (release, wasm32-wasip2, -j$jobs)"
 cargo build --release --target wasm32-wasip2 -j"$jobs" \
     -p calc-lib -p calc-app -p chain-leaf -p chain-middle -p chain-app \
-    -p res-lib -p res-app -p res-leaf -p res-mid -p res-runner
+    -p res-lib -p res-app -p res-leaf -p res-mid -p res-runner -p bench-lib -p bench-app
 
 rel="target/wasm32-wasip2/release"
 work="target/compose"
@@ -55,6 +57,8 @@ wasm-tools strip "$rel/res-app.wasm"      -o "$work/res_app.wasm"
 wasm-tools strip "$rel/res_leaf.wasm"     -o "$work/res_leaf.wasm"
 wasm-tools strip "$rel/res_mid.wasm"      -o "$work/res_mid.wasm"
 wasm-tools strip "$rel/res-runner.wasm"   -o "$work/res_runner.wasm"
+wasm-tools strip "$rel/bench_lib.wasm"    -o "$work/bench_lib.wasm"
+wasm-tools strip "$rel/bench_app.wasm"    -o "$work/bench_app.wasm"
 for f in "$work"/*.wasm; do wasm-tools validate "$f"; done
 
 echo "== composing"
@@ -68,9 +72,10 @@ wac compose wit/reexport/compose.wac \
     --dep meld:runner="$work/res_runner.wasm" \
     -o "$work/reexport.wasm"
 wac plug "$work/res_mid.wasm" --plug "$work/res_leaf.wasm" -o "$work/res-export.wasm"
+wac plug "$work/bench_app.wasm" --plug "$work/bench_lib.wasm" -o "$work/bench.wasm"
 
 echo "== validating"
-names="calc chain resources reexport res-export"
+names="calc chain resources reexport res-export bench"
 for name in $names; do
     wasm-tools validate "$work/$name.wasm"
     # The composition must leave only host (WASI) imports.

@@ -53,6 +53,10 @@ struct Args {
     /// Write /tmp/perf-<pid>.map for `perf record` (names the JIT code).
     #[arg(long)]
     perfmap: bool,
+    /// Write bench.fused.wasm and both forms precompiled (`.cwasm`, ELF:
+    /// `objdump -d` shows the machine code) to this directory, then exit.
+    #[arg(long, value_name = "DIR")]
+    save: Option<std::path::PathBuf>,
 }
 
 impl Args {
@@ -289,6 +293,15 @@ fn size_table() -> anyhow::Result<()> {
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let engine = engine(args.perfmap)?;
+    if let Some(dir) = &args.save {
+        let input = inputs::read("examples/bench.wasm")?;
+        let fused = fuse("bench", &input)?;
+        std::fs::create_dir_all(dir)?;
+        std::fs::write(dir.join("bench.fused.wasm"), &fused)?;
+        std::fs::write(dir.join("bench.cwasm"), engine.precompile_component(&input)?)?;
+        std::fs::write(dir.join("bench.fused.cwasm"), engine.precompile_component(&fused)?)?;
+        return Ok(());
+    }
     if args.wants("run") {
         run_table(&args, &engine)?;
     }

@@ -1025,6 +1025,44 @@ const INVALID_UTF8: &[&[u8]] = &[
     b"valid prefix \xe4\xb8\xad then \xff",
 ];
 
+/// The validator behind `copy-utf8` (and every UTF-8 source) against
+/// `core::str::from_utf8` on every one- and two-byte sequence, every lead
+/// byte E0..FF with every second byte and continuation-like third bytes,
+/// and every lead byte F0..FF with every second byte and valid, invalid
+/// and missing third and fourth bytes; each behind an ASCII run, so the
+/// sequence is reached after the word-at-a-time path.
+#[test]
+fn utf8_validation_agrees_with_from_utf8_on_every_short_sequence() {
+    let mut h = H::distinct(1, 1);
+    let mut check = |seq: &[u8]| {
+        let mut bytes = b"0123456789".to_vec();
+        bytes.extend_from_slice(seq);
+        h.write_src(0, &bytes);
+        let ours = h.copy_utf8(0, bytes.len() as u32, 0);
+        match std::str::from_utf8(&bytes) {
+            Ok(_) => {
+                ours.unwrap_or_else(|e| panic!("{seq:x?} is valid UTF-8, trapped: {e:?}"));
+                assert_eq!(h.read_dst(0, bytes.len()), bytes, "{seq:x?}");
+            }
+            Err(_) => assert!(ours.is_err(), "{seq:x?} is invalid UTF-8, accepted"),
+        }
+    };
+    let tails: &[&[u8]] = &[b"", b"\x80", b"\xbf", b"\x7f", b"\xc0", b"\x80\x80", b"\xbf\xbf", b"\x80a"];
+    for a in 0..=255u8 {
+        check(&[a]);
+        for b in 0..=255u8 {
+            check(&[a, b]);
+            if a >= 0xe0 {
+                for t in tails {
+                    let mut seq = vec![a, b];
+                    seq.extend_from_slice(t);
+                    check(&seq);
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn invalid_utf8_traps() {
     for &bad in INVALID_UTF8 {

@@ -38,8 +38,8 @@
 ;;   scratch, or the UTF-16 copy behind a string deflated to Latin-1 by
 ;;   utf16-to-compact-probably-utf16; no caller reads them).
 ;; * Runs of units that need no decoding are handled eight bytes (one i64)
-;;   at a time, and plain copies use memory.copy; the per-scalar code runs
-;;   only around the units that need it. Results and traps are those of the
+;;   at a time, and plain copies use i64 words (`memory.copy` from 256
+;;   bytes on); the per-scalar code runs only around the units that need it. Results and traps are those of the
 ;;   per-scalar code.
 ;;
 ;; Uses only core wasm 2.0 with multi-memory and bulk memory.
@@ -51,42 +51,13 @@
   ;; Argument checks
   ;; ---------------------------------------------------------------------
 
-  ;; Byte length of `n` 8-bit / 16-bit code units, without 32-bit overflow.
-  (func $bytes_u8 (param $n i32) (result i64)
-    (i64.extend_i32_u (local.get $n)))
-  (func $bytes_u16 (param $n i32) (result i64)
-    (i64.shl (i64.extend_i32_u (local.get $n)) (i64.const 1)))
-
-  ;; Trap unless [ptr, ptr + bytes) lies inside memory $src / $dst.
-  (func $check_src_range (param $ptr i32) (param $bytes i64)
-    (if (i64.gt_u
-          (i64.add (i64.extend_i32_u (local.get $ptr)) (local.get $bytes))
-          (i64.shl (i64.extend_i32_u (memory.size $src)) (i64.const 16)))
-      (then unreachable)))
-  (func $check_dst_range (param $ptr i32) (param $bytes i64)
-    (if (i64.gt_u
-          (i64.add (i64.extend_i32_u (local.get $ptr)) (local.get $bytes))
-          (i64.shl (i64.extend_i32_u (memory.size $dst)) (i64.const 16)))
-      (then unreachable)))
-
-  ;; Trap unless a pointer to 16-bit units is 2-aligned (the libcall shims
-  ;; `assert!` this for every `ptr_u16` parameter).
-  (func $check_aligned16 (param $ptr i32)
-    (if (i32.and (local.get $ptr) (i32.const 1))
-      (then unreachable)))
-
-  ;; Would `assert_no_overlap(a, b)` fail if both ranges were in one memory?
-  ;; Its rule, kept exactly (including its asymmetry for empty ranges):
-  ;;   if a.start < b.start { a.end <= b.start } else { b.end <= a.start }
-  (func $ranges_conflict (param $a i32) (param $a_bytes i64)
-                         (param $b i32) (param $b_bytes i64) (result i32)
-    (if (result i32) (i32.lt_u (local.get $a) (local.get $b))
-      (then
-        (i64.gt_u (i64.add (i64.extend_i32_u (local.get $a)) (local.get $a_bytes))
-                  (i64.extend_i32_u (local.get $b))))
-      (else
-        (i64.gt_u (i64.add (i64.extend_i32_u (local.get $b)) (local.get $b_bytes))
-                  (i64.extend_i32_u (local.get $a))))))
+  ;; The transcoders are called once per string crossing, so the checks
+  ;; below are written out flat (one call per transcoder, no nested calls:
+  ;; Cranelift does not inline wasm calls). At each export:
+  ;; - byte lengths are computed in i64, without 32-bit overflow
+  ;;   (`i64.extend_i32_u n`, shifted left by 1 for 16-bit units);
+  ;; - a pointer to 16-bit units that is not 2-aligned traps (the libcall
+  ;;   shims `assert!` this for every `ptr_u16` parameter).
 
   ;; Are $src and $dst the same memory? Wasm cannot compare memories, so
   ;; flip byte 0 of $dst, look whether byte 0 of $src changed, and restore
@@ -106,18 +77,55 @@
     (i32.store8 $dst (i32.const 0) (local.get $dst_saved))
     (local.get $same))
 
-  ;; The checks every transcoder starts with: both ranges in bounds, and no
-  ;; overlap when they live in the same memory (`assert_no_overlap(src, dst)`).
+  ;; The checks every transcoder starts with: both ranges in bounds
+  ;; ([ptr, ptr + bytes) inside its memory), and no overlap when they live
+  ;; in the same memory (`assert_no_overlap(src, dst)`), by its exact rule,
+  ;; asymmetric for empty ranges:
+  ;;   if a.start < b.start { a.end <= b.start } else { b.end <= a.start }
   ;; The memory probe only runs when the offsets would conflict.
   (func $check_ranges (param $src i32) (param $src_bytes i64)
                       (param $dst i32) (param $dst_bytes i64)
-    (call $check_src_range (local.get $src) (local.get $src_bytes))
-    (call $check_dst_range (local.get $dst) (local.get $dst_bytes))
-    (if (call $ranges_conflict (local.get $src) (local.get $src_bytes)
-                               (local.get $dst) (local.get $dst_bytes))
+    (local $src_end i64) (local $dst_end i64)
+    (local.set $src_end (i64.add (i64.extend_i32_u (local.get $src)) (local.get $src_bytes)))
+    (local.set $dst_end (i64.add (i64.extend_i32_u (local.get $dst)) (local.get $dst_bytes)))
+    (if (i64.gt_u (local.get $src_end)
+                  (i64.shl (i64.extend_i32_u (memory.size $src)) (i64.const 16)))
+      (then unreachable))
+    (if (i64.gt_u (local.get $dst_end)
+                  (i64.shl (i64.extend_i32_u (memory.size $dst)) (i64.const 16)))
+      (then unreachable))
+    (if (if (result i32) (i32.lt_u (local.get $src) (local.get $dst))
+          (then (i64.gt_u (local.get $src_end) (i64.extend_i32_u (local.get $dst))))
+          (else (i64.gt_u (local.get $dst_end) (i64.extend_i32_u (local.get $src)))))
       (then
         (if (call $same_memory)
           (then unreachable)))))
+
+  ;; Copy `n` bytes from `src` in $src to `dst` in $dst (the ranges are
+  ;; checked and do not overlap). Short strings, the common case, are
+  ;; copied eight bytes per step: wasmtime compiles `memory.copy` to a
+  ;; libcall whose fixed cost is larger than such a copy. Long ones use
+  ;; `memory.copy`.
+  (func $copy_bytes (param $dst i32) (param $src i32) (param $n i32)
+    (local $i i32)
+    (if (i32.ge_u (local.get $n) (i32.const 256))
+      (then
+        (memory.copy $dst $src (local.get $dst) (local.get $src) (local.get $n))
+        (return)))
+    (block $words_done
+      (loop $word
+        (br_if $words_done (i32.lt_u (i32.sub (local.get $n) (local.get $i)) (i32.const 8)))
+        (i64.store $dst (i32.add (local.get $dst) (local.get $i))
+          (i64.load $src (i32.add (local.get $src) (local.get $i))))
+        (local.set $i (i32.add (local.get $i) (i32.const 8)))
+        (br $word)))
+    (block $done
+      (loop $byte
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (i32.store8 $dst (i32.add (local.get $dst) (local.get $i))
+          (i32.load8_u $src (i32.add (local.get $src) (local.get $i))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $byte))))
 
   ;; ---------------------------------------------------------------------
   ;; Code points: decode from $src, encode into $dst
@@ -178,27 +186,77 @@
     (local.get $c)
     (local.get $len))
 
-  ;; Trap unless the `len` bytes at `p` in $src are valid UTF-8.
-  ;; ASCII runs are checked eight bytes at a time (one i64 load, no byte with
-  ;; its high bit set); the exact decoder only runs from a non-ASCII byte on.
+  ;; Trap unless the `len` bytes at `p` in $src are valid UTF-8 (exactly
+  ;; what `core::str::from_utf8` accepts). ASCII runs are checked eight
+  ;; bytes at a time (one i64 load, no byte with its high bit set). A
+  ;; multi-byte sequence is checked in place, without decoding it, by the
+  ;; table of well-formed byte sequences (Unicode 15, table 3-7): the lead
+  ;; byte gives the number of continuation bytes and the range of the first
+  ;; one (which rules out overlong forms, surrogates and values above
+  ;; U+10FFFF); the others are 80..BF. Same verdict as $utf8_decode.
   (func $validate_utf8 (param $p i32) (param $len i32)
-    (local $n i32)
+    (local $end i32) (local $b i32) (local $n i32) (local $lo i32) (local $hi i32)
+    (local $high i64)
+    (local.set $end (i32.add (local.get $p) (local.get $len)))
     (block $done
       (loop $next
-        (br_if $done (i32.eqz (local.get $len)))
-        (if (i32.ge_u (local.get $len) (i32.const 8))
+        (if (i32.ge_u (i32.sub (local.get $end) (local.get $p)) (i32.const 8))
           (then
-            (if (i64.eqz (i64.and (i64.load $src (local.get $p))
-                                  (i64.const 0x8080808080808080)))
+            (local.set $high (i64.and (i64.load $src (local.get $p))
+                                      (i64.const 0x8080808080808080)))
+            ;; Skip the ASCII bytes before the first byte with its high
+            ;; bit set (all eight if there is none): little-endian, so
+            ;; that is ctz / 8 bytes.
+            (local.set $p (i32.add (local.get $p)
+              (i32.wrap_i64 (i64.shr_u (i64.ctz (local.get $high)) (i64.const 3)))))
+            (br_if $next (i64.eqz (local.get $high)))))
+        (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+        (local.set $b (i32.load8_u $src (local.get $p)))
+        (if (i32.lt_u (local.get $b) (i32.const 0x80))
+          (then
+            (local.set $p (i32.add (local.get $p) (i32.const 1)))
+            (br $next)))
+        ;; 80..BF are continuation bytes, C0/C1 start overlong forms,
+        ;; F5..FF nothing.
+        (if (i32.lt_u (local.get $b) (i32.const 0xc2))
+          (then unreachable))
+        (local.set $lo (i32.const 0x80))
+        (local.set $hi (i32.const 0xbf))
+        (if (i32.lt_u (local.get $b) (i32.const 0xe0))
+          (then (local.set $n (i32.const 1)))
+          (else (if (i32.lt_u (local.get $b) (i32.const 0xf0))
+            (then
+              (local.set $n (i32.const 2))
+              (if (i32.eq (local.get $b) (i32.const 0xe0))   ;; no overlong form
+                (then (local.set $lo (i32.const 0xa0))))
+              (if (i32.eq (local.get $b) (i32.const 0xed))   ;; no surrogate
+                (then (local.set $hi (i32.const 0x9f)))))
+            (else (if (i32.lt_u (local.get $b) (i32.const 0xf5))
               (then
-                (local.set $p (i32.add (local.get $p) (i32.const 8)))
-                (local.set $len (i32.sub (local.get $len) (i32.const 8)))
-                (br $next)))))
-        (call $utf8_decode (local.get $p) (local.get $len))
-        (local.set $n)
-        (drop)
-        (local.set $p (i32.add (local.get $p) (local.get $n)))
-        (local.set $len (i32.sub (local.get $len) (local.get $n)))
+                (local.set $n (i32.const 3))
+                (if (i32.eq (local.get $b) (i32.const 0xf0))   ;; no overlong form
+                  (then (local.set $lo (i32.const 0x90))))
+                (if (i32.eq (local.get $b) (i32.const 0xf4))   ;; nothing above U+10FFFF
+                  (then (local.set $hi (i32.const 0x8f)))))
+              (else unreachable))))))
+        ;; Truncated at the end of the string?
+        (if (i32.le_u (i32.sub (local.get $end) (local.get $p)) (local.get $n))
+          (then unreachable))
+        (local.set $b (i32.load8_u $src offset=1 (local.get $p)))
+        (if (i32.or (i32.lt_u (local.get $b) (local.get $lo))
+                    (i32.gt_u (local.get $b) (local.get $hi)))
+          (then unreachable))
+        (if (i32.ge_u (local.get $n) (i32.const 2))
+          (then
+            (if (i32.ne (i32.and (i32.load8_u $src offset=2 (local.get $p)) (i32.const 0xc0))
+                        (i32.const 0x80))
+              (then unreachable))))
+        (if (i32.eq (local.get $n) (i32.const 3))
+          (then
+            (if (i32.ne (i32.and (i32.load8_u $src offset=3 (local.get $p)) (i32.const 0xc0))
+                        (i32.const 0x80))
+              (then unreachable))))
+        (local.set $p (i32.add (local.get $p) (i32.add (local.get $n) (i32.const 1))))
         (br $next))))
 
   ;; Number of UTF-8 bytes for scalar `c`: 1 + [c >= 0x80] + [c >= 0x800]
@@ -409,12 +467,12 @@
         (br $next)))
     (i64.eqz (i64.and (local.get $seen) (i64.const 0xff00ff00ff00ff00))))
 
-  ;; Copy the `n` units at `src` in $src to `dst` in $dst. Two memory.copy
+  ;; Copy the `n` units at `src` in $src to `dst` in $dst. Two copies
   ;; of `n` bytes each, as 2 * n may not fit in an i32 (n = 2^31 units
   ;; filling a 4 GiB memory).
   (func $copy_units (param $dst i32) (param $src i32) (param $n i32)
-    (memory.copy $dst $src (local.get $dst) (local.get $src) (local.get $n))
-    (memory.copy $dst $src
+    (call $copy_bytes (local.get $dst) (local.get $src) (local.get $n))
+    (call $copy_bytes
       (i32.add (local.get $dst) (local.get $n))
       (i32.add (local.get $src) (local.get $n))
       (local.get $n)))
@@ -491,40 +549,57 @@
   ;; ---------------------------------------------------------------------
 
   ;; Transcode::Copy(Utf8) -> libcall `utf8_to_utf8`.
-  ;; `len` bytes, same length in both memories. Traps on invalid UTF-8
-  ;; (checked before anything is written).
+  ;; `len` bytes, same length in both memories. Traps on invalid UTF-8.
+  ;; The ASCII prefix is validated and copied in one pass, eight bytes per
+  ;; step; from the first word with a non-ASCII byte on, the rest is
+  ;; validated exactly, then copied.
   (func (export "copy-utf8") (param $src i32) (param $len i32) (param $dst i32)
-    (call $check_ranges (local.get $src) (call $bytes_u8 (local.get $len))
-                        (local.get $dst) (call $bytes_u8 (local.get $len)))
-    (call $validate_utf8 (local.get $src) (local.get $len))
-    (memory.copy $dst $src (local.get $dst) (local.get $src) (local.get $len)))
+    (local $i i32) (local $w i64)
+    (call $check_ranges (local.get $src) (i64.extend_i32_u (local.get $len))
+                        (local.get $dst) (i64.extend_i32_u (local.get $len)))
+    (block $rest
+      (loop $word
+        (br_if $rest (i32.lt_u (i32.sub (local.get $len) (local.get $i)) (i32.const 8)))
+        (local.set $w (i64.load $src (i32.add (local.get $src) (local.get $i))))
+        (br_if $rest (i64.ne (i64.and (local.get $w) (i64.const 0x8080808080808080))
+                             (i64.const 0)))
+        (i64.store $dst (i32.add (local.get $dst) (local.get $i)) (local.get $w))
+        (local.set $i (i32.add (local.get $i) (i32.const 8)))
+        (br $word)))
+    (if (i32.lt_u (local.get $i) (local.get $len))
+      (then
+        (call $validate_utf8 (i32.add (local.get $src) (local.get $i))
+                             (i32.sub (local.get $len) (local.get $i)))
+        (call $copy_bytes (i32.add (local.get $dst) (local.get $i))
+                          (i32.add (local.get $src) (local.get $i))
+                          (i32.sub (local.get $len) (local.get $i))))))
 
   ;; Transcode::Copy(Utf16) -> libcall `utf16_to_utf16`.
   ;; `len` units in both memories. Traps on an unpaired surrogate (checked
   ;; before anything is written); a valid string is copied unchanged.
   (func (export "copy-utf16") (param $src i32) (param $len i32) (param $dst i32)
-    (call $check_aligned16 (local.get $src))
-    (call $check_aligned16 (local.get $dst))
-    (call $check_ranges (local.get $src) (call $bytes_u16 (local.get $len))
-                        (local.get $dst) (call $bytes_u16 (local.get $len)))
+    (if (i32.and (local.get $src) (i32.const 1)) (then unreachable))
+    (if (i32.and (local.get $dst) (i32.const 1)) (then unreachable))
+    (call $check_ranges (local.get $src) (i64.shl (i64.extend_i32_u (local.get $len)) (i64.const 1))
+                        (local.get $dst) (i64.shl (i64.extend_i32_u (local.get $len)) (i64.const 1)))
     (drop (call $validate_utf16 (local.get $src) (local.get $len)))
     (call $copy_units (local.get $dst) (local.get $src) (local.get $len)))
 
   ;; Transcode::Copy(Latin1) -> libcall `latin1_to_latin1`.
   ;; Every byte string is Latin-1: a plain copy of `len` bytes.
   (func (export "copy-latin1") (param $src i32) (param $len i32) (param $dst i32)
-    (call $check_ranges (local.get $src) (call $bytes_u8 (local.get $len))
-                        (local.get $dst) (call $bytes_u8 (local.get $len)))
-    (memory.copy $dst $src (local.get $dst) (local.get $src) (local.get $len)))
+    (call $check_ranges (local.get $src) (i64.extend_i32_u (local.get $len))
+                        (local.get $dst) (i64.extend_i32_u (local.get $len)))
+    (call $copy_bytes (local.get $dst) (local.get $src) (local.get $len)))
 
   ;; Transcode::Latin1ToUtf16 -> libcall `latin1_to_utf16`.
   ;; `len` bytes become `len` units (each byte zero-extended): eight bytes
   ;; (WIDEN each half) at a time while eight are left, then one by one.
   (func (export "latin1-to-utf16") (param $src i32) (param $len i32) (param $dst i32)
     (local $i i32) (local $w i64) (local $x i64) (local $q i32)
-    (call $check_aligned16 (local.get $dst))
-    (call $check_ranges (local.get $src) (call $bytes_u8 (local.get $len))
-                        (local.get $dst) (call $bytes_u16 (local.get $len)))
+    (if (i32.and (local.get $dst) (i32.const 1)) (then unreachable))
+    (call $check_ranges (local.get $src) (i64.extend_i32_u (local.get $len))
+                        (local.get $dst) (i64.shl (i64.extend_i32_u (local.get $len)) (i64.const 1)))
     (block $done
       (loop $next
         (br_if $done (i32.ge_u (local.get $i) (local.get $len)))
@@ -562,8 +637,8 @@
         (param $src i32) (param $src_len i32) (param $dst i32) (param $dst_len i32)
         (param $first_pass i32) (result i32 i32)
     (local $read i32) (local $written i32) (local $b i32) (local $n i32) (local $w i64)
-    (call $check_ranges (local.get $src) (call $bytes_u8 (local.get $src_len))
-                        (local.get $dst) (call $bytes_u8 (local.get $dst_len)))
+    (call $check_ranges (local.get $src) (i64.extend_i32_u (local.get $src_len))
+                        (local.get $dst) (i64.extend_i32_u (local.get $dst_len)))
     (block $done
       (loop $next
         (br_if $done (i32.ge_u (local.get $read) (local.get $src_len)))
@@ -598,9 +673,9 @@
   ;; UTF-8 (checked before anything is written). Returns the units written.
   (func (export "utf8-to-utf16") (param $src i32) (param $len i32) (param $dst i32)
         (result i32)
-    (call $check_aligned16 (local.get $dst))
-    (call $check_ranges (local.get $src) (call $bytes_u8 (local.get $len))
-                        (local.get $dst) (call $bytes_u16 (local.get $len)))
+    (if (i32.and (local.get $dst) (i32.const 1)) (then unreachable))
+    (call $check_ranges (local.get $src) (i64.extend_i32_u (local.get $len))
+                        (local.get $dst) (i64.shl (i64.extend_i32_u (local.get $len)) (i64.const 1)))
     (call $run_utf8_to_utf16 (local.get $src) (local.get $len)
                              (local.get $dst) (local.get $len)))
 
@@ -614,9 +689,9 @@
         (param $first_pass i32) (result i32 i32)
     (local $read i32) (local $written i32) (local $c i32) (local $n i32) (local $size i32)
     (local $w i64)
-    (call $check_aligned16 (local.get $src))
-    (call $check_ranges (local.get $src) (call $bytes_u16 (local.get $src_len))
-                        (local.get $dst) (call $bytes_u8 (local.get $dst_len)))
+    (if (i32.and (local.get $src) (i32.const 1)) (then unreachable))
+    (call $check_ranges (local.get $src) (i64.shl (i64.extend_i32_u (local.get $src_len)) (i64.const 1))
+                        (local.get $dst) (i64.extend_i32_u (local.get $dst_len)))
     (block $done
       (loop $next
         (br_if $done (i32.ge_u (local.get $read) (local.get $src_len)))
@@ -665,8 +740,8 @@
   (func (export "utf8-to-latin1") (param $src i32) (param $len i32) (param $dst i32)
         (result i32 i32)
     (local $read i32) (local $written i32) (local $b i32) (local $t i32) (local $w i64)
-    (call $check_ranges (local.get $src) (call $bytes_u8 (local.get $len))
-                        (local.get $dst) (call $bytes_u8 (local.get $len)))
+    (call $check_ranges (local.get $src) (i64.extend_i32_u (local.get $len))
+                        (local.get $dst) (i64.extend_i32_u (local.get $len)))
     (block $done
       (loop $next
         (br_if $done (i32.ge_u (local.get $read) (local.get $len)))
@@ -708,9 +783,9 @@
   (func (export "utf16-to-latin1") (param $src i32) (param $len i32) (param $dst i32)
         (result i32 i32)
     (local $n i32)
-    (call $check_aligned16 (local.get $src))
-    (call $check_ranges (local.get $src) (call $bytes_u16 (local.get $len))
-                        (local.get $dst) (call $bytes_u8 (local.get $len)))
+    (if (i32.and (local.get $src) (i32.const 1)) (then unreachable))
+    (call $check_ranges (local.get $src) (i64.shl (i64.extend_i32_u (local.get $len)) (i64.const 1))
+                        (local.get $dst) (i64.extend_i32_u (local.get $len)))
     (local.set $n (call $run_utf16_to_latin1 (local.get $src) (local.get $len) (local.get $dst)))
     (local.get $n)
     (local.get $n))
@@ -726,9 +801,9 @@
   (func (export "utf8-to-compact-utf16")
         (param $src i32) (param $src_len i32) (param $dst i32) (param $dst_len i32)
         (param $latin1_bytes_so_far i32) (result i32)
-    (call $check_aligned16 (local.get $dst))
-    (call $check_ranges (local.get $src) (call $bytes_u8 (local.get $src_len))
-                        (local.get $dst) (call $bytes_u16 (local.get $dst_len)))
+    (if (i32.and (local.get $dst) (i32.const 1)) (then unreachable))
+    (call $check_ranges (local.get $src) (i64.extend_i32_u (local.get $src_len))
+                        (local.get $dst) (i64.shl (i64.extend_i32_u (local.get $dst_len)) (i64.const 1)))
     (if (i32.gt_u (local.get $latin1_bytes_so_far) (local.get $dst_len))
       (then unreachable))
     (call $inflate_latin1 (local.get $dst) (local.get $latin1_bytes_so_far))
@@ -747,10 +822,10 @@
   (func (export "utf16-to-compact-utf16")
         (param $src i32) (param $src_len i32) (param $dst i32) (param $dst_len i32)
         (param $latin1_bytes_so_far i32) (result i32)
-    (call $check_aligned16 (local.get $src))
-    (call $check_aligned16 (local.get $dst))
-    (call $check_ranges (local.get $src) (call $bytes_u16 (local.get $src_len))
-                        (local.get $dst) (call $bytes_u16 (local.get $dst_len)))
+    (if (i32.and (local.get $src) (i32.const 1)) (then unreachable))
+    (if (i32.and (local.get $dst) (i32.const 1)) (then unreachable))
+    (call $check_ranges (local.get $src) (i64.shl (i64.extend_i32_u (local.get $src_len)) (i64.const 1))
+                        (local.get $dst) (i64.shl (i64.extend_i32_u (local.get $dst_len)) (i64.const 1)))
     (if (i32.gt_u (local.get $latin1_bytes_so_far) (local.get $dst_len))
       (then unreachable))
     (call $inflate_latin1 (local.get $dst) (local.get $latin1_bytes_so_far))
@@ -774,10 +849,10 @@
   ;; leaving the second half of that copy there; no caller reads them).
   (func (export "utf16-to-compact-probably-utf16")
         (param $src i32) (param $len i32) (param $dst i32) (result i32)
-    (call $check_aligned16 (local.get $src))
-    (call $check_aligned16 (local.get $dst))
-    (call $check_ranges (local.get $src) (call $bytes_u16 (local.get $len))
-                        (local.get $dst) (call $bytes_u16 (local.get $len)))
+    (if (i32.and (local.get $src) (i32.const 1)) (then unreachable))
+    (if (i32.and (local.get $dst) (i32.const 1)) (then unreachable))
+    (call $check_ranges (local.get $src) (i64.shl (i64.extend_i32_u (local.get $len)) (i64.const 1))
+                        (local.get $dst) (i64.shl (i64.extend_i32_u (local.get $len)) (i64.const 1)))
     (if (call $validate_utf16 (local.get $src) (local.get $len))
       (then
         ;; Every unit is below 0x100: this copies all `len` of them.
