@@ -167,6 +167,11 @@ impl Provisional {
         self.type_group
             .resize(self.type_group.len() + len as usize, g);
     }
+    /// The owner of provisional item `i` of space `s` (not types): its
+    /// planned instance and its index among that module's defined items.
+    pub fn owner(&self, s: Space, i: u32) -> Option<(u32, u32)> {
+        self.owners[s as usize].get(i as usize).copied()
+    }
     /// The number of provisional items of space `s`.
     pub fn len(&self, s: Space) -> usize {
         match s {
@@ -445,6 +450,14 @@ impl Liveness {
         }
         self.finals = finals;
         counts
+    }
+
+    /// Whether provisional item `i` of space `s` is reachable.
+    pub fn is_marked(&self, s: Space, i: u32) -> bool {
+        self.live[s as usize]
+            .get(i as usize)
+            .copied()
+            .unwrap_or(false)
     }
 
     /// The final index of provisional item `i` of space `s`, if it is live

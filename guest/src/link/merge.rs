@@ -24,8 +24,9 @@
 //! not qualify, all of that instance's segments into it become passive, so
 //! that overlapping segments still apply in their original order.
 
+use super::devirt;
 use super::live::{DEAD, Liveness, Maps, Provisional, Space};
-use super::parse::{self, ParsedModule, kind_of};
+use super::parse::{self, ParsedModule, const_offset, kind_of};
 use super::plan::{InstanceId, Item, Kind, Plan, Ref};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use wasm_encoder::reencode::{Error as ReencodeError, Reencode};
@@ -139,8 +140,8 @@ pub fn merge(plan: &Plan<'_>) -> Result<Vec<u8>, LinkError> {
         maps.push(map);
     }
 
-    // Dead-code removal: keep what the roots reach, renumber it.
-    let mut roots = Vec::new();
+    // The fused module's exports, as provisional indices.
+    let mut exported = Vec::with_capacity(plan.exports.len());
     for (name, kind, r) in &plan.exports {
         let idx = resolve(&parsed, &maps, plan.instances.len(), r, *kind).map_err(|detail| {
             LinkError::Unresolved {
@@ -149,8 +150,40 @@ pub fn merge(plan: &Plan<'_>) -> Result<Vec<u8>, LinkError> {
                 detail,
             }
         })?;
-        roots.push((Space::from(*kind), idx));
+        exported.push((name.as_str(), *kind, idx));
     }
+
+    // Shims whose indirect call always reaches the same function are
+    // replaced by it wherever they are imported (and exported).
+    let exported_tables: Vec<u32> = exported
+        .iter()
+        .filter(|(_, k, _)| *k == Kind::Table)
+        .map(|(_, _, i)| *i)
+        .collect();
+    let aliases = devirt::find(&parsed, &maps, &prov, &exported_tables);
+    if !aliases.is_empty() {
+        for (m, map) in parsed.iter().zip(&mut maps) {
+            let imported = m.imported(Kind::Func);
+            for f in &mut map.space_mut(Space::Func)[..imported] {
+                if let Some(&g) = aliases.get(f) {
+                    *f = g;
+                }
+            }
+        }
+        for (_, kind, i) in &mut exported {
+            if *kind == Kind::Func
+                && let Some(&g) = aliases.get(i)
+            {
+                *i = g;
+            }
+        }
+    }
+
+    // Dead-code removal: keep what the roots reach, renumber it.
+    let mut roots: Vec<(Space, u32)> = exported
+        .iter()
+        .map(|&(_, k, i)| (Space::from(k), i))
+        .collect();
     for ((inst, m), map) in plan.instances.iter().zip(&parsed).zip(&maps) {
         init_roots(m, map, &mut roots).map_err(|e| LinkError::Reencode {
             what: inst.what.clone(),
@@ -278,15 +311,15 @@ pub fn merge(plan: &Plan<'_>) -> Result<Vec<u8>, LinkError> {
     code.function(&init);
 
     let mut exports = ExportSection::new();
-    for (name, kind, r) in &plan.exports {
-        let idx = resolve(&parsed, &maps, plan.instances.len(), r, *kind).map_err(|detail| {
-            LinkError::Unresolved {
+    for &(name, kind, i) in &exported {
+        let idx = liveness
+            .final_index(kind.into(), i)
+            .ok_or_else(|| LinkError::Unresolved {
                 what: format!("fused export `{name}`"),
                 import: 0,
-                detail,
-            }
-        })?;
-        exports.export(name, export_kind(*kind), idx);
+                detail: "removed as unreachable".into(),
+            })?;
+        exports.export(name, export_kind(kind), idx);
     }
     exports.export(INIT_EXPORT, ExportKind::Func, init_index);
 
@@ -451,17 +484,6 @@ fn section_body(s: &TypeSection) -> Vec<u8> {
         .position(|b| b & 0x80 == 0)
         .map_or(bytes.len(), |p| p + 1);
     bytes[size_len + 1..].to_vec()
-}
-
-/// The constant offset of an active segment, if it is a plain `i32.const`.
-fn const_offset(expr: &wasmparser::ConstExpr<'_>) -> Option<u64> {
-    let mut ops = expr.get_operators_reader();
-    let first = ops.read().ok()?;
-    let end = ops.read().ok()?;
-    match (first, end) {
-        (Operator::I32Const { value }, Operator::End) => Some(value as u32 as u64),
-        _ => None,
-    }
 }
 
 /// Decides which (kind, fused target) pairs get their segments applied by

@@ -5,6 +5,7 @@
 //! — and [`merge`] re-encodes all instances into one module with
 //! `wasm_encoder::reencode`, giving each its own index ranges.
 
+mod devirt;
 pub mod graph;
 mod live;
 pub mod merge;

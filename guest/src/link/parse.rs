@@ -167,3 +167,14 @@ fn function_names(
     }
     Ok(out)
 }
+
+/// The constant offset of an active segment, if it is a plain `i32.const`.
+pub fn const_offset(expr: &wasmparser::ConstExpr<'_>) -> Option<u64> {
+    let mut ops = expr.get_operators_reader();
+    match (ops.read().ok()?, ops.read().ok()?) {
+        (wasmparser::Operator::I32Const { value }, wasmparser::Operator::End) => {
+            Some(u64::from(value as u32))
+        }
+        _ => None,
+    }
+}
