@@ -57,7 +57,7 @@ fn fuse_one(input: &[u8]) -> Result<Vec<u8>, Diagnostic> {
     let fused = link::merge::merge(&graph.plan).map_err(|e| {
         Diagnostic::error(Code::Internal, format!("internal error while linking: {e}"))
     })?;
-    validate::validate(&fused, "fused core module")?;
+    // The fused module is validated as part of the output component: once.
     let output = wrap::wrap(&translation, &graph, &fused, world.as_ref())?;
     validate::validate(&output, "component")?;
     Ok(output)

@@ -13,10 +13,16 @@
 //! transcoders, the cranelift trampolines for the `may_leave` check of host
 //! calls), so that the fused component traps exactly where the input traps.
 
+/// The binary of the intrinsic `src/intrinsics/<name>.wat`, compiled by
+/// `build.rs`.
+macro_rules! intrinsic {
+    ($name:literal) => {
+        include_bytes!(concat!(env!("OUT_DIR"), "/", $name, ".wasm"))
+    };
+}
+
 pub mod resources;
 
-use crate::diagnostics::{Code, Diagnostic};
-use std::sync::OnceLock;
 use wasm_encoder::{
     CodeSection, EntityType, ExportKind, ExportSection, Function, FunctionSection, GlobalType,
     ImportSection, Instruction, Module, RefType, TableSection, TableType, TypeSection, ValType,
@@ -33,24 +39,21 @@ pub const HOST_TABLE: &str = "table";
 /// The instance flags of one component instance: a mutable `i32` global whose
 /// value is the `may_leave` flag (1 = the instance may call out). FACT adapters
 /// clear it around `realloc` and `post-return`; host stubs check it.
-pub fn flags_module() -> Result<Vec<u8>, Diagnostic> {
-    static BYTES: OnceLock<Result<Vec<u8>, String>> = OnceLock::new();
-    parsed(&BYTES, "flags.wat", include_str!("flags.wat"))
+pub fn flags_module() -> &'static [u8] {
+    intrinsic!("flags")
 }
 
 /// `trap: (param i32)`: traps unconditionally. FACT passes the reason code
 /// (`wasmtime_environ::Trap`); wasmtime turns it into a message, a core
 /// module can only trap with `unreachable`.
-pub fn trap_module() -> Result<Vec<u8>, Diagnostic> {
-    static BYTES: OnceLock<Result<Vec<u8>, String>> = OnceLock::new();
-    parsed(&BYTES, "trap.wat", include_str!("trap.wat"))
+pub fn trap_module() -> &'static [u8] {
+    intrinsic!("trap")
 }
 
 /// The string transcoders between the imported memories `meld.src` and
 /// `meld.dst` (see `transcode.wat` for each function's contract).
-pub fn transcode_module() -> Result<Vec<u8>, Diagnostic> {
-    static BYTES: OnceLock<Result<Vec<u8>, String>> = OnceLock::new();
-    parsed(&BYTES, "transcode.wat", include_str!("transcode.wat"))
+pub fn transcode_module() -> &'static [u8] {
+    intrinsic!("transcode")
 }
 
 /// The export of [`transcode_module`] that implements `op`.
@@ -69,26 +72,6 @@ pub fn transcoder_export(op: Transcode) -> &'static str {
         Transcode::Utf8ToLatin1 => "utf8-to-latin1",
         Transcode::Utf8ToUtf16 => "utf8-to-utf16",
     }
-}
-
-/// The binary of an intrinsic's text, parsed once per process.
-///
-/// # Errors
-/// E0100 if the text does not parse: a defect of Meld (every test run parses
-/// each text), reported as a diagnostic like any other internal error.
-fn parsed(
-    cell: &'static OnceLock<Result<Vec<u8>, String>>,
-    file: &str,
-    text: &str,
-) -> Result<Vec<u8>, Diagnostic> {
-    cell.get_or_init(|| wat::parse_str(text).map_err(|e| e.to_string()))
-        .clone()
-        .map_err(|e| {
-            Diagnostic::error(
-                Code::Internal,
-                format!("internal error: the intrinsic `{file}` does not parse: {e}"),
-            )
-        })
 }
 
 /// One stub of [`host_stubs_module`].

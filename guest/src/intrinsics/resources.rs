@@ -8,9 +8,7 @@
 //! | [`set_hook_module`] | once per destructor | puts an inner destructor into its hook slot once its instance exists |
 //! | [`lift_shim_module`] | once per adapted export with results in memory | the lift-flavoured entry of a boundary adapter |
 
-use super::{flags_check, parsed};
-use crate::diagnostics::Diagnostic;
-use std::sync::OnceLock;
+use super::flags_check;
 use wasm_encoder::{
     CodeSection, ConstExpr, DataSection, ElementSection, Elements, EntityType, ExportKind,
     ExportSection, Function, FunctionSection, GlobalSection, GlobalType, ImportSection,
@@ -52,16 +50,14 @@ pub struct TypeEntry {
 /// The runtime (`resources.wat`): imports `config.{memory, headers, heap,
 /// hooks}`; exports `new`, `rep`, `drop`, `transfer-own`,
 /// `transfer-borrow`, `enter-sync-call`, `exit-sync-call`, `outer-dtor`.
-pub fn runtime_module() -> Result<Vec<u8>, Diagnostic> {
-    static BYTES: OnceLock<Result<Vec<u8>, String>> = OnceLock::new();
-    parsed(&BYTES, "resources.wat", include_str!("resources.wat"))
+pub fn runtime_module() -> &'static [u8] {
+    intrinsic!("resources")
 }
 
 /// The scratch memory of the outer instance (`scratch.wat`): exports
 /// `memory`, `realloc`, and `reset`, `reset-i32`, … (post-returns).
-pub fn scratch_module() -> Result<Vec<u8>, Diagnostic> {
-    static BYTES: OnceLock<Result<Vec<u8>, String>> = OnceLock::new();
-    parsed(&BYTES, "scratch.wat", include_str!("scratch.wat"))
+pub fn scratch_module() -> &'static [u8] {
+    intrinsic!("scratch")
 }
 
 /// The export of [`scratch_module`] usable as a post-return taking `params`.

@@ -196,7 +196,7 @@ pub fn build(t: &Translation) -> Result<Graph<'_>, Diagnostic> {
     // One more: the outer instance of the boundary adapters.
     for i in 0..=c.num_runtime_component_instances {
         flags.push(plan.push(
-            Cow::Owned(intrinsics::flags_module()?),
+            Cow::Borrowed(intrinsics::flags_module()),
             Vec::new(),
             format!("instance flags of component instance {i}"),
         ));
@@ -238,7 +238,7 @@ pub fn build(t: &Translation) -> Result<Graph<'_>, Diagnostic> {
     b.add_runtime(hooks)?;
     if !t.boundary.adapters.is_empty() {
         let id = b.plan.push(
-            Cow::Owned(intrinsics::resources::scratch_module()?),
+            Cow::Borrowed(intrinsics::resources::scratch_module()),
             Vec::new(),
             "scratch memory of the outer instance",
         );
@@ -442,7 +442,7 @@ impl<'t> Builder<'t> {
             Mem::Scratch => "scratch memory".to_string(),
         };
         let id = self.plan.push(
-            Cow::Owned(intrinsics::transcode_module()?),
+            Cow::Borrowed(intrinsics::transcode_module()),
             args,
             format!("string transcoders {} → {}", name(from), name(to)),
         );
@@ -454,9 +454,9 @@ impl<'t> Builder<'t> {
         let inst = match self.trap {
             Some(i) => i,
             None => {
-                let id = self
-                    .plan
-                    .push(Cow::Owned(intrinsics::trap_module()?), Vec::new(), "trap");
+                let id =
+                    self.plan
+                        .push(Cow::Borrowed(intrinsics::trap_module()), Vec::new(), "trap");
                 self.trap = Some(id);
                 id
             }

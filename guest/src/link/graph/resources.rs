@@ -113,7 +113,7 @@ impl Builder<'_> {
             item: Item::Name(n.into()),
         };
         let runtime = self.plan.push(
-            Cow::Owned(rt::runtime_module()?),
+            Cow::Borrowed(rt::runtime_module()),
             ["memory", "headers", "heap", "hooks"]
                 .iter()
                 .map(|n| item(config, n))
