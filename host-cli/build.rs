@@ -61,7 +61,19 @@ fn main() {
             out_dir.display()
         ))
     });
+    // The guest's digest, part of the compile-cache key (see `src/lib.rs`).
+    let mut h = Fnv128::default();
+    h.write(&bytes);
+    std::fs::write(out_dir.join("meld.wasm.fnv128"), format!("{:032x}", h.0)).unwrap_or_else(|e| {
+        fail(&format!(
+            "cannot write `{}/meld.wasm.fnv128`: {e}",
+            out_dir.display()
+        ))
+    });
 }
+
+use std::hash::Hasher;
+include!("src/fnv.rs");
 
 /// Runs `cargo build -p meld --release --target wasm32-wasip2` in a target
 /// directory of its own and returns the path of the produced `meld.wasm`.

@@ -64,6 +64,12 @@ use bindings::exports::meld::fuser::fuser as wit;
 /// The Meld guest component (built for `wasm32-wasip2` by `build.rs`).
 pub const GUEST: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/meld.wasm"));
 
+/// FNV-1a 128 of [`GUEST`], as 32 hex digits, computed by `build.rs` (so that
+/// a start of meld-host does not hash 4 MB).
+const GUEST_DIGEST: &str = include_str!(concat!(env!("OUT_DIR"), "/meld.wasm.fnv128"));
+
+include!("fnv.rs");
+
 /// Environment variable that overrides the cache directory.
 pub const CACHE_DIR_ENV: &str = "MELD_CACHE_DIR";
 
@@ -397,10 +403,10 @@ pub fn default_cache_dir() -> Option<PathBuf> {
 /// `guest-<32 hex digits>.cwasm`.
 pub fn cache_file_name(engine: &Engine) -> String {
     let mut h = Fnv128::default();
-    "meld-host compiled-guest cache v1".hash(&mut h);
+    "meld-host compiled-guest cache v2".hash(&mut h);
     env!("CARGO_PKG_VERSION").hash(&mut h);
     engine.precompile_compatibility_hash().hash(&mut h);
-    GUEST.hash(&mut h);
+    GUEST_DIGEST.hash(&mut h);
     format!("guest-{:032x}.cwasm", h.0)
 }
 
@@ -472,31 +478,6 @@ fn write_cache(component: &Component, dir: &Path, path: &Path) -> anyhow::Result
     Ok(())
 }
 
-/// 128-bit FNV-1a: a fixed, dependency-free hash for cache keys (not for
-/// security; a collision would need a crafted guest, which is ours).
-struct Fnv128(u128);
-
-impl Default for Fnv128 {
-    fn default() -> Self {
-        Fnv128(0x6c62_272e_07bb_0142_62b8_2175_6295_c58d)
-    }
-}
-
-impl Hasher for Fnv128 {
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 ^= u128::from(b);
-            self.0 = self
-                .0
-                .wrapping_mul(0x0000_0000_0100_0000_0000_0000_0000_013b);
-        }
-    }
-
-    fn finish(&self) -> u64 {
-        self.0 as u64
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -504,6 +485,13 @@ mod tests {
     #[test]
     fn guest_is_a_component() {
         assert!(GUEST.starts_with(&[0, b'a', b's', b'm', 0x0d, 0, 1, 0]));
+    }
+
+    #[test]
+    fn guest_digest_is_the_fnv128_of_the_guest() {
+        let mut h = Fnv128::default();
+        h.write(GUEST);
+        assert_eq!(GUEST_DIGEST, format!("{:032x}", h.0));
     }
 
     #[test]
