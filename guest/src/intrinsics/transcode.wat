@@ -112,6 +112,20 @@
       (then
         (memory.copy $dst $src (local.get $dst) (local.get $src) (local.get $n))
         (return)))
+    ;; 32 bytes per step, then 8, then 1.
+    (block $blocks_done
+      (loop $block
+        (br_if $blocks_done (i32.lt_u (i32.sub (local.get $n) (local.get $i)) (i32.const 32)))
+        (i64.store $dst (i32.add (local.get $dst) (local.get $i))
+          (i64.load $src (i32.add (local.get $src) (local.get $i))))
+        (i64.store $dst offset=8 (i32.add (local.get $dst) (local.get $i))
+          (i64.load $src offset=8 (i32.add (local.get $src) (local.get $i))))
+        (i64.store $dst offset=16 (i32.add (local.get $dst) (local.get $i))
+          (i64.load $src offset=16 (i32.add (local.get $src) (local.get $i))))
+        (i64.store $dst offset=24 (i32.add (local.get $dst) (local.get $i))
+          (i64.load $src offset=24 (i32.add (local.get $src) (local.get $i))))
+        (local.set $i (i32.add (local.get $i) (i32.const 32)))
+        (br $block)))
     (block $words_done
       (loop $word
         (br_if $words_done (i32.lt_u (i32.sub (local.get $n) (local.get $i)) (i32.const 8)))
@@ -550,13 +564,26 @@
 
   ;; Transcode::Copy(Utf8) -> libcall `utf8_to_utf8`.
   ;; `len` bytes, same length in both memories. Traps on invalid UTF-8.
-  ;; The ASCII prefix is validated and copied in one pass, eight bytes per
-  ;; step; from the first word with a non-ASCII byte on, the rest is
-  ;; validated exactly, then copied.
+  ;; The ASCII prefix is validated and copied in one pass, sixteen then
+  ;; eight bytes per step; from the first word with a non-ASCII byte on, the
+  ;; rest is validated exactly, then copied.
   (func (export "copy-utf8") (param $src i32) (param $len i32) (param $dst i32)
-    (local $i i32) (local $w i64)
+    (local $i i32) (local $w i64) (local $w2 i64)
     (call $check_ranges (local.get $src) (i64.extend_i32_u (local.get $len))
                         (local.get $dst) (i64.extend_i32_u (local.get $len)))
+    (block $rest
+      ;; 16 bytes per step while both words are ASCII, then 8.
+      (loop $pair
+        (br_if $rest (i32.lt_u (i32.sub (local.get $len) (local.get $i)) (i32.const 16)))
+        (local.set $w (i64.load $src (i32.add (local.get $src) (local.get $i))))
+        (local.set $w2 (i64.load $src offset=8 (i32.add (local.get $src) (local.get $i))))
+        (br_if $rest (i64.ne (i64.and (i64.or (local.get $w) (local.get $w2))
+                                      (i64.const 0x8080808080808080))
+                             (i64.const 0)))
+        (i64.store $dst (i32.add (local.get $dst) (local.get $i)) (local.get $w))
+        (i64.store $dst offset=8 (i32.add (local.get $dst) (local.get $i)) (local.get $w2))
+        (local.set $i (i32.add (local.get $i) (i32.const 16)))
+        (br $pair)))
     (block $rest
       (loop $word
         (br_if $rest (i32.lt_u (i32.sub (local.get $len) (local.get $i)) (i32.const 8)))
