@@ -35,7 +35,11 @@ pub fn engine(perfmap: bool) -> anyhow::Result<Engine> {
     let mut config = Config::new();
     config.wasm_component_model(true);
     if perfmap {
-        config.profiler(ProfilingStrategy::PerfMap);
+        config.profiler(if std::env::var_os("MELD_BENCH_JITDUMP").is_some() {
+            ProfilingStrategy::JitDump
+        } else {
+            ProfilingStrategy::PerfMap
+        });
     }
     Ok(Engine::new(&config)?)
 }
