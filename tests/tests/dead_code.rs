@@ -142,3 +142,72 @@ fn only_the_transcoders_in_use_are_kept() {
         );
     }
 }
+
+/// Instantiates `bytes` and calls `name` (no parameters, one `u32` result);
+/// `None` if the call traps.
+fn call_u32(bytes: &[u8], name: &str) -> Option<Val> {
+    let engine = meld_tests::engine();
+    let component = Component::new(engine, bytes).unwrap();
+    let mut store = Store::new(engine, ());
+    let instance = Linker::new(engine)
+        .instantiate(&mut store, &component)
+        .unwrap();
+    let func = instance.get_func(&mut store, name).unwrap();
+    let mut results = [Val::U32(0)];
+    func.call(&mut store, &[], &mut results).ok()?;
+    let [r] = results;
+    Some(r)
+}
+
+/// A live recursion group of two types and no `[] -> []` type among the
+/// live ones: the generated `init` gets a type of its own, after every live
+/// type (a group holds several).
+#[test]
+fn init_type_follows_multi_type_recursion_groups() {
+    let input = wat::parse_str(
+        r#"(component
+  (core module $m
+    (rec (type $a (struct (field i32))) (type $b (struct (field i64))))
+    (func (export "f") (result i32) (struct.get $a 0 (struct.new $a (i32.const 7)))))
+  (core instance $i (instantiate $m))
+  (func (export "f") (result u32) (canon lift (core func $i "f"))))"#,
+    )
+    .unwrap();
+    let output = meld::fuse(&input).unwrap_or_else(|d| panic!("{d:?}"));
+    assert_eq!(call_u32(&input, "f"), Some(Val::U32(7)));
+    assert_eq!(call_u32(&output, "f"), Some(Val::U32(7)));
+}
+
+/// `$a` refers to itself, `$b` to `$a`: different types, though both are
+/// "a function taking a nullable reference to the first of them". A
+/// `call_indirect` expecting `$b` on a function of type `$a` traps; fused
+/// too, so the two must not be merged as one type.
+#[test]
+fn a_self_referencing_type_is_not_merged_with_one_referring_to_it() {
+    let input = wat::parse_str(
+        r#"(component
+  (core module $m
+    (type $a (func (param (ref null $a))))
+    (type $b (func (param (ref null $a))))
+    (table 1 1 funcref)
+    (elem (i32.const 0) $f)
+    (func $f (type $a))
+    (func (export "call-as-a") (result i32)
+      (call_indirect (type $a) (ref.null $a) (i32.const 0)) (i32.const 1))
+    (func (export "call-as-b") (result i32)
+      (call_indirect (type $b) (ref.null $a) (i32.const 0)) (i32.const 1)))
+  (core instance $i (instantiate $m))
+  (func (export "call-as-a") (result u32) (canon lift (core func $i "call-as-a")))
+  (func (export "call-as-b") (result u32) (canon lift (core func $i "call-as-b"))))"#,
+    )
+    .unwrap();
+    let output = meld::fuse(&input).unwrap_or_else(|d| panic!("{d:?}"));
+    for bytes in [&input, &output] {
+        assert_eq!(call_u32(bytes, "call-as-a"), Some(Val::U32(1)));
+        assert_eq!(
+            call_u32(bytes, "call-as-b"),
+            None,
+            "a signature mismatch must trap"
+        );
+    }
+}

@@ -9,15 +9,30 @@ use wasmtime::component::{Component, Linker, Val};
 /// `$caller`'s main module imports `f` through a shim (`call_indirect` of
 /// slot 0 of the shim's table), filled by a fixup module with the lowered
 /// `f` of `$callee` (x + 1). `main_extra` is spliced into the main module,
-/// `main_imports_table` also gives it the shim's table as `host.table`.
+/// `main_imports_table` also gives it the shim's table, twice: as table 0
+/// (`host.table`) and table 1 (`host.table-again`). The caller also exports
+/// the main module's `clear` when `main_extra` defines it.
 fn composition(main_extra: &str, main_imports_table: bool) -> Vec<u8> {
     let table_import = if main_imports_table {
-        r#"(import "host" "table" (table 1 1 funcref))"#
+        r#"(import "host" "table" (table 1 1 funcref))
+           (import "host" "table-again" (table 1 1 funcref))"#
     } else {
         ""
     };
     let table_export = if main_imports_table {
-        r#"(export "table" (table $shim "$imports"))"#
+        r#"(export "table" (table $shim "$imports"))
+           (export "table-again" (table $shim "$imports"))"#
+    } else {
+        ""
+    };
+    let has_clear = main_extra.contains("\"clear\"");
+    let clear_lift = if has_clear {
+        r#"(func (export "clear") (canon lift (core func $main "clear")))"#
+    } else {
+        ""
+    };
+    let clear_export = if has_clear {
+        r#"(export "clear" (func $caller "clear"))"#
     } else {
         ""
     };
@@ -50,10 +65,12 @@ fn composition(main_extra: &str, main_imports_table: bool) -> Vec<u8> {
     (core instance (instantiate $fixup (with "" (instance
       (export "0" (func $lowered))
       (export "$imports" (table $shim "$imports"))))))
-    (func (export "run") (param "x" u32) (result u32) (canon lift (core func $main "run"))))
+    (func (export "run") (param "x" u32) (result u32) (canon lift (core func $main "run")))
+    {clear_lift})
   (instance $callee (instantiate $callee))
   (instance $caller (instantiate $caller (with "f" (func $callee "f"))))
-  (export "run" (func $caller "run")))"#
+  (export "run" (func $caller "run"))
+  {clear_export})"#
     ))
     .expect("test composition parses")
 }
@@ -114,6 +131,35 @@ fn a_shim_whose_table_can_change_stays() {
     assert_eq!(run(&input), Some(Val::U32(42)));
     assert_eq!(run(&output), Some(Val::U32(42)));
     assert_eq!(call_indirects(&output), 1);
+}
+
+/// The table is imported twice; `clear` empties the slot through the second
+/// import. After it, `run` traps unfused, so it must trap fused.
+#[test]
+fn a_shim_whose_table_changes_through_a_second_import_stays() {
+    let input = composition(
+        r#"(func (export "clear") (table.set 1 (i32.const 0) (ref.null func)))"#,
+        true,
+    );
+    let output = meld::fuse(&input).unwrap();
+    for bytes in [&input, &output] {
+        let engine = meld_tests::engine();
+        let component = Component::new(engine, bytes).unwrap();
+        let mut store = Store::new(engine, ());
+        let instance = Linker::new(engine)
+            .instantiate(&mut store, &component)
+            .unwrap();
+        let run = instance.get_func(&mut store, "run").unwrap();
+        let clear = instance.get_func(&mut store, "clear").unwrap();
+        let mut r = [Val::U32(0)];
+        run.call(&mut store, &[Val::U32(41)], &mut r).unwrap();
+        assert_eq!(r[0], Val::U32(42));
+        clear.call(&mut store, &[], &mut []).unwrap();
+        assert!(
+            run.call(&mut store, &[Val::U32(41)], &mut r).is_err(),
+            "run after clear must trap"
+        );
+    }
 }
 
 #[test]

@@ -91,9 +91,11 @@ pub fn find(
                 tables.retain(|t| *t != table);
                 continue;
             };
-            // Applied at instantiation (usize::MAX: before everything) when
-            // it stays active in the table's own instance; else by `init`
-            // at instance `i` (the linker makes it passive).
+            // A segment of the table's own instance is applied before any
+            // code that can reach the shim runs (usize::MAX): at
+            // instantiation if it stays active, else by `init` before that
+            // instance's start function, and no earlier instance can name
+            // the shim. Any other is applied by `init` at instance `i`.
             let own = own_tables.contains(&(local as usize));
             for (k, target) in targets.into_iter().enumerate() {
                 let entry = slots
@@ -114,6 +116,8 @@ pub fn find(
             .get(ty as usize)
             .copied()
     };
+    // Per writer instance: what the start functions before it reach.
+    let mut early_reach: HashMap<usize, Option<Liveness>> = HashMap::new();
     for shim in shims {
         if tables.binary_search(&shim.table).is_err() {
             continue;
@@ -124,8 +128,16 @@ pub fn find(
         if func_type(target) != Some(shim.ty) || func_type(shim.func) != Some(shim.ty) {
             continue;
         }
-        if applied_by != usize::MAX && reachable_before(parsed, maps, prov, applied_by, shim.func) {
-            continue;
+        if applied_by != usize::MAX {
+            let early = early_reach
+                .entry(applied_by)
+                .or_insert_with(|| reachable_before(parsed, maps, prov, applied_by));
+            if early
+                .as_ref()
+                .is_none_or(|l| l.is_marked(Space::Func, shim.func))
+            {
+                continue;
+            }
         }
         aliases.insert(shim.func, target);
     }
@@ -150,7 +162,10 @@ fn shims_of(m: &ParsedModule<'_>, map: &Maps) -> Vec<Shim> {
     let imported = m.imported(Kind::Func);
     let mut out = Vec::new();
     for (k, body) in m.bodies.iter().enumerate() {
-        let Some((table, slot, ty)) = shim_body(m, body, m.func_types[k]) else {
+        let Some(&own_ty) = m.func_types.get(k) else {
+            continue;
+        };
+        let Some((table, slot, ty)) = shim_body(m, body, own_ty) else {
             continue;
         };
         let (Some(&func), Some(&table), Some(&ty)) = (
@@ -226,18 +241,24 @@ fn param_count(m: &ParsedModule<'_>, ty: u32) -> Option<u32> {
 /// table `table` may change it, or the table starts out non-null.
 fn mutated(parsed: &[ParsedModule<'_>], maps: &[Maps], table: u32) -> bool {
     for (m, map) in parsed.iter().zip(maps) {
-        let tables = map.space(Space::Table);
-        let Some(local) = tables.iter().position(|&t| t == table) else {
+        // Every local index of the table (it may be imported more than once).
+        let locals: Vec<u32> = (0..)
+            .zip(map.space(Space::Table))
+            .filter(|&(_, &t)| t == table)
+            .map(|(l, _)| l)
+            .collect();
+        if locals.is_empty() {
             continue;
-        };
-        let local = local as u32;
-        let imported = m.imported(Kind::Table);
-        if let Some(t) = (local as usize)
-            .checked_sub(imported)
-            .and_then(|k| m.tables.get(k))
-            && matches!(t.init, TableInit::Expr(_))
-        {
-            return true;
+        }
+        let imported = m.imported(Kind::Table) as u32;
+        for &local in &locals {
+            if let Some(t) = local
+                .checked_sub(imported)
+                .and_then(|k| m.tables.get(k as usize))
+                && matches!(t.init, TableInit::Expr(_))
+            {
+                return true;
+            }
         }
         for body in &m.bodies {
             let Ok(mut ops) = body.get_operators_reader() else {
@@ -245,15 +266,17 @@ fn mutated(parsed: &[ParsedModule<'_>], maps: &[Maps], table: u32) -> bool {
             };
             while !ops.eof() {
                 let Ok(op) = ops.read() else { return true };
-                let writes = match op {
+                let target = match op {
                     Operator::TableSet { table }
                     | Operator::TableGrow { table }
-                    | Operator::TableFill { table } => table == local,
-                    Operator::TableCopy { dst_table, .. } => dst_table == local,
-                    Operator::TableInit { table, .. } => table == local,
-                    _ => false,
+                    | Operator::TableFill { table }
+                    | Operator::TableInit { table, .. }
+                    | Operator::TableCopy {
+                        dst_table: table, ..
+                    } => table,
+                    _ => continue,
                 };
-                if writes {
+                if locals.contains(&target) {
                     return true;
                 }
             }
@@ -287,17 +310,17 @@ fn element_funcs(items: &ElementItems<'_>, map: &Maps) -> Vec<Option<u32>> {
     }
 }
 
-/// Whether `func` can be reached from a start function that `init` runs
-/// before the segments of instance `writer` are applied (starts of earlier
-/// instances).
+/// What the start functions that `init` runs before the segments of
+/// instance `writer` are applied (starts of earlier instances) can reach;
+/// `None` if that cannot be worked out (then nothing is replaced).
 fn reachable_before(
     parsed: &[ParsedModule<'_>],
     maps: &[Maps],
     prov: &Provisional,
     writer: usize,
-    func: u32,
-) -> bool {
-    let roots: Vec<(Space, u32)> = parsed[..writer]
+) -> Option<Liveness> {
+    let roots: Vec<(Space, u32)> = parsed
+        .get(..writer)?
         .iter()
         .zip(maps)
         .filter_map(|(m, map)| {
@@ -305,11 +328,5 @@ fn reachable_before(
             Some((Space::Func, *map.space(Space::Func).get(start as usize)?))
         })
         .collect();
-    if roots.is_empty() {
-        return false;
-    }
-    match Liveness::analyse(parsed, maps, prov, roots) {
-        Ok(live) => live.is_marked(Space::Func, func),
-        Err(_) => true,
-    }
+    Liveness::analyse(parsed, maps, prov, roots).ok()
 }

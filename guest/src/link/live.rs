@@ -297,8 +297,12 @@ impl Walk<'_, '_> {
         match s {
             Space::Type => unreachable!("handled above"),
             Space::Func => {
-                r.type_index(m.func_types[k])?;
-                let body = &m.bodies[k];
+                let (Some(&ty), Some(body)) = (m.func_types.get(k), m.bodies.get(k)) else {
+                    return Err(ReencodeError::UserError(format!(
+                        "function {k} has no body"
+                    )));
+                };
+                r.type_index(ty)?;
                 for local in body.get_locals_reader()? {
                     let (_, ty) = local?;
                     r.val_type(ty)?;

@@ -218,8 +218,9 @@ pub fn merge(plan: &Plan<'_>) -> Result<Vec<u8>, LinkError> {
     {
         Some(t) => t,
         None => {
+            // After every live type (a group counts once in `types.len()`).
             types.ty().function([], []);
-            types.len() - 1
+            counts[Space::Type as usize]
         }
     };
     let init_index = counts[Space::Func as usize];
@@ -442,28 +443,37 @@ fn intern_types(
     let mut next = prov.len(Space::Type) as u32;
     for (g, group) in m.rec_groups.iter().enumerate() {
         let len = group.types().len() as u32;
-        // Tentative positions, so that references inside the group resolve.
-        let types = map.space_mut(Space::Type);
-        types.extend(next..next + len);
         if len == 1 {
+            // The key encodes a reference of the type to itself as
+            // `SELF_REFERENCE`, an index no other type has: a type that refers
+            // to itself is then never taken for one that refers to an
+            // earlier type at the same position.
+            map.space_mut(Space::Type).push(SELF_REFERENCE);
             let mut one = TypeSection::new();
             map.parse_recursive_type_group(one.ty(), group.clone())
                 .map_err(|e| e.to_string())?;
             let key = section_body(&one);
+            let types = map.space_mut(Space::Type);
+            let slot = types.len() - 1;
             if let Some(&existing) = dedup.get(&key) {
-                // The group's one tentative position is the last one.
-                let types = map.space_mut(Space::Type);
-                let slot = types.len() - 1;
                 types[slot] = existing;
                 continue;
             }
+            types[slot] = next;
             dedup.insert(key, next);
+        } else {
+            // Tentative positions, so that references inside the group resolve.
+            map.space_mut(Space::Type).extend(next..next + len);
         }
         prov.group(instance, g, next, len);
         next += len;
     }
     Ok(())
 }
+
+/// Stands for a type's own index in its dedup key (see [`intern_types`]);
+/// above any real type index (a module has at most 1,000,000 types).
+const SELF_REFERENCE: u32 = 0x0fff_ffff;
 
 /// The dedup key of a plain function type (see [`intern_types`]).
 fn func_type_key(params: &[wasm_encoder::ValType], results: &[wasm_encoder::ValType]) -> Vec<u8> {
@@ -507,7 +517,9 @@ fn passive_targets(m: &ParsedModule<'_>, map: &Maps) -> PassiveTargets {
                 && const_offset(offset_expr)
                     .is_some_and(|off| off + count <= m.tables[t - own_tables.start].ty.initial);
             if !fits {
-                out.insert((Kind::Table, map.space(Space::Table)[t]));
+                if let Some(&t) = map.space(Space::Table).get(t) {
+                    out.insert((Kind::Table, t));
+                }
             }
         }
     }
@@ -525,7 +537,9 @@ fn passive_targets(m: &ParsedModule<'_>, map: &Maps) -> PassiveTargets {
                     off + d.data.len() as u64 <= mem.initial.saturating_mul(page)
                 });
             if !fits {
-                out.insert((Kind::Memory, map.space(Space::Memory)[mi]));
+                if let Some(&mem) = map.space(Space::Memory).get(mi) {
+                    out.insert((Kind::Memory, mem));
+                }
             }
         }
     }
