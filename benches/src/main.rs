@@ -53,6 +53,11 @@ struct Args {
     /// Write /tmp/perf-<pid>.map for `perf record` (names the JIT code).
     #[arg(long)]
     perfmap: bool,
+    /// Fuse with this command (`FUSER IN OUT`, e.g. an earlier build of
+    /// `examples/fuse.rs`) instead of this build's library: for before/after
+    /// comparisons.
+    #[arg(long, value_name = "PATH")]
+    fuser: Option<std::path::PathBuf>,
     /// Write bench.fused.wasm and both forms precompiled (`.cwasm`, ELF:
     /// `objdump -d` shows the machine code) to this directory, then exit.
     #[arg(long, value_name = "DIR")]
@@ -95,8 +100,25 @@ fn ratio(fused: Duration, unfused: Duration) -> String {
     format!("{:.2}", fused.as_secs_f64() / unfused.as_secs_f64())
 }
 
+/// The fuser `--fuser` names, if any (set once in `main`).
+static FUSER: std::sync::OnceLock<Option<std::path::PathBuf>> = std::sync::OnceLock::new();
+
 fn fuse(name: &str, bytes: &[u8]) -> anyhow::Result<Vec<u8>> {
-    meld::fuse(bytes).map_err(|d| anyhow::anyhow!("fusing {name}: {d:?}"))
+    let Some(Some(fuser)) = FUSER.get() else {
+        return meld::fuse(bytes).map_err(|d| anyhow::anyhow!("fusing {name}: {d:?}"));
+    };
+    let dir = std::env::temp_dir().join(format!("meld-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let (input, output) = (dir.join("in.wasm"), dir.join("out.wasm"));
+    std::fs::write(&input, bytes)?;
+    let status = std::process::Command::new(fuser)
+        .arg(&input)
+        .arg(&output)
+        .status()?;
+    if !status.success() {
+        bail!("fusing {name} with {}: {status}", fuser.display());
+    }
+    Ok(std::fs::read(&output)?)
 }
 
 /// Times `call` on both forms, `samples` times each, alternating which form
@@ -292,14 +314,21 @@ fn size_table() -> anyhow::Result<()> {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    FUSER.get_or_init(|| args.fuser.clone());
     let engine = engine(args.perfmap)?;
     if let Some(dir) = &args.save {
         let input = inputs::read("examples/bench.wasm")?;
         let fused = fuse("bench", &input)?;
         std::fs::create_dir_all(dir)?;
         std::fs::write(dir.join("bench.fused.wasm"), &fused)?;
-        std::fs::write(dir.join("bench.cwasm"), engine.precompile_component(&input)?)?;
-        std::fs::write(dir.join("bench.fused.cwasm"), engine.precompile_component(&fused)?)?;
+        std::fs::write(
+            dir.join("bench.cwasm"),
+            engine.precompile_component(&input)?,
+        )?;
+        std::fs::write(
+            dir.join("bench.fused.cwasm"),
+            engine.precompile_component(&fused)?,
+        )?;
         return Ok(());
     }
     if args.wants("run") {
