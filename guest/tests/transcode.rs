@@ -1047,7 +1047,16 @@ fn utf8_validation_agrees_with_from_utf8_on_every_short_sequence() {
             Err(_) => assert!(ours.is_err(), "{seq:x?} is invalid UTF-8, accepted"),
         }
     };
-    let tails: &[&[u8]] = &[b"", b"\x80", b"\xbf", b"\x7f", b"\xc0", b"\x80\x80", b"\xbf\xbf", b"\x80a"];
+    let tails: &[&[u8]] = &[
+        b"",
+        b"\x80",
+        b"\xbf",
+        b"\x7f",
+        b"\xc0",
+        b"\x80\x80",
+        b"\xbf\xbf",
+        b"\x80a",
+    ];
     for a in 0..=255u8 {
         check(&[a]);
         for b in 0..=255u8 {

@@ -192,3 +192,23 @@ pub fn function_names(component: &[u8]) -> anyhow::Result<Vec<String>> {
     }
     Ok(names)
 }
+
+/// Instantiates `bytes` with no imports and calls its export `name` with
+/// `args`, expecting one result; `None` if instantiation or the call traps.
+pub fn call_export(
+    bytes: &[u8],
+    name: &str,
+    args: &[wasmtime::component::Val],
+) -> Option<wasmtime::component::Val> {
+    let engine = engine();
+    let component = Component::new(engine, bytes).ok()?;
+    let mut store = Store::new(engine, ());
+    let instance = wasmtime::component::Linker::new(engine)
+        .instantiate(&mut store, &component)
+        .ok()?;
+    let func = instance.get_func(&mut store, name)?;
+    let mut results = [wasmtime::component::Val::Bool(false)];
+    func.call(&mut store, args, &mut results).ok()?;
+    let [r] = results;
+    Some(r)
+}

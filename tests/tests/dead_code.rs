@@ -3,8 +3,7 @@
 //! else; what is kept keeps its name and its behaviour.
 
 use meld_tests::function_names;
-use wasmtime::Store;
-use wasmtime::component::{Component, Linker, Val};
+use wasmtime::component::Val;
 
 /// `$callee` lifts `len: func(s: string) -> u32` (strings in `to`); its core
 /// module also holds a function nothing calls, an export nothing lifts, a
@@ -66,17 +65,7 @@ fn composition(from: &str, to: &str) -> Vec<u8> {
 }
 
 fn run(bytes: &[u8]) -> Val {
-    let engine = meld_tests::engine();
-    let component = Component::new(engine, bytes).unwrap();
-    let mut store = Store::new(engine, ());
-    let instance = Linker::new(engine)
-        .instantiate(&mut store, &component)
-        .unwrap();
-    let func = instance.get_func(&mut store, "run").unwrap();
-    let mut results = [Val::U32(0)];
-    func.call(&mut store, &[], &mut results).unwrap();
-    let [r] = results;
-    r
+    meld_tests::call_export(bytes, "run", &[]).expect("run returns")
 }
 
 #[test]
@@ -143,20 +132,9 @@ fn only_the_transcoders_in_use_are_kept() {
     }
 }
 
-/// Instantiates `bytes` and calls `name` (no parameters, one `u32` result);
-/// `None` if the call traps.
+/// Calls `name` (no parameters) of `bytes`; `None` if the call traps.
 fn call_u32(bytes: &[u8], name: &str) -> Option<Val> {
-    let engine = meld_tests::engine();
-    let component = Component::new(engine, bytes).unwrap();
-    let mut store = Store::new(engine, ());
-    let instance = Linker::new(engine)
-        .instantiate(&mut store, &component)
-        .unwrap();
-    let func = instance.get_func(&mut store, name).unwrap();
-    let mut results = [Val::U32(0)];
-    func.call(&mut store, &[], &mut results).ok()?;
-    let [r] = results;
-    Some(r)
+    meld_tests::call_export(bytes, name, &[])
 }
 
 /// A live recursion group of two types and no `[] -> []` type among the

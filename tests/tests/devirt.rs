@@ -77,17 +77,7 @@ fn composition(main_extra: &str, main_imports_table: bool) -> Vec<u8> {
 
 /// `run(41)`, or `None` if instantiation or the call traps.
 fn run(bytes: &[u8]) -> Option<Val> {
-    let engine = meld_tests::engine();
-    let component = Component::new(engine, bytes).unwrap();
-    let mut store = Store::new(engine, ());
-    let instance = Linker::new(engine)
-        .instantiate(&mut store, &component)
-        .ok()?;
-    let func = instance.get_func(&mut store, "run").unwrap();
-    let mut results = [Val::U32(0)];
-    func.call(&mut store, &[Val::U32(41)], &mut results).ok()?;
-    let [r] = results;
-    Some(r)
+    meld_tests::call_export(bytes, "run", &[Val::U32(41)])
 }
 
 /// Number of `call_indirect` instructions in all code of `component`.

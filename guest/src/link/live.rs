@@ -295,7 +295,8 @@ impl Walk<'_, '_> {
             uses: &mut self.uses,
         };
         match s {
-            Space::Type => unreachable!("handled above"),
+            // Returned from above: a type is visited with its whole group.
+            Space::Type => {}
             Space::Func => {
                 let (Some(&ty), Some(body)) = (m.func_types.get(k), m.bodies.get(k)) else {
                     return Err(ReencodeError::UserError(format!(
