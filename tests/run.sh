@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
 # Runs all of Meld's tests: the command CI runs (.ci/run) and README documents.
 # Installs what it needs: the wasm32-wasip2 Rust target (the guest component is
-# built by host-cli/build.rs). Everything else comes from crates.io.
+# built by host-cli/build.rs) and npm's binaryen (tests/tools). Everything else
+# comes from crates.io and npm.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 if ! rustup target list --installed | grep -qx wasm32-wasip2; then
     rustup target add wasm32-wasip2
+fi
+
+# wasm-opt (npm `binaryen`), which tests/core_output.rs runs on Meld's core
+# module output.
+if [ ! -x tests/tools/node_modules/.bin/wasm-opt ]; then
+    npm ci --prefix tests/tools --no-audit --no-fund
 fi
 
 # Release: the tests run the guest component and the examples under wasmtime,

@@ -15,6 +15,15 @@ impl wit::Guest for Component {
         crate::fuse(&input).map_err(|ds| ds.into_iter().map(to_wit).collect())
     }
 
+    fn fuse_with(input: Vec<u8>, options: wit::Options) -> Result<Vec<u8>, Vec<wit::Diagnostic>> {
+        let output = match options.output {
+            wit::Output::Component => crate::Output::Component,
+            wit::Output::Core => crate::Output::Core,
+        };
+        crate::fuse_with(&input, &crate::Options { output })
+            .map_err(|ds| ds.into_iter().map(to_wit).collect())
+    }
+
     fn inspect(input: Vec<u8>) -> Result<wit::Inspection, Vec<wit::Diagnostic>> {
         let i = crate::inspect::inspect(&input)
             .map_err(|ds| ds.into_iter().map(to_wit).collect::<Vec<_>>())?;

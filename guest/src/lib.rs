@@ -30,8 +30,32 @@ mod component;
 
 pub use diagnostics::{Code, Diagnostic, Diagnostics, Severity};
 
+/// What [`fuse_with`] produces.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Output {
+    /// A component with the input's outer world whose program code is one
+    /// core module (the default).
+    #[default]
+    Component,
+    /// One core module in the component model's `wasm32` build target
+    /// (`design/mvp/BuildTargets.md`): the world's functions imported and
+    /// exported under `cm32p2|…` names, one host-facing memory
+    /// `cm32p2_memory`, `cm32p2_realloc`, `cm32p2_initialize`, `utf8`
+    /// strings, and the world embedded as a `component-type` custom section
+    /// (so `wasm-tools component new` turns it back into a component).
+    Core,
+}
+
+/// Options of [`fuse_with`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct Options {
+    /// The kind of output.
+    pub output: Output,
+}
+
 /// Fuses the component `input` into a component whose program code is one core
-/// module, with the same outer imports and exports.
+/// module, with the same outer imports and exports: [`fuse_with`] and the
+/// default [`Options`].
 ///
 /// Deterministic: the same input gives the same bytes on every host.
 ///
@@ -40,25 +64,53 @@ pub use diagnostics::{Code, Diagnostic, Diagnostics, Severity};
 /// (E0001–E0005), uses a feature Meld does not fuse yet (E0006–E0010), or —
 /// a bug — when the produced output fails validation (E0100).
 pub fn fuse(input: &[u8]) -> Result<Vec<u8>, Diagnostics> {
-    fuse_one(input).map_err(|d| vec![d])
+    fuse_with(input, &Options::default())
 }
 
-fn fuse_one(input: &[u8]) -> Result<Vec<u8>, Diagnostic> {
-    let translation = translate::translate(input)?;
+/// Fuses the component `input` into the output `options` asks for: a
+/// component ([`Output::Component`]) or a core module in the `wasm32` build
+/// target ([`Output::Core`]).
+///
+/// Deterministic: the same input and options give the same bytes on every
+/// host.
+///
+/// # Errors
+/// As [`fuse`], with the same diagnostics for both outputs; core output of a
+/// component whose outer world is not WIT is E0010.
+pub fn fuse_with(input: &[u8], options: &Options) -> Result<Vec<u8>, Diagnostics> {
+    fuse_one(input, options.output).map_err(|d| vec![d])
+}
+
+fn fuse_one(input: &[u8], output: Output) -> Result<Vec<u8>, Diagnostic> {
+    let translation = translate::translate(input, output)?;
     // The outer world, decoded as WIT. A component with no imports whose
     // exports are not WIT (top-level type exports) is re-declared from the
-    // translated types instead.
+    // translated types instead (component output only: the core output's
+    // names come from the world).
     let world = match wrap::world::World::of(input) {
         Ok(world) => Some(world),
-        Err(_) if !wrap::world::has_imports(input) => None,
+        Err(_) if !wrap::world::has_imports(input) && output == Output::Component => None,
         Err(d) => return Err(d),
     };
-    let graph = link::graph::build(&translation)?;
+    let graph = link::graph::build(&translation, output)?;
     let fused = link::merge::merge(&graph.plan).map_err(|e| {
         Diagnostic::error(Code::Internal, format!("internal error while linking: {e}"))
     })?;
-    // The fused module is validated as part of the output component: once.
-    let output = wrap::wrap(&translation, &graph, &fused, world.as_ref())?;
-    validate::validate(&output, "component")?;
-    Ok(output)
+    match (output, world) {
+        (Output::Component, world) => {
+            // The fused module is validated as part of the output component: once.
+            let output = wrap::wrap(&translation, &graph, &fused, world.as_ref())?;
+            validate::validate(&output, "component")?;
+            Ok(output)
+        }
+        (Output::Core, Some(world)) => {
+            let output = wrap::core::wrap(&translation, &graph, &fused, &world)?;
+            validate::validate(&output, "core module")?;
+            Ok(output)
+        }
+        (Output::Core, None) => Err(Diagnostic::error(
+            Code::Internal,
+            "internal error: core output without a world",
+        )),
+    }
 }

@@ -76,6 +76,19 @@ pub const CACHE_DIR_ENV: &str = "MELD_CACHE_DIR";
 /// How much of the guest's stderr is kept for a trap report.
 const STDERR_CAPACITY: usize = 64 * 1024;
 
+/// What [`Fuser::fuse_with`] produces (mirrors `output` in `wit/fuser.wit`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Emit {
+    /// A component with the input's world whose code is one core module.
+    #[default]
+    Component,
+    /// One core module in the component model's `wasm32` build target
+    /// (`cm32p2|…` imports and exports, `cm32p2_memory`, `cm32p2_realloc`,
+    /// `cm32p2_initialize`), the world embedded as a `component-type`
+    /// custom section.
+    Core,
+}
+
 /// How serious a [`Diagnostic`] is (mirrors `severity` in `wit/fuser.wit`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Severity {
@@ -279,6 +292,31 @@ impl Fuser {
     pub fn fuse(&mut self, input: &[u8]) -> anyhow::Result<Result<Vec<u8>, Vec<Diagnostic>>> {
         self.call(|meld, store| meld.meld_fuser_fuser().call_fuse(store, input))
             .map(|r| r.map_err(|diags| diags.into_iter().map(Diagnostic::from).collect()))
+    }
+
+    /// Fuses the component `input` into the output `emit` asks for (the
+    /// guest's `fuse-with`), in a fresh instance: a component
+    /// ([`Emit::Component`], as [`Fuser::fuse`]) or one core module in the
+    /// component model's `wasm32` build target ([`Emit::Core`]).
+    ///
+    /// # Errors
+    /// As [`Fuser::fuse`].
+    pub fn fuse_with(
+        &mut self,
+        input: &[u8],
+        emit: Emit,
+    ) -> anyhow::Result<Result<Vec<u8>, Vec<Diagnostic>>> {
+        let options = wit::Options {
+            output: match emit {
+                Emit::Component => wit::Output::Component,
+                Emit::Core => wit::Output::Core,
+            },
+        };
+        self.call(|meld, store| {
+            meld.meld_fuser_fuser()
+                .call_fuse_with(store, input, options)
+        })
+        .map(|r| r.map_err(|diags| diags.into_iter().map(Diagnostic::from).collect()))
     }
 
     /// Describes the component `input` (its world as WIT text and its

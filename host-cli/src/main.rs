@@ -18,7 +18,7 @@ Meld takes one component, usually a composition of several inner components \
 same outer world (the same imports and exports) whose program code is one core \
 module: every inner core module, every canonical-ABI adapter between inner \
 components and the runtime pieces a component host would otherwise supply, \
-linked statically.
+linked statically. With `--emit core` the output is instead one plain core module in the component model's `wasm32` build target, for runtimes and tools without component-model support.
 
 meld-host runs the Meld fuser, itself a WebAssembly component, in an embedded \
 wasmtime. The fuser gets the input bytes and nothing else: no files, no \
@@ -41,7 +41,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Fuse the component IN into a component whose code is one core module.
+    /// Fuse the component IN into a component whose code is one core module
+    /// (or, with `--emit core`, into one plain core module).
     ///
     /// On success OUT is written (replacing any existing file) and nothing is
     /// printed. On failure the diagnostics are printed to stderr like compiler
@@ -98,6 +99,17 @@ struct FuseArgs {
     #[arg(short, long, value_name = "OUT")]
     output: PathBuf,
 
+    /// What to write: `component` (the default), a component with IN's
+    /// world whose code is one core module; or `core`, one core module in
+    /// the component model's `wasm32` build target, for runtimes and tools
+    /// without component-model support: IN's world imported and exported as
+    /// `cm32p2|<interface>` / `cm32p2|<interface>|<func>`, one memory
+    /// `cm32p2_memory`, `cm32p2_realloc`, `cm32p2_initialize` (call it
+    /// first), utf8 strings, and the world embedded, so that `wasm-tools
+    /// component new OUT` makes a component of it again.
+    #[arg(long, value_enum, value_name = "KIND", default_value_t = EmitArg::Component)]
+    emit: EmitArg,
+
     /// Do not read or write the compiled-fuser cache: compile the fuser from
     /// scratch (takes seconds).
     #[arg(long)]
@@ -107,6 +119,15 @@ struct FuseArgs {
     /// how long each step took.
     #[arg(short, long)]
     verbose: bool,
+}
+
+/// `--emit`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum EmitArg {
+    /// A component (the default).
+    Component,
+    /// A core module (the `wasm32` build target).
+    Core,
 }
 
 fn main() -> ExitCode {
@@ -203,7 +224,7 @@ fn fuse(args: FuseArgs) -> ExitCode {
     let to_stdout = is_dash(&args.output);
     if to_stdout && std::io::stdout().is_terminal() {
         eprintln!(
-            "error: refusing to write a binary component to a terminal; redirect stdout or use `-o FILE`"
+            "error: refusing to write WebAssembly binary to a terminal; redirect stdout or use `-o FILE`"
         );
         return ExitCode::from(1);
     }
@@ -240,7 +261,11 @@ fn fuse(args: FuseArgs) -> ExitCode {
     }
 
     let fuse_start = std::time::Instant::now();
-    let result = fuser.fuse(&input);
+    let emit = match args.emit {
+        EmitArg::Component => meld_host::Emit::Component,
+        EmitArg::Core => meld_host::Emit::Core,
+    };
+    let result = fuser.fuse_with(&input, emit);
     if args.verbose {
         eprintln!(
             "meld-host: fuse call {:.3}s, total {:.3}s",

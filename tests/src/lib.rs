@@ -212,3 +212,239 @@ pub fn call_export(
     let [r] = results;
     Some(r)
 }
+
+/// Fuses `input` into one core module (`meld::Output::Core`, the component
+/// model's `wasm32` build target).
+pub fn fuse_core(name: &str, input: &[u8]) -> Vec<u8> {
+    meld::fuse_with(
+        input,
+        &meld::Options {
+            output: meld::Output::Core,
+        },
+    )
+    .unwrap_or_else(|d| panic!("{name}: fusing to a core module failed: {d:?}"))
+}
+
+/// Turns a core module of the `wasm32` build target back into a component
+/// with wit-component's `ComponentEncoder` (what `wasm-tools component new`
+/// runs), from the world in its `component-type` custom section.
+pub fn rewrap(core: &[u8]) -> anyhow::Result<Vec<u8>> {
+    wit_component::ComponentEncoder::default()
+        .module(core)?
+        .validate(true)
+        .encode()
+}
+
+/// The core output of `input`, checked and wrapped back into a component:
+/// it is a valid core module (not a component) that imports nothing but
+/// `cm32p2|…` functions; re-wrapped with [`rewrap`], it declares the
+/// input's world ([`world_items`]). Returns the re-wrapped component, to be
+/// run against the input.
+pub fn core_roundtrip(name: &str, input: &[u8]) -> Vec<u8> {
+    let core = fuse_core(name, input);
+    assert!(
+        wasmparser::Parser::is_core_wasm(&core),
+        "{name}: the core output is not a core module"
+    );
+    wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+        .validate_all(&core)
+        .unwrap_or_else(|e| panic!("{name}: invalid core output: {e}"));
+    for payload in wasmparser::Parser::new(0).parse_all(&core) {
+        if let wasmparser::Payload::ImportSection(s) = payload.unwrap() {
+            for imp in s.into_imports() {
+                let imp = imp.unwrap();
+                assert!(
+                    imp.module.starts_with("cm32p2")
+                        && matches!(imp.ty, wasmparser::TypeRef::Func(_)),
+                    "{name}: unexpected import {}::{}",
+                    imp.module,
+                    imp.name
+                );
+            }
+        }
+    }
+    let component = rewrap(&core).unwrap_or_else(|e| panic!("{name}: re-wrapping failed: {e:#}"));
+    assert_eq!(
+        world_items(input).unwrap(),
+        world_items(&component).unwrap(),
+        "{name}: the re-wrapped core output declares another world"
+    );
+    component
+}
+
+/// A component's outer world as a map from each imported or exported item
+/// (`import <name>`, `export <name> func <f>`, `import <name> type <t>`) to
+/// its type written out structurally. Two components declare the same world
+/// exactly when their maps are equal, whatever the order of the items
+/// (which `wasm-tools component new` chooses itself).
+pub fn world_items(bytes: &[u8]) -> anyhow::Result<std::collections::BTreeMap<String, String>> {
+    use wit_parser::WorldItem;
+    let wit_component::DecodedWasm::Component(resolve, world) = wit_component::decode(bytes)?
+    else {
+        anyhow::bail!("not a component");
+    };
+    let w = &resolve.worlds[world];
+    let mut out = std::collections::BTreeMap::new();
+    for (dir, items) in [("import", &w.imports), ("export", &w.exports)] {
+        for (key, item) in items {
+            let k = format!("{dir} {}", resolve.name_world_key(key));
+            match item {
+                WorldItem::Function(f) => {
+                    out.insert(k, wit_func(&resolve, f));
+                }
+                WorldItem::Type { id, .. } => {
+                    out.insert(k, wit_def(&resolve, *id));
+                }
+                WorldItem::Interface { id, .. } => {
+                    let i = &resolve.interfaces[*id];
+                    out.insert(k.clone(), "interface".into());
+                    for (n, t) in &i.types {
+                        out.insert(format!("{k} type {n}"), wit_def(&resolve, *t));
+                    }
+                    for (n, f) in &i.functions {
+                        out.insert(format!("{k} func {n}"), wit_func(&resolve, f));
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn wit_func(r: &wit_parser::Resolve, f: &wit_parser::Function) -> String {
+    let params: Vec<String> = f
+        .params
+        .iter()
+        .map(|p| format!("{}: {}", p.name, wit_ty(r, &p.ty)))
+        .collect();
+    let result = f.result.as_ref().map(|t| wit_ty(r, t)).unwrap_or_default();
+    format!("func({}) -> {result}", params.join(", "))
+}
+
+fn wit_ty(r: &wit_parser::Resolve, t: &wit_parser::Type) -> String {
+    let wit_parser::Type::Id(id) = t else {
+        return format!("{t:?}").to_lowercase();
+    };
+    let d = &r.types[*id];
+    match (&d.name, d.owner) {
+        (Some(n), wit_parser::TypeOwner::Interface(i)) => {
+            let iface = r
+                .id_of(i)
+                .or_else(|| r.interfaces[i].name.clone())
+                .unwrap_or_else(|| "<inline>".into());
+            format!("{iface}.{n}")
+        }
+        (Some(n), _) => n.clone(),
+        (None, _) => wit_def(r, *id),
+    }
+}
+
+fn wit_def(r: &wit_parser::Resolve, id: wit_parser::TypeId) -> String {
+    use wit_parser::{Handle, TypeDefKind as K};
+    let ty = |t: &wit_parser::Type| wit_ty(r, t);
+    let opt = |t: &Option<wit_parser::Type>| t.as_ref().map(ty).unwrap_or_else(|| "_".into());
+    let join = |v: Vec<String>| v.join(", ");
+    match &r.types[id].kind {
+        K::Record(rec) => format!(
+            "record {{{}}}",
+            join(
+                rec.fields
+                    .iter()
+                    .map(|f| format!("{}: {}", f.name, ty(&f.ty)))
+                    .collect()
+            )
+        ),
+        K::Resource => "resource".into(),
+        K::Handle(Handle::Own(t)) => format!("own<{}>", wit_ty(r, &wit_parser::Type::Id(*t))),
+        K::Handle(Handle::Borrow(t)) => {
+            format!("borrow<{}>", wit_ty(r, &wit_parser::Type::Id(*t)))
+        }
+        K::Flags(f) => format!(
+            "flags {{{}}}",
+            join(f.flags.iter().map(|f| f.name.clone()).collect())
+        ),
+        K::Tuple(t) => format!("tuple<{}>", join(t.types.iter().map(ty).collect())),
+        K::Variant(v) => format!(
+            "variant {{{}}}",
+            join(
+                v.cases
+                    .iter()
+                    .map(|c| format!("{}({})", c.name, opt(&c.ty)))
+                    .collect()
+            )
+        ),
+        K::Enum(e) => format!(
+            "enum {{{}}}",
+            join(e.cases.iter().map(|c| c.name.clone()).collect())
+        ),
+        K::Option(t) => format!("option<{}>", ty(t)),
+        K::Result(res) => format!("result<{}, {}>", opt(&res.ok), opt(&res.err)),
+        K::List(t) => format!("list<{}>", ty(t)),
+        K::Type(t) => format!("= {}", ty(t)),
+        other => format!("{other:?}"),
+    }
+}
+
+/// The `wasm-opt` of npm's `binaryen` (installed by `tests/run.sh` into
+/// `tests/tools/`), or `$MELD_WASM_OPT`.
+pub fn wasm_opt() -> PathBuf {
+    if let Some(p) = std::env::var_os("MELD_WASM_OPT") {
+        return PathBuf::from(p);
+    }
+    let p = repo().join("tests/tools/node_modules/.bin/wasm-opt");
+    assert!(
+        p.exists(),
+        "{} is missing: run tests/run.sh, or `npm ci --prefix tests/tools`",
+        p.display()
+    );
+    p
+}
+
+/// `run(workload, 100)` of `examples/bench.wasm` (or a component with its
+/// world) for every workload shape: the checksums, in a fixed order.
+pub fn bench_checksums(bytes: &[u8]) -> Vec<wasmtime::component::Val> {
+    use wasmtime::component::Val;
+    let (mut store, instance) = instantiate_with_wasi(bytes).unwrap();
+    let run = instance.get_func(&mut store, "run").unwrap();
+    [
+        "noop",
+        "echo",
+        "echo-unicode",
+        "sum",
+        "scale",
+        "resource",
+        "mix",
+    ]
+    .iter()
+    .map(|w| {
+        let mut r = [Val::U64(0)];
+        run.call(
+            &mut store,
+            &[Val::Enum(w.to_string()), Val::U32(100)],
+            &mut r,
+        )
+        .unwrap_or_else(|e| panic!("{w}: {e:?}"));
+        let [r] = r;
+        r
+    })
+    .collect()
+}
+
+/// The diagnostics for `input`, which must not fuse: the same for component
+/// and core output (asserted), so that a refusal never depends on the
+/// output kind.
+pub fn refusal(input: &[u8]) -> meld::Diagnostics {
+    let component = meld::fuse(input).expect_err("the input must not fuse");
+    let core = meld::fuse_with(
+        input,
+        &meld::Options {
+            output: meld::Output::Core,
+        },
+    )
+    .expect_err("the input must not fuse to a core module either");
+    assert_eq!(
+        component, core,
+        "component and core output are refused differently"
+    );
+    component
+}

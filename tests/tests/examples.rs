@@ -87,36 +87,9 @@ fn fusing_is_deterministic() {
 /// workload shape gives the same checksum fused and unfused.
 #[test]
 fn bench_composition_gives_the_same_checksums() {
-    use wasmtime::component::Val;
     let input = std::fs::read(repo().join("examples/bench.wasm")).unwrap();
     let output = fused("bench", &input);
-    let checksums = |bytes: &[u8]| -> Vec<Val> {
-        let (mut store, instance) = instantiate_with_wasi(bytes).unwrap();
-        let run = instance.get_func(&mut store, "run").unwrap();
-        [
-            "noop",
-            "echo",
-            "echo-unicode",
-            "sum",
-            "scale",
-            "resource",
-            "mix",
-        ]
-        .iter()
-        .map(|w| {
-            let mut r = [Val::U64(0)];
-            run.call(
-                &mut store,
-                &[Val::Enum(w.to_string()), Val::U32(100)],
-                &mut r,
-            )
-            .unwrap_or_else(|e| panic!("{w}: {e:?}"));
-            let [r] = r;
-            r
-        })
-        .collect()
-    };
-    let before = checksums(&input);
+    let before = bench_checksums(&input);
     assert!(before.windows(2).all(|w| w[0] != w[1]), "{before:?}");
-    assert_eq!(before, checksums(&output));
+    assert_eq!(before, bench_checksums(&output));
 }

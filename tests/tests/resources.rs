@@ -1,6 +1,7 @@
 //! Resources at the outer boundary: a composition that exports a resource
 //! (`tests/fixtures/res-export.wat`) driven from Rust through wasmtime's
-//! component API, as given and fused: the host constructs, calls methods
+//! component API, as given, fused, and fused to a core module then wrapped
+//! back (`meld_tests::core_roundtrip`): the host constructs, calls methods
 //! with borrows, passes owns back in and drops them, through handles nested
 //! in lists too; the destructor runs exactly once per resource.
 
@@ -118,6 +119,7 @@ fn exported_resource_lives_and_dies_as_unfused() {
     assert_eq!(world_wit(&input).unwrap(), world_wit(&fused).unwrap());
     let before = transcript(&input).expect("input runs");
     let after = transcript(&fused).expect("fused runs");
+    let via_core = transcript(&core_roundtrip("res-export.wat", &input)).expect("core runs");
     let expected = [
         "get a = U32(7)",
         "consume b = U32(8)",
@@ -132,6 +134,7 @@ fn exported_resource_lives_and_dies_as_unfused() {
     ];
     assert_eq!(before, expected, "the input itself");
     assert_eq!(after, before, "fused differs from the input");
+    assert_eq!(via_core, before, "the core output differs from the input");
 }
 
 /// `tests/fixtures/stream-handoff.wasm`: one component obtains the host's
@@ -238,7 +241,7 @@ fn host_resource_transcript(bytes: &[u8]) -> Result<Vec<String>> {
             .with_context(|| format!("func {name}"))
     };
     let mut out = Vec::new();
-    let mut call = |store: &mut Store<HostLog>, name: &str, arg: Val| -> Result<Val> {
+    let call = |store: &mut Store<HostLog>, name: &str, arg: Val| -> Result<Val> {
         let f = func(store, name)?;
         let mut results = [Val::Bool(false)];
         f.call(&mut *store, &[arg], &mut results)?;
@@ -282,6 +285,8 @@ fn host_resources_cross_the_outer_boundary_both_ways() {
     let fused = meld::fuse(&input).unwrap_or_else(|d| panic!("fusing failed: {d:?}"));
     let before = host_resource_transcript(&input).expect("input runs");
     let after = host_resource_transcript(&fused).expect("fused runs");
+    let via_core =
+        host_resource_transcript(&core_roundtrip("host-resource.wat", &input)).expect("core runs");
     let expected = [
         "peek(7) = U32(70)",
         "peek again = U32(70)",
@@ -293,6 +298,7 @@ fn host_resources_cross_the_outer_boundary_both_ways() {
     ];
     assert_eq!(before, expected, "the input itself");
     assert_eq!(after, before, "fused differs from the input");
+    assert_eq!(via_core, before, "the core output differs from the input");
 }
 
 /// Calls `iface#name` of `instance` with `params`; returns its one result
@@ -329,7 +335,7 @@ fn res_export_transcript(bytes: &[u8]) -> Result<Vec<String>> {
     let c = "meld:reexport/counters";
     let res = |v: Val| Driver::resource(v);
     let mut out = Vec::new();
-    let mut call =
+    let call =
         |s: &mut Store<Host>, i: &str, n: &str, p: &[Val]| call_export(s, &instance, i, n, p);
     let w1 = res(call(s, w, "[constructor]wfloat", &[Val::Float64(2.0)])?)?;
     out.push(format!(
@@ -422,6 +428,8 @@ fn rust_composition_exporting_resources_runs_as_unfused() {
     assert_eq!(world_wit(&input).unwrap(), world_wit(&fused).unwrap());
     let before = res_export_transcript(&input).expect("input runs");
     let after = res_export_transcript(&fused).expect("fused runs");
+    let via_core =
+        res_export_transcript(&core_roundtrip("res-export.wasm", &input)).expect("core runs");
     let expected = [
         "get = Float64(2.0)",
         "add(w, 1) get = Float64(3.0)",
@@ -436,4 +444,5 @@ fn rust_composition_exporting_resources_runs_as_unfused() {
     ];
     assert_eq!(before, expected, "the input itself");
     assert_eq!(after, before, "fused differs from the input");
+    assert_eq!(via_core, before, "the core output differs from the input");
 }

@@ -6,7 +6,8 @@
 //! | [`flags_module`] | once per inner component instance | its instance-flags global (`may_leave`, starts at 1) |
 //! | [`trap_module`] | once, when an adapter needs it | `trap: (i32)`, the adapters' trap with a reason code |
 //! | [`transcode_module`] | once per (source memory, destination memory) pair | the string transcoders (`transcode.wat`) |
-//! | [`host_stubs_module`] | once | the host table and one stub per outer lowering |
+//! | [`host_stubs_module`] | once (component output) | the host table and one stub per outer lowering |
+//! | [`host_imports_module`] | once (core output) | the host's functions, imported by the fused module itself |
 //! | [`resources`] | once (runtime), per use (shims) | handle tables, borrow scopes, resource built-ins and transfers, the outer instance's scratch memory |
 //!
 //! Semantics follow wasmtime 48's runtime (`vm/component/libcalls.rs` for the
@@ -167,5 +168,37 @@ pub fn host_stubs_module(stubs: &[HostStub], n_flags: usize) -> Vec<u8> {
         .section(&tables)
         .section(&exports)
         .section(&code);
+    m.finish()
+}
+
+/// Module name of the imports of [`host_imports_module`]; the core wrapper
+/// renames them after the world (`wrap::core`).
+pub const HOST_IMPORT_MODULE: &str = "host";
+
+/// The host's functions for core output: imports slot `k` as
+/// `host.k` with signature `sigs[k]` and exports it as `"k"`.
+///
+/// Planned as the fused module's first instance, with its imports kept as the
+/// fused module's own ([`crate::link::plan::Plan::push_host_imports`]); no
+/// stub and no table sit between callers and the host. The `may_leave`
+/// checks stay in the boundary adapters, which every outer function has in
+/// core output.
+pub fn host_imports_module(sigs: &[(Vec<ValType>, Vec<ValType>)]) -> Vec<u8> {
+    let mut types = TypeSection::new();
+    let mut imports = ImportSection::new();
+    let mut exports = ExportSection::new();
+    for (k, (params, results)) in sigs.iter().enumerate() {
+        types
+            .ty()
+            .function(params.iter().copied(), results.iter().copied());
+        imports.import(
+            HOST_IMPORT_MODULE,
+            &k.to_string(),
+            EntityType::Function(k as u32),
+        );
+        exports.export(&k.to_string(), ExportKind::Func, k as u32);
+    }
+    let mut m = Module::new();
+    m.section(&types).section(&imports).section(&exports);
     m.finish()
 }

@@ -6,7 +6,7 @@
 //! | [`runtime_module`] | once | handle tables, scopes, built-ins, transfers (`resources.wat`) |
 //! | [`shims_module`] | once | one function per `canon resource.new / rep / drop` of an inner instance, and the wrapper's destructors |
 //! | [`set_hook_module`] | once per destructor | puts an inner destructor into its hook slot once its instance exists |
-//! | [`lift_shim_module`] | once per adapted export with results in memory | the lift-flavoured entry of a boundary adapter |
+//! | [`lift_shim_module`] | once per adapted export, and per adapted import with results in memory | the lift-flavoured entry of a boundary adapter |
 
 use super::flags_check;
 use wasm_encoder::{
@@ -55,19 +55,27 @@ pub fn runtime_module() -> &'static [u8] {
 }
 
 /// The scratch memory of the outer instance (`scratch.wat`): exports
-/// `memory`, `realloc`, and `reset`, `reset-i32`, … (post-returns).
+/// `memory`, `realloc`, `enter`, and the post-returns `release*` (of an
+/// outer import) and `reset*` (of an outer export).
 pub fn scratch_module() -> &'static [u8] {
     intrinsic!("scratch")
 }
 
-/// The export of [`scratch_module`] usable as a post-return taking `params`.
-pub fn scratch_reset_export(params: &[ValType]) -> &'static str {
-    match params {
-        [ValType::I32] => "reset-i32",
-        [ValType::I64] => "reset-i64",
-        [ValType::F32] => "reset-f32",
-        [ValType::F64] => "reset-f64",
-        _ => "reset",
+/// The post-return of [`scratch_module`] taking `params`: of an outer
+/// export (`reset*`: frees everything) or of an outer import called during
+/// one (`release*`: frees what the import allocated).
+pub fn scratch_reset_export(params: &[ValType], export: bool) -> &'static str {
+    match (params, export) {
+        ([ValType::I32], true) => "reset-i32",
+        ([ValType::I64], true) => "reset-i64",
+        ([ValType::F32], true) => "reset-f32",
+        ([ValType::F64], true) => "reset-f64",
+        (_, true) => "reset",
+        ([ValType::I32], false) => "release-i32",
+        ([ValType::I64], false) => "release-i64",
+        ([ValType::F32], false) => "release-f32",
+        ([ValType::F64], false) => "release-f64",
+        (_, false) => "release",
     }
 }
 
@@ -298,36 +306,68 @@ pub fn set_hook_module(slot: u32) -> Vec<u8> {
     m.finish()
 }
 
-/// The lift-flavoured entry of an adapted export whose results go through
-/// memory: imports `adapter: (params…, retptr)` and the scratch
-/// `realloc`; exports `lift: (params…) -> ptr`, which allocates the return
-/// area (`size`, `align`) and calls the adapter with it.
-pub fn lift_shim_module(params: &[ValType], size: u32, align: u32) -> Vec<u8> {
+/// The lift-flavoured entry of a boundary adapter, `lift`: imports
+/// `adapter` (lower-flavoured: `params…` then, where results go through
+/// memory, a return pointer), the scratch `realloc` and `enter`.
+///
+/// - `retptr: Some((size, align))`: `lift: (params…) -> i32` allocates the
+///   return area in the scratch memory, calls the adapter with it and
+///   returns its address (canonical ABI: a lifted function returns a
+///   pointer to its results when they do not fit one flat value);
+/// - `None`: `lift` has the adapter's signature (`params…` → `results`).
+///
+/// With `enter`, the entry of an outer export, `lift` calls the scratch
+/// memory's `enter` once the return area is allocated, so that imports
+/// called during the export free only what they allocated (`scratch.wat`).
+pub fn lift_shim_module(
+    params: &[ValType],
+    results: &[ValType],
+    retptr: Option<(u32, u32)>,
+    enter: bool,
+) -> Vec<u8> {
     use ValType::I32;
     let mut types = TypeSection::new();
-    let with_retptr: Vec<ValType> = params.iter().copied().chain([I32]).collect();
-    types.ty().function(with_retptr, []);
+    let (adapter_params, lift_results): (Vec<ValType>, Vec<ValType>) = match retptr {
+        Some(_) => (params.iter().copied().chain([I32]).collect(), vec![I32]),
+        None => (params.to_vec(), results.to_vec()),
+    };
+    let adapter_results: &[ValType] = if retptr.is_some() { &[] } else { results };
+    types
+        .ty()
+        .function(adapter_params, adapter_results.iter().copied());
     types.ty().function([I32, I32, I32, I32], [I32]);
-    types.ty().function(params.iter().copied(), [I32]);
+    types.ty().function([], []);
+    types.ty().function(params.iter().copied(), lift_results);
     let mut imports = ImportSection::new();
     imports.import("", "adapter", EntityType::Function(0));
     imports.import("", "realloc", EntityType::Function(1));
+    imports.import("", "enter", EntityType::Function(2));
     let mut funcs = FunctionSection::new();
-    funcs.function(2);
+    funcs.function(3);
     let mut exports = ExportSection::new();
-    exports.export("lift", ExportKind::Func, 2);
+    exports.export("lift", ExportKind::Func, 3);
     let n = params.len() as u32;
     let mut f = Function::new([(1, I32)]);
-    for v in [0, 0, align as i32, size as i32] {
-        f.instruction(&Instruction::I32Const(v));
+    if let Some((size, align)) = retptr {
+        for v in [0, 0, align as i32, size as i32] {
+            f.instruction(&Instruction::I32Const(v));
+        }
+        f.instruction(&Instruction::Call(1));
+        f.instruction(&Instruction::LocalSet(n));
     }
-    f.instruction(&Instruction::Call(1));
-    f.instruction(&Instruction::LocalSet(n));
-    for p in 0..=n {
+    if enter {
+        f.instruction(&Instruction::Call(2));
+    }
+    for p in 0..n {
         f.instruction(&Instruction::LocalGet(p));
     }
+    if retptr.is_some() {
+        f.instruction(&Instruction::LocalGet(n));
+    }
     f.instruction(&Instruction::Call(0));
-    f.instruction(&Instruction::LocalGet(n));
+    if retptr.is_some() {
+        f.instruction(&Instruction::LocalGet(n));
+    }
     f.instruction(&Instruction::End);
     let mut code = CodeSection::new();
     code.function(&f);

@@ -1,18 +1,29 @@
 ;; The outer instance's scratch memory (intrinsic).
 ;;
-;; Outer imports and exports whose signatures carry resource handles are
-;; adapted by FACT between an inner instance and a virtual outer instance
+;; Outer imports and exports that go through boundary adapters (those with
+;; resource handles; for core output, all of them) are adapted by FACT
+;; between an inner instance and a virtual outer instance
 ;; (`translate/boundary.rs`). The outer side's strings, lists and spilled
 ;; parameters or results live here only for the duration of one call: the
-;; wrapper lowers and lifts with this memory and `realloc`, and the
-;; post-return (`reset*`, one per core result type) frees everything.
+;; host (or the component wrapper) lowers and lifts with this memory and
+;; `realloc`. For core output it is the build target's `cm32p2_memory`.
 ;;
-;; Between a reset and the next, nothing here outlives the call it serves:
-;; a host function cannot call back into the guest, and an export's
-;; parameters are copied into the inner instance before its code runs.
+;; Allocation is a bump pointer `$top` with a `$floor` under it:
+;;
+;; - an outer export call begins with `enter` (the export's entry shim),
+;;   once the host's parameters and the return area are allocated:
+;;   `$floor` = `$top`, so that nothing below is freed while the call runs;
+;; - an outer import called from inside (the host's function adapted) ends
+;;   with `release*` (its post-return): `$top` = `$floor`, freeing what the
+;;   import's parameters and results took once they are copied;
+;; - the export ends with `reset*` (its post-return): everything is free.
+;;
+;; A host function cannot call back into the guest, and exports are not
+;; reentered, so one floor is enough.
 (module
   (memory (export "memory") 0)
   (global $top (mut i32) (i32.const 0))
+  (global $floor (mut i32) (i32.const 0))
 
   ;; `realloc(old_ptr, old_size, align, new_size)`: bump allocation; a
   ;; reallocation copies the old bytes. Traps when the memory cannot grow.
@@ -39,7 +50,19 @@
     (global.set $top (local.get $end))
     (local.get $p))
 
-  (func $reset (global.set $top (i32.const 0)))
+  ;; An outer export call begins: what is allocated so far stays.
+  (func (export "enter") (global.set $floor (global.get $top)))
+
+  ;; An outer import call ends (post-returns, one per core result type).
+  (func $release (global.set $top (global.get $floor)))
+  (func (export "release") (call $release))
+  (func (export "release-i32") (param i32) (call $release))
+  (func (export "release-i64") (param i64) (call $release))
+  (func (export "release-f32") (param f32) (call $release))
+  (func (export "release-f64") (param f64) (call $release))
+
+  ;; An outer export call ends (post-returns, one per core result type).
+  (func $reset (global.set $top (i32.const 0)) (global.set $floor (i32.const 0)))
   (func (export "reset") (call $reset))
   (func (export "reset-i32") (param i32) (call $reset))
   (func (export "reset-i64") (param i64) (call $reset))

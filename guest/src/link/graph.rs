@@ -15,6 +15,7 @@ mod boundary;
 mod resources;
 
 use super::plan::{InstanceId, Item, Kind, Plan, Ref};
+use crate::Output;
 use crate::diagnostics::{Code, Diagnostic};
 use crate::intrinsics::resources::{self as rt, Shim};
 use crate::intrinsics::{self, HostStub};
@@ -150,6 +151,8 @@ struct Runtime {
 
 struct Builder<'t> {
     t: &'t Translation,
+    /// What the fused module is for.
+    output: Output,
     plan: Plan<'t>,
     /// Runtime core instance → planned instance.
     instances: HashMap<RuntimeInstanceIndex, InstanceId>,
@@ -189,9 +192,12 @@ struct Builder<'t> {
 /// An 'unsupported' diagnostic (E0006–E0009) for features Meld does not fuse
 /// yet: component-model async, resources defined inside the composition,
 /// imported core modules, 64-bit memories.
-pub fn build(t: &Translation) -> Result<Graph<'_>, Diagnostic> {
+pub fn build(t: &Translation, output: Output) -> Result<Graph<'_>, Diagnostic> {
     let c = &t.component;
     let mut plan = Plan::default();
+    // Core output: the host's functions are the fused module's imports, of
+    // its first instance (its module is made once they are all known).
+    let host_imports = (output == Output::Core).then(|| plan.push_host_imports(Vec::new()));
     let mut flags = Vec::new();
     // One more: the outer instance of the boundary adapters.
     for i in 0..=c.num_runtime_component_instances {
@@ -211,6 +217,7 @@ pub fn build(t: &Translation) -> Result<Graph<'_>, Diagnostic> {
         .collect();
     let mut b = Builder {
         t,
+        output,
         plan,
         instances: HashMap::new(),
         flags,
@@ -234,7 +241,7 @@ pub fn build(t: &Translation) -> Result<Graph<'_>, Diagnostic> {
         lifts: 0,
     };
     b.outer_resources = b.exported_defined_resources();
-    let hooks = b.add_host_stubs()?;
+    let hooks = b.add_host_stubs(host_imports)?;
     b.add_runtime(hooks)?;
     if !t.boundary.adapters.is_empty() {
         let id = b.plan.push(
@@ -261,15 +268,17 @@ pub fn build(t: &Translation) -> Result<Graph<'_>, Diagnostic> {
     for init in &c.initializers {
         b.initializer(init)?;
     }
-    let stubs = b.stubs;
-    b.plan.export(
-        HOST_TABLE_EXPORT,
-        Kind::Table,
-        Ref {
-            instance: stubs,
-            item: Item::Name(intrinsics::HOST_TABLE.into()),
-        },
-    );
+    if output == Output::Component {
+        let stubs = b.stubs;
+        b.plan.export(
+            HOST_TABLE_EXPORT,
+            Kind::Table,
+            Ref {
+                instance: stubs,
+                item: Item::Name(intrinsics::HOST_TABLE.into()),
+            },
+        );
+    }
     let mut exports = Vec::new();
     for (name, (idx, _)) in c.exports.raw_iter() {
         exports.push(b.export(name, *idx)?);
@@ -296,7 +305,14 @@ impl<'t> Builder<'t> {
     /// resource, and the wrapper's built-ins of each exported resource.
     /// Returns the hooks of the resource runtime among them (slot in the
     /// hooks table, host slot).
-    fn add_host_stubs(&mut self) -> Result<Vec<(u32, u32)>, Diagnostic> {
+    ///
+    /// For core output (`host_imports` is the planned host-imports
+    /// instance) the slots are the fused module's imports instead: no stub
+    /// and no table.
+    fn add_host_stubs(
+        &mut self,
+        host_imports: Option<InstanceId>,
+    ) -> Result<Vec<(u32, u32)>, Diagnostic> {
         let c = &self.t.component;
         let mut stubs = Vec::new();
         let mut defs: Vec<&CoreDef> = Vec::new();
@@ -331,6 +347,8 @@ impl<'t> Builder<'t> {
             b.host_sigs.push(sig);
             k
         };
+        let mut outer_lowerings: HashMap<(RuntimeImportIndex, StringEncoding), u32> =
+            HashMap::new();
         for def in defs {
             let CoreDef::Trampoline(t) = def else {
                 continue;
@@ -357,15 +375,25 @@ impl<'t> Builder<'t> {
             if adapted.contains(t) {
                 // The adapter checks the caller's `may_leave`; the outer
                 // lowering uses the outer instance's scratch memory.
+                // Inner instances lowering the same import with the same
+                // encoding share one outer lowering.
                 let adapter = self.adapter(Site::Import(*t))?;
-                let options = scratch_options(adapter.encoding, None);
-                let sig = adapter.lower_sig.clone();
-                let slot = HostSlot::Lower {
-                    import,
-                    ty: *lower_ty,
-                    options,
+                let key = (import, adapter.encoding);
+                let k = match outer_lowerings.get(&key) {
+                    Some(&k) => k,
+                    None => {
+                        let options = scratch_options(adapter.encoding, None);
+                        let sig = adapter.lower_sig.clone();
+                        let slot = HostSlot::Lower {
+                            import,
+                            ty: *lower_ty,
+                            options,
+                        };
+                        let k = push(self, slot, None, sig);
+                        outer_lowerings.insert(key, k);
+                        k
+                    }
                 };
-                let k = push(self, slot, None, sig);
                 self.boundary_callee.insert(*t, k);
             } else {
                 let sig = core_signature(self.t, *options)?;
@@ -409,12 +437,28 @@ impl<'t> Builder<'t> {
                 item: Item::Name(intrinsics::FLAGS.into()),
             })
             .collect();
-        self.stubs = self.plan.push(
-            Cow::Owned(intrinsics::host_stubs_module(&stubs, self.flags.len())),
-            args,
-            "host stubs",
-        );
+        self.stubs = match host_imports {
+            Some(id) => {
+                self.plan.instances[id.0].module =
+                    Cow::Owned(intrinsics::host_imports_module(&self.host_sigs));
+                id
+            }
+            None => self.plan.push(
+                Cow::Owned(intrinsics::host_stubs_module(&stubs, self.flags.len())),
+                args,
+                "host stubs",
+            ),
+        };
         Ok(hooks)
+    }
+
+    /// Exports an inner memory, `realloc` or post-return for the component
+    /// wrapper's canonical options; core output has no use for them (its
+    /// outer functions all go through boundary adapters).
+    fn export_for_wrapper(&mut self, name: String, kind: Kind, r: Ref) {
+        if self.output == Output::Component {
+            self.plan.export(name, kind, r);
+        }
     }
 
     /// Exports `r` from the fused module as `name`, once.
@@ -511,20 +555,21 @@ impl<'t> Builder<'t> {
             GlobalInitializer::ExtractMemory(m) => {
                 let r = self.core_export(&m.export.clone().map_index(EntityIndex::Memory));
                 self.memories.insert(Mem::Inner(m.index), r.clone());
-                self.plan
-                    .export(format!("memory{}", m.index.as_u32()), Kind::Memory, r);
+                self.export_for_wrapper(format!("memory{}", m.index.as_u32()), Kind::Memory, r);
             }
             GlobalInitializer::ExtractRealloc(r) => {
                 let def = self.core_def(&r.def)?;
                 self.reallocs.insert(r.index, def.clone());
-                self.plan
-                    .export(format!("realloc{}", r.index.as_u32()), Kind::Func, def);
+                self.export_for_wrapper(format!("realloc{}", r.index.as_u32()), Kind::Func, def);
             }
             GlobalInitializer::ExtractPostReturn(p) => {
                 let def = self.core_def(&p.def)?;
                 self.post_returns.insert(p.index, def.clone());
-                self.plan
-                    .export(format!("post-return{}", p.index.as_u32()), Kind::Func, def);
+                self.export_for_wrapper(
+                    format!("post-return{}", p.index.as_u32()),
+                    Kind::Func,
+                    def,
+                );
             }
             GlobalInitializer::ExtractCallback(_) => {
                 return Err(async_unsupported("an async callback"));
@@ -680,9 +725,9 @@ impl<'t> Builder<'t> {
                         instance: id,
                         item: Item::Name(ADAPTER_EXPORT.into()),
                     };
-                    let r = self.lift_flavoured(a, adapter, scratch);
+                    let r = self.lift_flavoured(a, adapter, scratch, true);
                     self.plan.export(core.clone(), Kind::Func, r);
-                    let reset = rt::scratch_reset_export(&a.outer_results);
+                    let reset = rt::scratch_reset_export(&a.outer_results, true);
                     let name = format!("scratch-{reset}");
                     self.export_once(
                         &name,

@@ -151,6 +151,10 @@ pub struct Provisional {
     /// Unique recursion groups: (instance, group index in that module, first
     /// provisional type, number of types).
     pub groups: Vec<(u32, u32, u32, u32)>,
+    /// The number of leading provisional functions that are imports of the
+    /// fused module (core output: the host's functions); the owner of import
+    /// `j` is (its instance, `j`) with `j` an *import* index.
+    pub imported_funcs: u32,
 }
 
 impl Provisional {
@@ -159,6 +163,23 @@ impl Provisional {
         let owners = &mut self.owners[s as usize];
         owners.push((instance as u32, local_defined as u32));
         owners.len() as u32 - 1
+    }
+    /// Records import `j` (a function) of `instance` as an import of the
+    /// fused module: the next provisional function, which must come before
+    /// every defined one. `None` if a function is already defined.
+    pub fn define_import(&mut self, instance: usize, j: usize) -> Option<u32> {
+        let owners = &mut self.owners[Space::Func as usize];
+        if owners.len() as u32 != self.imported_funcs {
+            return None;
+        }
+        owners.push((instance as u32, j as u32));
+        self.imported_funcs += 1;
+        Some(self.imported_funcs - 1)
+    }
+    /// The (instance, import index) of provisional function `f`, one of the
+    /// first [`Provisional::imported_funcs`].
+    pub fn import_owner(&self, f: u32) -> (u32, u32) {
+        self.owners[Space::Func as usize][f as usize]
     }
     /// Records a unique recursion group of `len` types starting at `base`.
     pub fn group(&mut self, instance: usize, group: usize, base: u32, len: u32) {
@@ -169,7 +190,11 @@ impl Provisional {
     }
     /// The owner of provisional item `i` of space `s` (not types): its
     /// planned instance and its index among that module's defined items.
+    /// `None` for an imported function.
     pub fn owner(&self, s: Space, i: u32) -> Option<(u32, u32)> {
+        if s == Space::Func && i < self.imported_funcs {
+            return None;
+        }
         self.owners[s as usize].get(i as usize).copied()
     }
     /// The number of provisional items of space `s`.
@@ -297,6 +322,19 @@ impl Walk<'_, '_> {
         match s {
             // Returned from above: a type is visited with its whole group.
             Space::Type => {}
+            Space::Func if i < self.prov.imported_funcs => {
+                // An import of the fused module: its type only.
+                match m.imports.get(k).map(|imp| imp.ty) {
+                    Some(wasmparser::TypeRef::Func(ty)) => {
+                        r.type_index(ty)?;
+                    }
+                    _ => {
+                        return Err(ReencodeError::UserError(format!(
+                            "import {k} is not a function"
+                        )));
+                    }
+                }
+            }
             Space::Func => {
                 let (Some(&ty), Some(body)) = (m.func_types.get(k), m.bodies.get(k)) else {
                     return Err(ReencodeError::UserError(format!(

@@ -4,7 +4,8 @@
 //! module (types, functions, tables, memories, globals, tags, element and data
 //! segments). An import is not kept: it becomes a direct reference to the item
 //! of the earlier instance that satisfies it. The fused module therefore has no
-//! imports at all.
+//! imports, except, for core output, those of the plan's host-imports instance
+//! ([`Plan::push_host_imports`]): the host's functions, imported first.
 //!
 //! # Instantiation order
 //!
@@ -32,9 +33,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use wasm_encoder::reencode::{Error as ReencodeError, Reencode};
 use wasm_encoder::{
     CodeSection, ConstExpr, DataCountSection, DataSection, ElementMode, ElementSection,
-    ElementSegment, Elements, ExportKind, ExportSection, Function, FunctionSection, GlobalSection,
-    Instruction, MemorySection, Module, NameMap, NameSection, TableSection, TagSection,
-    TypeSection,
+    ElementSegment, Elements, EntityType, ExportKind, ExportSection, Function, FunctionSection,
+    GlobalSection, ImportSection, Instruction, MemorySection, Module, NameMap, NameSection,
+    TableSection, TagSection, TypeSection,
 };
 use wasmparser::{DataKind, ElementItems, ElementKind, Operator};
 
@@ -106,7 +107,22 @@ pub fn merge(plan: &Plan<'_>) -> Result<Vec<u8>, LinkError> {
                 detail: d,
             }
         })?;
-        if inst.args.len() != m.imports.len() {
+        if inst.host_imports {
+            for j in 0..m.imports.len() {
+                let fused = match (kind_of(m.imports[j].ty), prov.define_import(i, j)) {
+                    (Kind::Func, Some(f)) => f,
+                    _ => {
+                        return Err(LinkError::Unresolved {
+                            what: what(),
+                            import: j,
+                            detail: "the host's imports must be functions of the first instance"
+                                .into(),
+                        });
+                    }
+                };
+                map.space_mut(Space::Func).push(fused);
+            }
+        } else if inst.args.len() != m.imports.len() {
             return Err(LinkError::Unresolved {
                 what: what(),
                 import: inst.args.len().min(m.imports.len()),
@@ -184,6 +200,10 @@ pub fn merge(plan: &Plan<'_>) -> Result<Vec<u8>, LinkError> {
         .iter()
         .map(|&(_, k, i)| (Space::from(k), i))
         .collect();
+    // The host's functions (core output) are all kept: they are the world's
+    // imports the input lowers, and a re-wrapping (`wasm-tools component
+    // new`) imports only what the module imports.
+    roots.extend((0..prov.imported_funcs).map(|f| (Space::Func, f)));
     for ((inst, m), map) in plan.instances.iter().zip(&parsed).zip(&maps) {
         init_roots(m, map, &mut roots).map_err(|e| LinkError::Reencode {
             what: inst.what.clone(),
@@ -224,6 +244,27 @@ pub fn merge(plan: &Plan<'_>) -> Result<Vec<u8>, LinkError> {
         }
     };
     let init_index = counts[Space::Func as usize];
+    // The host's functions (core output), in provisional order: first.
+    let mut imports = ImportSection::new();
+    for f in 0..prov.imported_funcs {
+        let Some(final_index) = liveness.final_index(Space::Func, f) else {
+            continue;
+        };
+        let (inst, j) = prov.import_owner(f);
+        let imp = &parsed[inst as usize].imports[j as usize];
+        let wasmparser::TypeRef::Func(ty) = imp.ty else {
+            continue;
+        };
+        let ty = maps[inst as usize]
+            .clone()
+            .type_index(ty)
+            .map_err(|e| LinkError::Reencode {
+                what: plan.instances[inst as usize].what.clone(),
+                detail: e.to_string(),
+            })?;
+        debug_assert_eq!(final_index, imports.len());
+        imports.import(imp.module, imp.name, EntityType::Function(ty));
+    }
     let mut funcs = FunctionSection::new();
     let mut tables = TableSection::new();
     let mut memories = MemorySection::new();
@@ -326,6 +367,9 @@ pub fn merge(plan: &Plan<'_>) -> Result<Vec<u8>, LinkError> {
 
     let mut module = Module::new();
     module.section(&types);
+    if !imports.is_empty() {
+        module.section(&imports);
+    }
     module.section(&funcs);
     if !tables.is_empty() {
         module.section(&tables);

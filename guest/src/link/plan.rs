@@ -67,6 +67,10 @@ pub struct PlannedInstance<'a> {
     pub args: Vec<Ref>,
     /// A short human-readable description, for diagnostics and debugging.
     pub what: String,
+    /// Whether the module's imports are kept as imports of the fused module
+    /// (core output: the host's functions) instead of being resolved; see
+    /// [`Plan::push_host_imports`].
+    pub host_imports: bool,
 }
 
 /// Everything the fused module consists of.
@@ -90,8 +94,19 @@ impl<'a> Plan<'a> {
             module,
             args,
             what: what.into(),
+            host_imports: false,
         });
         InstanceId(self.instances.len() - 1)
+    }
+
+    /// Appends the instance whose imports become the fused module's imports.
+    /// It must be the first instance (imported functions come first in the
+    /// function index space) and import only functions; its `module` may be
+    /// replaced later, while planning (the host's functions are known last).
+    pub fn push_host_imports(&mut self, module: Vec<u8>) -> InstanceId {
+        let id = self.push(Cow::Owned(module), Vec::new(), "the host's functions");
+        self.instances[id.0].host_imports = true;
+        id
     }
 
     /// Requests that the fused module export `r` (of kind `kind`) as `name`.

@@ -21,7 +21,12 @@
 //! - An outer export `g` lifted by `C`: the adapter lifts `C`'s function and
 //!   lowers into `O`; the wrapper lifts the adapter with `O`'s options.
 //!
-//! Functions without handles keep their direct lowering and lifting.
+//! For component output, functions without handles keep their direct
+//! lowering and lifting. For core output ([`crate::Output::Core`]) *every*
+//! outer function is adapted, and the outer instance's string encoding is
+//! `utf8`: the scratch memory and `realloc` are then the `wasm32` build
+//! target's `cm32p2_memory` and `cm32p2_realloc`, the one memory a core host
+//! reads and writes, whatever memories and encodings the inner instances use.
 
 use crate::diagnostics::{Code, Diagnostic};
 use std::collections::HashMap;
@@ -102,8 +107,9 @@ pub struct BoundaryAdapter {
     pub module: Vec<u8>,
     /// What satisfies each import, in import order.
     pub imports: Vec<Import>,
-    /// The outer instance's string encoding for this function (that of the
-    /// inner side: strings are then only copied).
+    /// The outer instance's string encoding for this function: that of the
+    /// inner side for component output (strings are then only copied),
+    /// `utf8` for core output.
     pub encoding: StringEncoding,
     /// Core results of the outer side's lifted function (export): the
     /// parameters of the wrapper's post-return.
@@ -149,14 +155,16 @@ pub fn compile(
     validator: &mut Validator,
     tunables: &Tunables,
     features: WasmFeatures,
+    output: crate::Output,
 ) -> Result<Boundary, Diagnostic> {
+    let all = output == crate::Output::Core;
     let mut sites = Vec::new();
     for (t, tramp) in trampolines.iter() {
         if let Trampoline::LowerImport {
             lower_ty, options, ..
         } = tramp
             && plain_sync(component, *options)
-            && func_has_handles(types, *lower_ty)
+            && (all || func_has_handles(types, *lower_ty))
         {
             sites.push((Site::Import(t), *lower_ty, *options));
         }
@@ -165,7 +173,7 @@ pub fn compile(
         if let Export::LiftedFunction { ty, options, .. } = item
             && plain_sync(component, *options)
             && !types[*ty].async_
-            && func_has_handles(types, *ty)
+            && (all || func_has_handles(types, *ty))
         {
             sites.push((Site::Export(idx), *ty, *options));
         }
@@ -210,7 +218,11 @@ pub fn compile(
         // wrapper's lift): the parameters of the scratch reset.
         let lift_sig = core_signature(types, ty, true);
         let lift_results = lift_sig.1.clone();
-        let encoding = inner.string_encoding;
+        let encoding = if all {
+            StringEncoding::Utf8
+        } else {
+            inner.string_encoding
+        };
         let (results_for_reset, lift_ty, lift_options, lower_ty, lower_options) = match site {
             // Host function lifted on the outer side, lowered into the inner one.
             Site::Import(_) => {

@@ -200,20 +200,28 @@ pub fn validate_input(input: &[u8]) -> Result<(), Diagnostic> {
 /// does not require exceptions from its host. Only input that needs exceptions
 /// is translated again with them.
 ///
+/// `output` decides which outer functions get boundary adapters (see
+/// [`boundary`]): those with handles for component output, all of them for
+/// core output.
+///
 /// # Errors
 /// E0005 for an invalid component (with the validator's message and offset).
-pub fn translate(input: &[u8]) -> Result<Translation, Diagnostic> {
+pub fn translate(input: &[u8], output: crate::Output) -> Result<Translation, Diagnostic> {
     // The translator validates again, cheaply; see `validate_input`.
     validate_input(input)?;
     features::refuse_unsupported(input)?;
     let lean = features().difference(WasmFeatures::EXCEPTIONS | WasmFeatures::LEGACY_EXCEPTIONS);
-    match translate_with(input, lean) {
+    match translate_with(input, lean, output) {
         Ok(t) => Ok(t),
-        Err(_) => translate_with(input, features()),
+        Err(_) => translate_with(input, features(), output),
     }
 }
 
-fn translate_with(input: &[u8], features: WasmFeatures) -> Result<Translation, Diagnostic> {
+fn translate_with(
+    input: &[u8],
+    features: WasmFeatures,
+    output: crate::Output,
+) -> Result<Translation, Diagnostic> {
     let tunables = tunables();
     let scope = ScopeVec::new();
     let mut validator = Validator::new_with_features(features);
@@ -237,6 +245,7 @@ fn translate_with(input: &[u8], features: WasmFeatures) -> Result<Translation, D
         &mut validator,
         &tunables,
         features,
+        output,
     )?;
     let (types, _) = types.finish(&translation.component);
     Ok(Translation {

@@ -20,6 +20,7 @@
 //! and the lifted exports the link stage reports.
 
 mod builder;
+pub mod core;
 mod types;
 pub mod world;
 

@@ -10,9 +10,15 @@ use crate::diagnostics::{Code, Diagnostic};
 use wasmparser::{ComponentType, ComponentTypeDeclaration, Parser, Payload};
 use wit_component::DecodedWasm;
 
-/// The encoded world of a component.
+/// The world of a component: decoded as WIT, and encoded as a component
+/// type (wit-component's `metadata::encode`, the payload of a
+/// `component-type` custom section).
 pub struct World {
     bytes: Vec<u8>,
+    /// The decoded packages, interfaces and types.
+    pub resolve: wit_parser::Resolve,
+    /// The component's world in `resolve`.
+    pub world: wit_parser::WorldId,
 }
 
 impl World {
@@ -44,7 +50,17 @@ impl World {
             None,
         )
         .map_err(|e| fail(&format!("{e:#}")))?;
-        Ok(World { bytes })
+        Ok(World {
+            bytes,
+            resolve,
+            world,
+        })
+    }
+
+    /// The world encoded as a component type: the payload of a
+    /// `component-type` custom section (`utf8` string encoding).
+    pub fn encoded(&self) -> &[u8] {
+        &self.bytes
     }
 
     /// The declarations of the world's component type, in order.

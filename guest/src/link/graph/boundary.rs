@@ -46,9 +46,11 @@ impl<'t> Builder<'t> {
                     instance: scratch,
                     item: Item::Name("realloc".into()),
                 },
+                // Only the adapters of imports have a post-return (the
+                // host's side lifts): it releases what the import allocated.
                 BImport::ScratchReset(params) => Ref {
                     instance: scratch,
-                    item: Item::Name(rt::scratch_reset_export(params).into()),
+                    item: Item::Name(rt::scratch_reset_export(params, false).into()),
                 },
                 BImport::Callee => match site {
                     Site::Import(t) => {
@@ -60,7 +62,7 @@ impl<'t> Builder<'t> {
                             instance: self.stubs,
                             item: Item::Name(slot.to_string()),
                         };
-                        self.lift_flavoured(a, lowered, scratch)
+                        self.lift_flavoured(a, lowered, scratch, false)
                     }
                     Site::Export(e) => match &self.t.component.export_items[e] {
                         Export::LiftedFunction { func, .. } => self.core_def(func)?,
@@ -87,29 +89,41 @@ impl<'t> Builder<'t> {
         Ok(id)
     }
 
-    /// `func` (lower-flavoured, `a.lower_sig`) as a lift-flavoured function:
-    /// itself, or, where results go through memory, a shim that allocates
-    /// the return area in the scratch memory and returns its address.
+    /// `func` (lower-flavoured, `a.lower_sig`) as a lift-flavoured function
+    /// (see [`rt::lift_shim_module`]): `func` itself where results do not go
+    /// through memory and this is not an export's entry (`enter`), else a
+    /// shim.
     pub(super) fn lift_flavoured(
         &mut self,
         a: &BoundaryAdapter,
         func: Ref,
         scratch: InstanceId,
+        enter: bool,
     ) -> Ref {
-        let Some((size, align)) = a.retptr else {
+        if a.retptr.is_none() && !enter {
             return func;
+        }
+        let params = match a.retptr {
+            Some(_) => &a.lower_sig.0[..a.lower_sig.0.len() - 1],
+            None => &a.lower_sig.0[..],
         };
-        let params = &a.lower_sig.0[..a.lower_sig.0.len() - 1];
+        let scratch_export = |name: &str| Ref {
+            instance: scratch,
+            item: Item::Name(name.into()),
+        };
         let id = self.plan.push(
-            Cow::Owned(rt::lift_shim_module(params, size, align)),
-            vec![
-                func,
-                Ref {
-                    instance: scratch,
-                    item: Item::Name("realloc".into()),
-                },
-            ],
-            "return area of a boundary adapter",
+            Cow::Owned(rt::lift_shim_module(
+                params,
+                &a.lower_sig.1,
+                a.retptr,
+                enter,
+            )),
+            vec![func, scratch_export("realloc"), scratch_export("enter")],
+            if enter {
+                "entry of an adapted export"
+            } else {
+                "return area of a boundary adapter"
+            },
         );
         Ref {
             instance: id,
