@@ -143,6 +143,8 @@ fn help_explains_meld_and_options() {
         "--output <OUT>",
         "--no-cache",
         "--verbose",
+        "--emit <KIND>",
+        "cm32p2_memory",
         "stdin",
         "stdout",
     ] {
@@ -347,4 +349,56 @@ fn inspect_rejects_bad_input_with_a_diagnostic() {
     let out = run_with_stdin(meld(&["inspect", "-"]), b"not wasm at all");
     assert_eq!(out.status.code(), Some(1));
     assert!(has_diagnostic(&stderr(&out)), "{}", stderr(&out));
+}
+
+/// `--emit core`: a core module (not a component) with the build target's
+/// exports; `--emit` with an unknown kind is a usage error; bad input is
+/// refused as for component output.
+#[test]
+fn emit_core_writes_a_core_module() {
+    let dir = scratch("emit-core");
+    let input = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/calc.wasm");
+    let output = dir.join("calc.core.wasm");
+    let out = meld(&[
+        "fuse",
+        "--emit",
+        "core",
+        input.to_str().unwrap(),
+        "-o",
+        output.to_str().unwrap(),
+    ])
+    .output()
+    .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let bytes = std::fs::read(&output).unwrap();
+    assert_eq!(&bytes[..8], b"\0asm\x01\0\0\0", "not a core module");
+    let module = wasmtime::Module::new(&wasmtime::Engine::default(), &bytes).unwrap();
+    let exports: Vec<String> = module.exports().map(|e| e.name().to_string()).collect();
+    for name in ["cm32p2_memory", "cm32p2_realloc", "cm32p2_initialize"] {
+        assert!(
+            exports.iter().any(|e| e == name),
+            "{name} missing: {exports:?}"
+        );
+    }
+
+    let out = meld(&[
+        "fuse",
+        "--emit",
+        "bytecode",
+        input.to_str().unwrap(),
+        "-o",
+        "-",
+    ])
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("core"), "{}", stderr(&out));
+
+    let bad = dir.join("bad.wasm");
+    std::fs::write(&bad, b"").unwrap();
+    let out = meld(&["fuse", "--emit", "core", bad.to_str().unwrap(), "-o", "-"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("E0001"), "{}", stderr(&out));
 }

@@ -28,6 +28,29 @@ fn guest_and_native_library_give_identical_bytes() {
     }
 }
 
+/// `fuse-with` through the guest: core output byte-identical to the native
+/// library's; component output identical to `fuse`.
+#[test]
+fn guest_core_output_matches_the_native_library() {
+    let mut guest = fuser();
+    let core = meld::Options {
+        output: meld::Output::Core,
+    };
+    for (name, input) in meld_tests::examples() {
+        let native = meld::fuse_with(&input, &core).unwrap_or_else(|d| panic!("{name}: {d:?}"));
+        let from_guest = guest
+            .fuse_with(&input, meld_host::Emit::Core)
+            .unwrap_or_else(|e| panic!("{name}: the guest failed: {e:#}"))
+            .unwrap_or_else(|d| panic!("{name}: guest diagnostics: {d:?}"));
+        assert!(from_guest == native, "{name}: guest core output differs");
+        let component = guest
+            .fuse_with(&input, meld_host::Emit::Component)
+            .unwrap()
+            .unwrap();
+        assert!(component == meld::fuse(&input).unwrap(), "{name}");
+    }
+}
+
 #[test]
 fn bad_input_gives_the_same_diagnostics_through_the_guest() {
     let mut guest = fuser();
@@ -74,6 +97,11 @@ fn bad_input_gives_the_same_diagnostics_through_the_guest() {
         assert_eq!(from_guest[0].code, native[0].code.as_str(), "{what}");
         assert_eq!(from_guest[0].message, native[0].message, "{what}");
         assert_eq!(from_guest[0].offset, native[0].offset, "{what}");
+        let core = guest
+            .fuse_with(&bytes, meld_host::Emit::Core)
+            .unwrap_or_else(|e| panic!("{what}: the guest trapped: {e:#}"))
+            .expect_err(what);
+        assert_eq!(core, from_guest, "{what}: core output refused differently");
         assert!(
             codes.insert(code),
             "each kind of bad input has its own code"
