@@ -6,7 +6,9 @@
 # 1. `meld-bench` (benches/src/): fused vs unfused under wasmtime, in one
 #    process, side by side: run time per workload shape of
 #    examples/bench.wasm and per string-encoding pair, instantiation time,
-#    compile time, sizes. Medians; see `meld-bench --help`.
+#    compile time, sizes, and the core-module output (`--emit core`) beside
+#    the input and the component output, before and after `wasm-opt -O`.
+#    Medians; see `meld-bench --help`.
 # 2. Fuse time with hyperfine: `meld-host fuse` (the guest component in
 #    wasmtime, warm compile cache) beside the native library
 #    (`examples/fuse.rs`) and `wasm-tools validate` of the input (the floor:
@@ -14,8 +16,9 @@
 #    own start-up in meld-host (fusing an empty input: load, instantiate,
 #    one call that returns a diagnostic).
 #
-# Needs hyperfine (Debian: apt-get install hyperfine), python3 and
-# wasm-tools (cargo install --locked wasm-tools). Raw hyperfine results go
+# Needs hyperfine (Debian: apt-get install hyperfine), python3,
+# wasm-tools (cargo install --locked wasm-tools) and npm (binaryen's wasm-opt
+# is installed into tests/tools/ as tests/run.sh does). Raw hyperfine results go
 # to target/bench/.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -31,6 +34,9 @@ for tool in hyperfine wasm-tools python3; do
     command -v "$tool" >/dev/null || { echo "error: $tool not found (see the header of $0)" >&2; exit 1; }
 done
 
+if [ ! -x tests/tools/node_modules/.bin/wasm-opt ]; then
+    npm ci --prefix tests/tools --no-audit --no-fund
+fi
 cargo build --release --locked -q -p meld-bench -p meld-host
 cargo build --release --locked -q -p meld --example fuse
 target/release/meld-bench "${bench_args[@]}"

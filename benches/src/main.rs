@@ -13,10 +13,13 @@
 //! 3. **compile**: `Engine::precompile_component` per composition.
 //! 4. **size**: bytes of input and output, with and without `name` /
 //!    `component-name` custom sections.
+//! 5. **core**: the core-module output (`--emit core`) beside the input and
+//!    the component output: sizes, with `wasm-opt -O`, and run times.
 //!
 //! Run by hand (`benches/run.sh` adds fuse times with hyperfine); never by
 //! the tests.
 
+mod core;
 mod inputs;
 mod runner;
 
@@ -41,7 +44,7 @@ struct Args {
     /// Multiplies every workload's rounds (e.g. 0.1 for a quick look).
     #[arg(long, default_value_t = 1.0)]
     scale: f64,
-    /// Only the tables named (run, strings, instantiate, compile, size); all when absent.
+    /// Only the tables named (run, strings, instantiate, compile, size, core); all when absent.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Only this workload or string pair (e.g. `echo`, `utf8-utf16`), for profiling.
@@ -345,6 +348,9 @@ fn main() -> anyhow::Result<()> {
     }
     if args.wants("size") {
         size_table()?;
+    }
+    if args.wants("core") {
+        core::table(&args, &engine)?;
     }
     Ok(())
 }

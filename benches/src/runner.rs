@@ -104,6 +104,17 @@ impl Running {
     }
 }
 
+impl Running {
+    /// Calls `wasi:cli/run` of a command component; fails if it returns
+    /// `err` or traps.
+    pub fn run_command(&mut self) -> anyhow::Result<()> {
+        let cmd = wasmtime_wasi::p2::bindings::sync::Command::new(&mut self.store, &self.instance)?;
+        cmd.wasi_cli_run()
+            .call_run(&mut self.store)?
+            .map_err(|()| anyhow::anyhow!("the command returned err"))
+    }
+}
+
 /// The time of `Engine::precompile_component` on `bytes`, one sample.
 pub fn compile_time(engine: &Engine, bytes: &[u8]) -> anyhow::Result<Duration> {
     let t = Instant::now();
