@@ -1,13 +1,13 @@
-// Fuses a component with @meld/fuser.   node web/example.mjs IN.wasm OUT.wasm
+// Fuses a component with @meld/fuser.   node web/example.mjs IN.wasm OUT.wasm [component|core]
 import { readFileSync, writeFileSync } from 'node:fs';
-import { fuse, inspect, formatDiagnostic } from '@meld/fuser';
+import { fuseWith, inspect, formatDiagnostic } from '@meld/fuser';
 
-const [input, output] = process.argv.slice(2);
+const [input, output, kind = 'component'] = process.argv.slice(2);
 const bytes = readFileSync(input);
-const r = fuse(bytes);
+const r = fuseWith(bytes, { output: kind }); // 'component' (= fuse(bytes)) or 'core'
 if (r.ok) {
   writeFileSync(output, r.output); // r.output: Uint8Array
-  console.log(`${input}: ${bytes.length} bytes -> ${output}: ${r.output.length} bytes`);
+  console.log(`${input}: ${bytes.length} bytes -> ${output}: ${r.output.length} bytes (${kind})`);
 } else {
   for (const d of r.diagnostics) console.error(formatDiagnostic(d, input));
   process.exitCode = 1;

@@ -1,5 +1,5 @@
 //! Strings crossing inner components, in every encoding pair, run before and
-//! after fusion: the same result where the input succeeds, a trap where it
+//! after fusion (to a component, and to a core module wrapped back): the same result where the input succeeds, a trap where it
 //! traps (invalid UTF-8, unpaired surrogates). These exercise the transcoder
 //! intrinsics wired into the fused module.
 
@@ -78,8 +78,9 @@ fn call_len(bytes: &[u8]) -> Option<u32> {
     }
 }
 
-/// Runs the composition before and after fusion and returns the common
-/// outcome; fails if they differ.
+/// Runs the composition before and after fusion (as a component, and as a
+/// core module wrapped back) and returns the common outcome; fails if they
+/// differ.
 fn differential(from: &str, data: &str, units: u32, to: &str) -> Option<u32> {
     let input = composition(from, data, units, to);
     let fused = meld::fuse(&input).unwrap_or_else(|d| panic!("{from}->{to}: {d:?}"));
@@ -87,6 +88,14 @@ fn differential(from: &str, data: &str, units: u32, to: &str) -> Option<u32> {
     assert_eq!(
         before, after,
         "{from} -> {to} with {data:?}: input gave {before:?}, fused gave {after:?}"
+    );
+    let via_core = call_len(&meld_tests::core_roundtrip(
+        &format!("{from}->{to}"),
+        &input,
+    ));
+    assert_eq!(
+        before, via_core,
+        "{from} -> {to} with {data:?}: input gave {before:?}, the core output {via_core:?}"
     );
     before
 }

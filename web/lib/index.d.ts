@@ -61,6 +61,41 @@ export type InspectResult =
  */
 export function fuse(input: Input): FuseResult;
 
+/**
+ * What `fuseWith` produces (WIT enum `output`):
+ * - `'component'`: a component with the input's outer world whose program code
+ *   is one core module — what `fuse` returns;
+ * - `'core'`: one core module in the component model's `wasm32` build target:
+ *   the world's functions imported as `cm32p2|<interface>` / `<func>` and
+ *   exported as `cm32p2|<interface>|<func>`, one memory `cm32p2_memory`,
+ *   `cm32p2_realloc`, `cm32p2_initialize` (call it before any other export),
+ *   `utf8` strings; the world is embedded as a `component-type` custom section,
+ *   so `wasm-tools component new` turns the module back into a component.
+ */
+export type OutputKind = 'component' | 'core';
+
+/** Options of `fuseWith` (WIT record `options`). */
+export interface FuseOptions {
+  /** The kind of output; `'component'` when left out. */
+  output?: OutputKind;
+}
+
+/** The kinds of output `fuseWith` makes, `['component', 'core']`. */
+export const outputKinds: readonly OutputKind[];
+
+/**
+ * Fuses `input` as `fuse` does, into the kind of output `options.output` asks
+ * for (`'component'` by default, the bytes `fuse` gives; or `'core'`, a core
+ * module). The same input gives the same diagnostics for every kind of output.
+ * Throws a TypeError on an unknown option or kind, an Error if
+ * `fuseWithAvailable` is false, and otherwise only if the guest traps (a bug in
+ * Meld).
+ */
+export function fuseWith(input: Input, options?: FuseOptions): FuseResult;
+
+/** True when the bundled guest exports `fuse-with`. */
+export const fuseWithAvailable: boolean;
+
 /** True when the bundled guest exports `inspect`. */
 export const inspectAvailable: boolean;
 

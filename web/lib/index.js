@@ -8,6 +8,12 @@ import { fuser } from './meld/meld.js';
 /** True when the bundled guest exports `inspect` (older guests only `fuse`). */
 export const inspectAvailable = typeof fuser.inspect === 'function';
 
+/** True when the bundled guest exports `fuse-with` (older guests only `fuse`). */
+export const fuseWithAvailable = typeof fuser.fuseWith === 'function';
+
+/** The kinds of output `fuseWith` makes: the cases of the WIT enum `output`. */
+export const outputKinds = Object.freeze(['component', 'core']);
+
 function toBytes(input) {
   if (input instanceof Uint8Array) return input;
   if (input instanceof ArrayBuffer) return new Uint8Array(input);
@@ -50,6 +56,43 @@ function call(f, input) {
  */
 export function fuse(input) {
   const r = call(fuser.fuse, input);
+  return r.ok ? { ok: true, output: r.value } : r;
+}
+
+// The WIT record `options`, checked here so that a typo (`{ ouptut: 'core' }`)
+// or an unknown kind is a TypeError rather than a silent default.
+function toOptions(options) {
+  if (options === undefined) return { output: 'component' };
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError('meld: options must be an object, e.g. { output: \'core\' }');
+  }
+  for (const key of Object.keys(options)) {
+    if (key !== 'output') throw new TypeError(`meld: unknown option \`${key}\` (known: output)`);
+  }
+  const output = options.output ?? 'component';
+  if (!outputKinds.includes(output)) {
+    throw new TypeError(`meld: options.output must be one of ${outputKinds.map((k) => `'${k}'`).join(', ')}, not ${JSON.stringify(output)}`);
+  }
+  return { output };
+}
+
+/**
+ * Fuses the component `input` as `fuse` does, into the kind of output
+ * `options.output` asks for: `'component'` (the default; the bytes `fuse` gives)
+ * or `'core'`, one core module in the component model's `wasm32` build target
+ * (imports `cm32p2|<interface>`, exports `cm32p2|<interface>|<func>`,
+ * `cm32p2_memory`, `cm32p2_realloc`, `cm32p2_initialize`; the world embedded as
+ * a `component-type` custom section). Returns `{ ok: true, output }` or
+ * `{ ok: false, diagnostics }`; the same input gives the same diagnostics for
+ * every kind of output. Throws a TypeError on bad options, and an Error if the
+ * bundled guest has no `fuse-with` (see `fuseWithAvailable`).
+ */
+export function fuseWith(input, options) {
+  const opts = toOptions(options);
+  if (!fuseWithAvailable) {
+    throw new Error('meld: this build of the Meld guest does not export `fuse-with` yet');
+  }
+  const r = call((bytes) => fuser.fuseWith(bytes, opts), input);
   return r.ok ? { ok: true, output: r.value } : r;
 }
 

@@ -1,11 +1,19 @@
 // The playground: everything here calls the Meld guest component through the
 // JS package (`./lib/index.js`, the jco-transpiled guest); nothing of fusion is
 // done in JS.
-import { fuse, inspect, inspectAvailable } from './lib/index.js';
+import { fuse, fuseWith, fuseWithAvailable, inspect, inspectAvailable } from './lib/index.js';
 import { drawGraph } from './graph.js';
 
 const $ = (id) => document.getElementById(id);
-const state = { name: null, input: null, output: null, downloadUrl: null };
+const state = { name: null, input: null, output: null, kind: 'component', downloadUrl: null };
+
+// What Fuse makes: 'component' (what `fuse` gives) or 'core' (a core module in the
+// component model's wasm32 build target), the cases of WIT `output`.
+const KINDS = {
+  component: { label: 'component', suffix: '.fused.wasm', download: 'Download fused' },
+  core: { label: 'core module (wasm32 build target)', suffix: '.core.wasm', download: 'Download core module' },
+};
+const chosenKind = () => document.querySelector('input[name="output"]:checked').value;
 
 function status(text, isError = false) {
   $('status').textContent = text;
@@ -24,7 +32,9 @@ function resetOutput() {
   dl.removeAttribute('href');
   dl.classList.add('disabled');
   dl.setAttribute('aria-disabled', 'true');
+  dl.textContent = KINDS[chosenKind()].download;
   $('run').disabled = true;
+  $('run-note').hidden = true;
   for (const id of ['result', 'run-section', 'worlds-section', 'graph-section']) $(id).hidden = true;
 }
 
@@ -82,6 +92,7 @@ function showInspection() {
   $('graph').replaceChildren();
   $('world-input').textContent = '';
   $('world-output').textContent = '';
+  $('world-output-title').textContent = state.kind === 'core' ? 'fused output: core module' : 'fused output';
   if (!inspectAvailable) {
     const msg = 'The bundled Meld guest does not export `inspect` yet, so worlds and the composition graph cannot be shown.';
     worldsNote.textContent = msg; worldsNote.hidden = false;
@@ -100,7 +111,9 @@ function showInspection() {
       $('world-input').textContent = a.diagnostics.map((d) => `${d.code}: ${d.message}`).join('\n');
       graphNote.textContent = 'inspect failed on the input'; graphNote.hidden = false;
     }
-    if (state.output) {
+    if (state.output && state.kind === 'core') {
+      showCoreModule(state.output);
+    } else if (state.output) {
       const b = inspect(state.output);
       $('world-output').textContent = b.ok ? b.inspection.world
         : b.diagnostics.map((d) => `${d.code}: ${d.message}`).join('\n');
@@ -108,6 +121,35 @@ function showInspection() {
   } catch (e) {
     worldsNote.textContent = `inspect failed: ${e.message ?? e}`; worldsNote.hidden = false;
   }
+}
+
+// A core module has no world to inspect (it is embedded, encoded, in its
+// `component-type` custom section): the page shows what the browser's own engine
+// makes of the module instead, its imports and exports.
+async function showCoreModule(bytes) {
+  const pre = $('world-output');
+  pre.textContent = 'compiling the core module…';
+  let m;
+  try {
+    m = await WebAssembly.compile(bytes);
+  } catch (e) {
+    pre.textContent = `this browser cannot compile the core module: ${e.message ?? e}`;
+    return;
+  }
+  if (state.output !== bytes) return; // fused again meanwhile
+  const exports = WebAssembly.Module.exports(m);
+  const imports = WebAssembly.Module.imports(m);
+  const sections = ['component-type', 'name'].filter((n) => WebAssembly.Module.customSections(m, n).length);
+  const lines = ['(core module, compiled by this browser: valid)', '', `exports (${exports.length}):`];
+  for (const e of exports) lines.push(`  ${e.kind} ${e.name}`);
+  lines.push('', `imports (${imports.length}):`);
+  for (const i of imports) lines.push(`  ${i.kind} ${i.module} ${i.name}`);
+  lines.push('', `custom sections: ${sections.join(', ') || 'none'}`);
+  if (sections.includes('component-type')) {
+    lines.push('  (component-type holds the world above, for `wasm-tools component new`)');
+  }
+  pre.textContent = lines.join('\n');
+  pre.dataset.exports = JSON.stringify(exports.map((e) => e.name));
 }
 
 function doFuse() {
@@ -119,7 +161,8 @@ function doFuse() {
     const t0 = performance.now();
     let r;
     try {
-      r = fuse(state.input);
+      state.kind = chosenKind();
+      r = fuseWithAvailable ? fuseWith(state.input, { output: state.kind }) : fuse(state.input);
     } catch (e) {
       status(`the guest trapped (a bug in Meld): ${e.message ?? e}`, true);
       return;
@@ -128,6 +171,7 @@ function doFuse() {
     $('result').hidden = false;
     $('input-size').textContent = size(state.input.length);
     $('fuse-time').textContent = `${ms.toFixed(1)} ms`;
+    $('output-kind').textContent = KINDS[state.kind].label;
     if (r.ok) {
       state.output = r.output;
       $('output-size').textContent = size(r.output.length);
@@ -135,11 +179,14 @@ function doFuse() {
       state.downloadUrl = URL.createObjectURL(new Blob([r.output], { type: 'application/wasm' }));
       const dl = $('download');
       dl.href = state.downloadUrl;
-      dl.download = state.name.replace(/\.wasm$/, '') + '.fused.wasm';
+      dl.download = state.name.replace(/\.wasm$/, '') + KINDS[state.kind].suffix;
+      dl.textContent = KINDS[state.kind].download;
       dl.classList.remove('disabled');
       dl.removeAttribute('aria-disabled');
-      $('run').disabled = false;
-      status(`fused ${state.name} in ${ms.toFixed(1)} ms`);
+      // Run transpiles and runs components; the core module is left to the note.
+      $('run').disabled = state.kind === 'core';
+      $('run-note').hidden = state.kind !== 'core';
+      status(`fused ${state.name} into a ${KINDS[state.kind].label} in ${ms.toFixed(1)} ms`);
     } else {
       $('output-size').textContent = '— (no output)';
       showDiagnostics(r.diagnostics);
@@ -162,7 +209,7 @@ function showRun(pre, r) {
 }
 
 async function doRun() {
-  if (!state.output) return;
+  if (!state.output || state.kind !== 'component') return;
   $('run').disabled = true;
   $('run-section').hidden = false;
   $('run-input').textContent = 'transpiling with jco and running…';
@@ -188,7 +235,7 @@ async function doRun() {
     status(`run failed: ${e.message ?? e}`, true);
     console.error(e);
   } finally {
-    $('run').disabled = false;
+    $('run').disabled = !state.output || state.kind !== 'component';
   }
 }
 
@@ -206,6 +253,21 @@ drop.addEventListener('drop', (e) => {
   if (f) loadFile(f);
 });
 $('fuse').addEventListener('click', doFuse);
+for (const radio of document.querySelectorAll('input[name="output"]')) {
+  if (radio.value === 'core' && !fuseWithAvailable) {
+    radio.disabled = true;
+    radio.parentElement.classList.add('disabled');
+    radio.parentElement.title = 'the bundled Meld guest does not export fuse-with yet';
+  }
+  radio.addEventListener('change', () => {
+    if (state.output) {
+      resetOutput();
+      status(`output: ${KINDS[chosenKind()].label}; press Fuse`);
+    } else {
+      $('download').textContent = KINDS[chosenKind()].download;
+    }
+  });
+}
 $('run').addEventListener('click', doRun);
 document.body.dataset.ready = 'true';
 status('ready: choose or drop a component, or pick an example');

@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { chromium } from 'playwright-core';
 import { serve } from '../serve.mjs';
-import { badInput, badInputCode, examplesDir, meldHost, meldHostFuse } from './helpers.mjs';
+import {
+  badInput, badInputCode, COMPONENT_PREAMBLE, CORE_PREAMBLE, examplesDir, meldHost, meldHostFuse,
+} from './helpers.mjs';
 
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
@@ -62,6 +64,8 @@ test('calc example: fuse, download equals meld-host fuse, run input and output',
   assert.match(await page.textContent('#input-size'), new RegExp(`^${readFileSync(input).length.toLocaleString('en')} bytes`));
   assert.match(await page.textContent('#output-size'), new RegExp(`^${expected.length.toLocaleString('en')} bytes`));
   assert.match(await page.textContent('#fuse-time'), /^\d+(\.\d+)? ms$/);
+  assert.equal(await page.textContent('#output-kind'), 'component');
+  assert.equal(await page.isVisible('#run-note'), false);
   assert.equal(await page.isVisible('#diagnostics-box'), false);
 
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
@@ -122,6 +126,76 @@ test('chain example: download equals meld-host fuse', async () => {
   await context.close();
 });
 
+test('core output: calc fuses to a core module that Chromium validates; Run is off, with a note', async () => {
+  const { page, context, requests, errors } = await openPlayground();
+  assert.equal(await page.isChecked('input[name="output"][value="component"]'), true, 'component is the default');
+  await page.check('input[name="output"][value="core"]');
+  await loadExampleAndFuse(page, 'calc');
+  const input = join(examplesDir, 'calc.wasm');
+  const expected = meldHostFuse(input, 'core');
+
+  assert.match(await page.textContent('#output-size'), new RegExp(`^${expected.length.toLocaleString('en')} bytes`));
+  assert.match(await page.textContent('#output-kind'), /^core module/);
+  assert.match(await page.textContent('#status'), /into a core module/);
+  assert.equal(await page.textContent('#download'), 'Download core module');
+  assert.equal(await page.isVisible('#diagnostics-box'), false);
+  assert.ok(await page.isDisabled('#run'), 'Run is for components');
+  assert.ok(await page.isVisible('#run-note'));
+  assert.match(await page.textContent('#run-note'), /Run is for components.*cm32p2/s);
+
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+  assert.equal(download.suggestedFilename(), 'calc.core.wasm');
+  const got = readFileSync(await download.path());
+  assert.ok(got.equals(Buffer.from(expected)), `downloaded ${got.length} bytes differ from meld-host --emit core's ${expected.length}`);
+
+  // Chromium's engine (it has multi-memory) on the bytes the page offers.
+  const facts = await page.evaluate(async (href) => {
+    const bytes = new Uint8Array(await (await fetch(href)).arrayBuffer());
+    const hex = (b) => [...b.subarray(0, 8)].map((x) => x.toString(16).padStart(2, '0')).join('');
+    const valid = WebAssembly.validate(bytes);
+    const m = await WebAssembly.compile(bytes);
+    return {
+      valid, preamble: hex(bytes),
+      exports: WebAssembly.Module.exports(m), imports: WebAssembly.Module.imports(m),
+      componentType: WebAssembly.Module.customSections(m, 'component-type').map((b) => hex(new Uint8Array(b))),
+    };
+  }, await page.getAttribute('#download', 'href'));
+  assert.equal(facts.valid, true, 'WebAssembly.validate rejects the core module');
+  assert.equal(facts.preamble, CORE_PREAMBLE);
+  const kindOf = new Map(facts.exports.map((e) => [e.name, e.kind]));
+  assert.equal(kindOf.get('cm32p2_memory'), 'memory');
+  for (const f of ['cm32p2_realloc', 'cm32p2_initialize', 'cm32p2|wasi:cli/run@0.2|run']) assert.equal(kindOf.get(f), 'function', f);
+  assert.ok(facts.imports.length >= 1);
+  for (const i of facts.imports) assert.ok(i.module === 'cm32p2' || i.module.startsWith('cm32p2|'), i.module);
+  assert.deepEqual(facts.componentType, [COMPONENT_PREAMBLE]);
+
+  // The output panel lists what the browser compiled.
+  await page.waitForFunction(() => document.getElementById('world-output').dataset.exports);
+  assert.match(await page.textContent('#world-output-title'), /core module/);
+  const panel = await page.textContent('#world-output');
+  assert.match(panel, /valid/);
+  assert.match(panel, /function cm32p2\|wasi:cli\/run@0\.2\|run/);
+  assert.match(panel, /component-type/);
+
+  // Back to component output: the core result goes, Fuse gives the component again.
+  await page.check('input[name="output"][value="component"]');
+  assert.ok(await page.isVisible('#download.disabled'));
+  assert.ok(await page.isHidden('#run-note'));
+  await page.click('#fuse');
+  await page.waitForSelector('#download:not(.disabled)', { timeout: 60_000 });
+  assert.equal(await page.textContent('#output-kind'), 'component');
+  assert.ok(await page.isEnabled('#run'));
+  const [again] = await Promise.all([page.waitForEvent('download'), page.click('#download')]);
+  assert.equal(again.suggestedFilename(), 'calc.fused.wasm');
+  const fused = readFileSync(await again.path());
+  assert.equal(fused.subarray(0, 8).toString('hex'), COMPONENT_PREAMBLE);
+  assert.ok(fused.equals(Buffer.from(meldHostFuse(input))));
+
+  assert.deepEqual(errors, []);
+  assertOffline(requests);
+  await context.close();
+});
+
 test('a bad file shows its diagnostic and offers no download', async () => {
   const { page, context, requests, errors } = await openPlayground();
   await page.setInputFiles('#file', { name: 'bad.wasm', mimeType: 'application/wasm', buffer: Buffer.from(badInput) });
@@ -134,6 +208,18 @@ test('a bad file shows its diagnostic and offers no download', async () => {
   assert.match(await page.textContent('#diagnostics tr.diagnostic td.offset'), /^0x0 /);
   assert.ok(await page.isVisible('#download.disabled'));
   assert.ok(await page.isDisabled('#run'));
+  assert.match(await page.textContent('#output-size'), /no output/);
+  assert.equal(await page.textContent('#output-kind'), 'component');
+
+  // Core output: the same diagnostic, no download, no note about Run.
+  await page.check('input[name="output"][value="core"]');
+  await page.click('#fuse');
+  await page.waitForFunction(() => /^core module/.test(document.getElementById('output-kind').textContent) &&
+    document.querySelector('#diagnostics tr.diagnostic'));
+  assert.equal(await page.textContent('#diagnostics tr.diagnostic td.code'), badInputCode);
+  assert.match(await page.textContent('#diagnostics tr.diagnostic td.offset'), /^0x0 /);
+  assert.ok(await page.isVisible('#download.disabled'));
+  assert.ok(await page.isHidden('#run-note'));
   assert.match(await page.textContent('#output-size'), /no output/);
   assert.deepEqual(errors, []);
   assertOffline(requests);
