@@ -10,60 +10,13 @@
 
 use crate::runner::{Prepared, Running};
 use crate::{Args, inputs, median, ms};
-use anyhow::{Context, bail};
-use std::path::PathBuf;
+use anyhow::Context;
+use meld_tests::{rewrap, wasm_opt_o};
 use std::time::{Duration, Instant};
 use wasmtime::component::Val;
 
 /// Rounds of `run(mix, rounds)` of `examples/bench.wasm` per sample.
 const MIX_ROUNDS: u32 = 100_000;
-
-/// `wasm-opt` (npm `binaryen`): `$MELD_WASM_OPT`, else the one `tests/run.sh`
-/// installs in `tests/tools/`.
-fn wasm_opt() -> anyhow::Result<PathBuf> {
-    if let Some(p) = std::env::var_os("MELD_WASM_OPT") {
-        return Ok(p.into());
-    }
-    let p = PathBuf::from("tests/tools/node_modules/.bin/wasm-opt");
-    if !p.exists() {
-        bail!(
-            "{} not found: `npm ci --prefix tests/tools`, or set MELD_WASM_OPT",
-            p.display()
-        );
-    }
-    Ok(p)
-}
-
-/// `wasm-opt -O` with the features Meld's output uses.
-pub fn optimise(core: &[u8]) -> anyhow::Result<Vec<u8>> {
-    let dir = std::env::temp_dir().join(format!("meld-bench-core-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let (input, output) = (dir.join("in.wasm"), dir.join("out.wasm"));
-    std::fs::write(&input, core)?;
-    let status = std::process::Command::new(wasm_opt()?)
-        .args(["-O", "--enable-multivalue", "--enable-reference-types"])
-        .args(["--enable-bulk-memory", "--enable-nontrapping-float-to-int"])
-        .args([
-            "--enable-sign-ext",
-            "--enable-mutable-globals",
-            "--enable-multimemory",
-        ])
-        .arg(&input)
-        .arg("-o")
-        .arg(&output)
-        .status()?;
-    if !status.success() {
-        bail!("wasm-opt failed: {status}");
-    }
-    Ok(std::fs::read(&output)?)
-}
-
-fn rewrap(core: &[u8]) -> anyhow::Result<Vec<u8>> {
-    wit_component::ComponentEncoder::default()
-        .module(core)?
-        .validate(true)
-        .encode()
-}
 
 /// One sample: instantiate `p` and make its one call.
 fn sample(p: &Prepared, name: &str, rounds: u32) -> anyhow::Result<Duration> {
@@ -90,14 +43,9 @@ pub fn table(args: &Args, engine: &wasmtime::Engine) -> anyhow::Result<()> {
     println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for (name, input) in inputs::compositions()? {
         let component = meld::fuse(&input).map_err(|d| anyhow::anyhow!("{name}: {d:?}"))?;
-        let core = meld::fuse_with(
-            &input,
-            &meld::Options {
-                output: meld::Output::Core,
-            },
-        )
-        .map_err(|d| anyhow::anyhow!("{name}: {d:?}"))?;
-        let optimised = optimise(&core).with_context(|| format!("{name}: wasm-opt"))?;
+        let core = meld::fuse_with(&input, &meld::Options::with_output(meld::Output::Core))
+            .map_err(|d| anyhow::anyhow!("{name}: {d:?}"))?;
+        let optimised = wasm_opt_o(&core).with_context(|| format!("{name}: wasm-opt"))?;
         let forms = [
             input.clone(),
             component.clone(),

@@ -20,7 +20,7 @@ impl wit::Guest for Component {
             wit::Output::Component => crate::Output::Component,
             wit::Output::Core => crate::Output::Core,
         };
-        crate::fuse_with(&input, &crate::Options { output })
+        crate::fuse_with(&input, &crate::Options::with_output(output))
             .map_err(|ds| ds.into_iter().map(to_wit).collect())
     }
 

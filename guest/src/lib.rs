@@ -32,6 +32,7 @@ pub use diagnostics::{Code, Diagnostic, Diagnostics, Severity};
 
 /// What [`fuse_with`] produces.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Output {
     /// A component with the input's outer world whose program code is one
     /// core module (the default).
@@ -46,11 +47,20 @@ pub enum Output {
     Core,
 }
 
-/// Options of [`fuse_with`].
+/// Options of [`fuse_with`]; more may come (build with
+/// [`Options::with_output`] or from [`Options::default`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct Options {
     /// The kind of output.
     pub output: Output,
+}
+
+impl Options {
+    /// The default options, with output `output`.
+    pub fn with_output(output: Output) -> Self {
+        Options { output }
+    }
 }
 
 /// Fuses the component `input` into a component whose program code is one core

@@ -216,13 +216,8 @@ pub fn call_export(
 /// Fuses `input` into one core module (`meld::Output::Core`, the component
 /// model's `wasm32` build target).
 pub fn fuse_core(name: &str, input: &[u8]) -> Vec<u8> {
-    meld::fuse_with(
-        input,
-        &meld::Options {
-            output: meld::Output::Core,
-        },
-    )
-    .unwrap_or_else(|d| panic!("{name}: fusing to a core module failed: {d:?}"))
+    meld::fuse_with(input, &meld::Options::with_output(meld::Output::Core))
+        .unwrap_or_else(|d| panic!("{name}: fusing to a core module failed: {d:?}"))
 }
 
 /// Turns a core module of the `wasm32` build target back into a component
@@ -387,17 +382,50 @@ fn wit_def(r: &wit_parser::Resolve, id: wit_parser::TypeId) -> String {
 
 /// The `wasm-opt` of npm's `binaryen` (installed by `tests/run.sh` into
 /// `tests/tools/`), or `$MELD_WASM_OPT`.
-pub fn wasm_opt() -> PathBuf {
+///
+/// # Errors
+/// When neither exists.
+pub fn wasm_opt() -> anyhow::Result<PathBuf> {
     if let Some(p) = std::env::var_os("MELD_WASM_OPT") {
-        return PathBuf::from(p);
+        return Ok(PathBuf::from(p));
     }
     let p = repo().join("tests/tools/node_modules/.bin/wasm-opt");
-    assert!(
+    anyhow::ensure!(
         p.exists(),
-        "{} is missing: run tests/run.sh, or `npm ci --prefix tests/tools`",
+        "{} is missing: run tests/run.sh, or `npm ci --prefix tests/tools`, or set MELD_WASM_OPT",
         p.display()
     );
-    p
+    Ok(p)
+}
+
+/// `wasm-opt -O` on a core module, with the features Meld's output uses
+/// (WebAssembly 2.0 and multi-memory).
+///
+/// # Errors
+/// When `wasm-opt` is missing ([`wasm_opt`]) or fails.
+pub fn wasm_opt_o(core: &[u8]) -> anyhow::Result<Vec<u8>> {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("meld-wasm-opt-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let (input, output) = (dir.join("in.wasm"), dir.join("out.wasm"));
+    std::fs::write(&input, core)?;
+    let status = std::process::Command::new(wasm_opt()?)
+        .args(["-O", "--enable-multivalue", "--enable-reference-types"])
+        .args(["--enable-bulk-memory", "--enable-nontrapping-float-to-int"])
+        .args([
+            "--enable-sign-ext",
+            "--enable-mutable-globals",
+            "--enable-multimemory",
+        ])
+        .arg(&input)
+        .arg("-o")
+        .arg(&output)
+        .status()?;
+    anyhow::ensure!(status.success(), "wasm-opt failed: {status}");
+    let out = std::fs::read(&output)?;
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(out)
 }
 
 /// `run(workload, 100)` of `examples/bench.wasm` (or a component with its
@@ -435,13 +463,8 @@ pub fn bench_checksums(bytes: &[u8]) -> Vec<wasmtime::component::Val> {
 /// output kind.
 pub fn refusal(input: &[u8]) -> meld::Diagnostics {
     let component = meld::fuse(input).expect_err("the input must not fuse");
-    let core = meld::fuse_with(
-        input,
-        &meld::Options {
-            output: meld::Output::Core,
-        },
-    )
-    .expect_err("the input must not fuse to a core module either");
+    let core = meld::fuse_with(input, &meld::Options::with_output(meld::Output::Core))
+        .expect_err("the input must not fuse to a core module either");
     assert_eq!(
         component, core,
         "component and core output are refused differently"

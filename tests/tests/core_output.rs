@@ -267,9 +267,10 @@ mod core_host {
             ));
             let mut result = [Val::I32(0)];
             run.call(&mut store, &[], &mut result)?;
-            if let Some(post) = instance.get_func(&mut store, "cm32p2|wasi:cli/run@0.2|run_post") {
-                post.call(&mut store, &result, &mut [])?;
-            }
+            let post = instance
+                .get_func(&mut store, "cm32p2|wasi:cli/run@0.2|run_post")
+                .expect("the module exports run_post");
+            post.call(&mut store, &result, &mut [])?;
             Ok(result[0].unwrap_i32())
         })();
         match ran {
@@ -309,30 +310,9 @@ fn core_only_host_runs_the_core_output_of_commands() {
 /// boundaries; the result, wrapped back, behaves the same and is smaller.
 #[test]
 fn wasm_opt_output_runs_the_same_and_is_smaller() {
-    let dir = std::env::temp_dir().join(format!("meld-wasm-opt-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
     for (name, input) in commands() {
         let core = fuse_core(&name, &input);
-        let (inp, out) = (
-            dir.join(format!("{name}.wasm")),
-            dir.join(format!("{name}.opt.wasm")),
-        );
-        std::fs::write(&inp, &core).unwrap();
-        let status = std::process::Command::new(wasm_opt())
-            .args(["-O", "--enable-multivalue", "--enable-reference-types"])
-            .args(["--enable-bulk-memory", "--enable-nontrapping-float-to-int"])
-            .args([
-                "--enable-sign-ext",
-                "--enable-mutable-globals",
-                "--enable-multimemory",
-            ])
-            .arg(&inp)
-            .arg("-o")
-            .arg(&out)
-            .status()
-            .expect("wasm-opt runs");
-        assert!(status.success(), "{name}: wasm-opt failed");
-        let optimised = std::fs::read(&out).unwrap();
+        let optimised = wasm_opt_o(&core).unwrap_or_else(|e| panic!("{name}: {e:#}"));
         println!(
             "{name}: core module {} bytes, after wasm-opt -O {} bytes",
             core.len(),
@@ -353,15 +333,33 @@ fn wasm_opt_output_runs_the_same_and_is_smaller() {
             "{name}: behaviour differs after wasm-opt"
         );
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// A `utf16` component exporting `echo: func(s: string) -> string`, which
-/// calls the host's `shout: func(s: string) -> string` and appends `!`.
-fn utf16_composition() -> Vec<u8> {
-    wat::parse_str(
+/// A component exporting `echo: func(s: string) -> string` in `encoding`,
+/// which calls the host's `shout: func(s: string) -> string` and appends
+/// `!`. With `middleware`, both are `greet` of the interface
+/// `meld:t/greet`, imported and exported under the same name.
+fn echo_component(encoding: &str, middleware: bool) -> Vec<u8> {
+    let (unit, shift) = match encoding {
+        "utf16" => ("i32.store16", 1),
+        _ => ("i32.store8", 0),
+    };
+    let (import, export) = if middleware {
+        (
+            r#"(import "meld:t/greet" (instance $host (export "greet" (func (param "s" string) (result string)))))
+  (alias export $host "greet" (func $shout))"#,
+            r#"(instance $greet (export "greet" (func $echo)))
+  (export "meld:t/greet" (instance $greet))"#,
+        )
+    } else {
+        (
+            r#"(import "shout" (func $shout (param "s" string) (result string)))"#,
+            r#"(export "echo" (func $echo))"#,
+        )
+    };
+    wat::parse_str(format!(
         r#"(component
-  (import "shout" (func $shout (param "s" string) (result string)))
+  {import}
   (core module $libc
     (memory (export "mem") 1)
     (global $next (mut i32) (i32.const 1024))
@@ -374,46 +372,59 @@ fn utf16_composition() -> Vec<u8> {
       (memory.copy (local.get $p) (local.get $old) (local.get $old_size))
       local.get $p))
   (core instance $libc (instantiate $libc))
-  (core func $shout (canon lower (func $shout) (memory (core memory $libc "mem")) (realloc (core func $libc "realloc")) string-encoding=utf16))
+  (core func $shout (canon lower (func $shout) (memory (core memory $libc "mem")) (realloc (core func $libc "realloc")) string-encoding={encoding}))
   (core module $m
     (import "libc" "mem" (memory 1))
     (import "libc" "realloc" (func $realloc (param i32 i32 i32 i32) (result i32)))
     (import "host" "shout" (func $shout (param i32 i32 i32)))
-    ;; echo(ptr, units) -> retptr: shout(s) with "!" (one utf16 unit) appended.
+    ;; echo(ptr, units) -> retptr: shout(s) with "!" (one code unit) appended.
     (func (export "echo") (param $p i32) (param $n i32) (result i32)
       (local $q i32) (local $m i32) (local $r i32)
       (call $shout (local.get $p) (local.get $n) (i32.const 16))
       (local.set $q (i32.load (i32.const 16)))
       (local.set $m (i32.load (i32.const 20)))
       (local.set $r (call $realloc (i32.const 0) (i32.const 0) (i32.const 2)
-                       (i32.shl (i32.add (local.get $m) (i32.const 1)) (i32.const 1))))
-      (memory.copy (local.get $r) (local.get $q) (i32.shl (local.get $m) (i32.const 1)))
-      (i32.store16 (i32.add (local.get $r) (i32.shl (local.get $m) (i32.const 1))) (i32.const 33))
+                       (i32.shl (i32.add (local.get $m) (i32.const 1)) (i32.const {shift}))))
+      (memory.copy (local.get $r) (local.get $q) (i32.shl (local.get $m) (i32.const {shift})))
+      ({unit} (i32.add (local.get $r) (i32.shl (local.get $m) (i32.const {shift}))) (i32.const 33))
       (i32.store (i32.const 32) (local.get $r))
       (i32.store (i32.const 36) (i32.add (local.get $m) (i32.const 1)))
       i32.const 32))
   (core instance $i (instantiate $m
     (with "libc" (instance $libc))
     (with "host" (instance (export "shout" (func $shout))))))
-  (func (export "echo") (param "s" string) (result string)
-    (canon lift (core func $i "echo") (memory (core memory $libc "mem")) (realloc (core func $libc "realloc")) string-encoding=utf16)))"#,
-    )
+  (func $echo (param "s" string) (result string)
+    (canon lift (core func $i "echo") (memory (core memory $libc "mem")) (realloc (core func $libc "realloc")) string-encoding={encoding}))
+  {export})"#
+    ))
     .unwrap()
 }
 
-/// Calls `echo` of the component `bytes` with a host `shout` that
-/// upper-cases; `None` if it traps.
-fn echo(bytes: &[u8], s: &str) -> Option<String> {
+/// Calls `echo` of the component `bytes` (or `greet` of `meld:t/greet`)
+/// with a host `shout` (`greet`) that upper-cases; `None` if it traps.
+fn echo(bytes: &[u8], s: &str, middleware: bool) -> Option<String> {
     let engine = engine();
     let component = wasmtime::component::Component::new(engine, bytes).unwrap();
     let mut linker = wasmtime::component::Linker::<()>::new(engine);
-    linker
-        .root()
-        .func_wrap("shout", |_, (s,): (String,)| Ok((s.to_uppercase(),)))
-        .unwrap();
+    let shout = |_: wasmtime::StoreContextMut<'_, ()>, (s,): (String,)| Ok((s.to_uppercase(),));
+    if middleware {
+        let mut root = linker.root();
+        root.instance("meld:t/greet")
+            .unwrap()
+            .func_wrap("greet", shout)
+            .unwrap();
+    } else {
+        linker.root().func_wrap("shout", shout).unwrap();
+    }
     let mut store = wasmtime::Store::new(engine, ());
     let instance = linker.instantiate(&mut store, &component).ok()?;
-    let f = instance.get_func(&mut store, "echo")?;
+    let f = if middleware {
+        let greet = instance.get_export_index(&mut store, None, "meld:t/greet")?;
+        let idx = instance.get_export_index(&mut store, Some(&greet), "greet")?;
+        instance.get_func(&mut store, idx)?
+    } else {
+        instance.get_func(&mut store, "echo")?
+    };
     let mut r = [Val::Bool(false)];
     f.call(&mut store, &[Val::String(s.into())], &mut r).ok()?;
     match &r[0] {
@@ -422,9 +433,11 @@ fn echo(bytes: &[u8], s: &str) -> Option<String> {
     }
 }
 
+const STRINGS: [&str; 4] = ["", "hello", "grüße, 世界 🎉", "ab€ab€ab€ab€ab€ab€"];
+
 #[test]
 fn utf16_strings_cross_the_core_boundary_as_utf8() {
-    let input = utf16_composition();
+    let input = echo_component("utf16", false);
     let rewrapped = core_roundtrip("utf16", &input);
     let core = fuse_core("utf16", &input);
     // The host side of the core module is utf8: the imported `shout` takes
@@ -436,15 +449,45 @@ fn utf16_strings_cross_the_core_boundary_as_utf8() {
         .expect("shout is imported as cm32p2::shout");
     assert_eq!(shout.ty().func().unwrap().params().len(), 3);
     assert!(module.get_export("cm32p2||echo").is_some());
-    for s in ["", "hello", "grüße, 世界 🎉", &"ab€".repeat(1000)] {
+    let long = "ab€".repeat(1000);
+    for s in STRINGS.iter().copied().chain([long.as_str()]) {
         let expected = format!("{}!", s.to_uppercase());
         assert_eq!(
-            echo(&input, s).as_deref(),
+            echo(&input, s, false).as_deref(),
             Some(expected.as_str()),
             "input, {s:?}"
         );
         assert_eq!(
-            echo(&rewrapped, s).as_deref(),
+            echo(&rewrapped, s, false).as_deref(),
+            Some(expected.as_str()),
+            "via core, {s:?}"
+        );
+    }
+}
+
+/// An interface imported and exported under the same name (a middleware):
+/// `cm32p2|meld:t/greet` `greet` is the import, `cm32p2|meld:t/greet|greet`
+/// the export.
+#[test]
+fn middleware_imports_and_exports_one_interface() {
+    let input = echo_component("utf8", true);
+    let rewrapped = core_roundtrip("middleware", &input);
+    let module = wasmtime::Module::new(engine(), &fuse_core("middleware", &input)).unwrap();
+    assert!(
+        module
+            .imports()
+            .any(|i| i.module() == "cm32p2|meld:t/greet" && i.name() == "greet")
+    );
+    assert!(module.get_export("cm32p2|meld:t/greet|greet").is_some());
+    for s in STRINGS {
+        let expected = format!("{}!", s.to_uppercase());
+        assert_eq!(
+            echo(&input, s, true).as_deref(),
+            Some(expected.as_str()),
+            "input, {s:?}"
+        );
+        assert_eq!(
+            echo(&rewrapped, s, true).as_deref(),
             Some(expected.as_str()),
             "via core, {s:?}"
         );

@@ -33,9 +33,7 @@ fn guest_and_native_library_give_identical_bytes() {
 #[test]
 fn guest_core_output_matches_the_native_library() {
     let mut guest = fuser();
-    let core = meld::Options {
-        output: meld::Output::Core,
-    };
+    let core = meld::Options::with_output(meld::Output::Core);
     for (name, input) in meld_tests::examples() {
         let native = meld::fuse_with(&input, &core).unwrap_or_else(|d| panic!("{name}: {d:?}"));
         let from_guest = guest

@@ -308,7 +308,8 @@ pub fn set_hook_module(slot: u32) -> Vec<u8> {
 
 /// The lift-flavoured entry of a boundary adapter, `lift`: imports
 /// `adapter` (lower-flavoured: `params…` then, where results go through
-/// memory, a return pointer), the scratch `realloc` and `enter`.
+/// memory, a return pointer), the scratch `realloc`, and with `enter` the
+/// scratch memory's `enter`.
 ///
 /// - `retptr: Some((size, align))`: `lift: (params…) -> i32` allocates the
 ///   return area in the scratch memory, calls the adapter with it and
@@ -341,11 +342,14 @@ pub fn lift_shim_module(
     let mut imports = ImportSection::new();
     imports.import("", "adapter", EntityType::Function(0));
     imports.import("", "realloc", EntityType::Function(1));
-    imports.import("", "enter", EntityType::Function(2));
+    if enter {
+        imports.import("", "enter", EntityType::Function(2));
+    }
+    let lift = if enter { 3 } else { 2 };
     let mut funcs = FunctionSection::new();
     funcs.function(3);
     let mut exports = ExportSection::new();
-    exports.export("lift", ExportKind::Func, 3);
+    exports.export("lift", ExportKind::Func, lift);
     let n = params.len() as u32;
     let mut f = Function::new([(1, I32)]);
     if let Some((size, align)) = retptr {

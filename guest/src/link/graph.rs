@@ -54,7 +54,9 @@ pub enum HostSlot {
     Lower {
         /// The import (instance name plus path to the function).
         import: RuntimeImportIndex,
-        /// The function type, as the lowering component sees it.
+        /// The function type, as the (first) lowering component sees it;
+        /// inner instances lowering one import with the same string
+        /// encoding through boundary adapters share one slot.
         ty: TypeFuncIndex,
         /// The lowering's canonical options.
         options: Options,

@@ -154,24 +154,20 @@ impl<'a> Names<'a> {
         match slot {
             HostSlot::Lower { import, .. } => {
                 let (name, path) = import_path(t, *import);
-                let func = match (self.item(&self.world.imports, name)?, path) {
-                    ((key, WorldItem::Function(f)), []) => (None, f, key),
+                let (interface, func) = match (self.item(&self.world.imports, name)?, path) {
+                    ((_, WorldItem::Function(f)), []) => (None, f),
                     ((key, WorldItem::Interface { id, .. }), [func]) => {
                         let f = self.resolve.interfaces[*id]
                             .functions
                             .get(func.as_str())
                             .ok_or_else(|| internal(&format!("`{name}` has no `{func}`")))?;
-                        (Some(key), f, key)
+                        (Some(key), f)
                     }
                     _ => return Err(nested(name)),
                 };
-                Ok(self.resolve.wasm_import_name(
-                    MANGLING,
-                    WasmImport::Func {
-                        interface: func.0,
-                        func: func.1,
-                    },
-                ))
+                Ok(self
+                    .resolve
+                    .wasm_import_name(MANGLING, WasmImport::Func { interface, func }))
             }
             HostSlot::ResourceDrop { import } => {
                 let (name, path) = import_path(t, *import);
@@ -243,11 +239,10 @@ impl<'a> Names<'a> {
         for node in &g.exports {
             match node {
                 ExportNode::Func { name, .. } => {
-                    let (key, item) = self.item(&self.world.exports, name)?;
+                    let (_, item) = self.item(&self.world.exports, name)?;
                     let WorldItem::Function(func) = item else {
                         return Err(internal(&format!("the export `{name}` is not a function")));
                     };
-                    let _ = key;
                     self.export_func(None, func, node, &mut add);
                 }
                 ExportNode::Instance { name, items } => {

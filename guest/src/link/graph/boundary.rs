@@ -118,7 +118,11 @@ impl<'t> Builder<'t> {
                 a.retptr,
                 enter,
             )),
-            vec![func, scratch_export("realloc"), scratch_export("enter")],
+            if enter {
+                vec![func, scratch_export("realloc"), scratch_export("enter")]
+            } else {
+                vec![func, scratch_export("realloc")]
+            },
             if enter {
                 "entry of an adapted export"
             } else {
