@@ -19,11 +19,12 @@
 ;; - the export ends with `reset*` (its post-return): everything is free.
 ;;
 ;; A host function cannot call back into the guest, and exports are not
-;; reentered, so one floor is enough.
+;; reentered, so one floor is enough. Allocation starts at 8: no allocation
+;; is ever at address 0, which C-style hosts take for a failed allocation.
 (module
   (memory (export "memory") 0)
-  (global $top (mut i32) (i32.const 0))
-  (global $floor (mut i32) (i32.const 0))
+  (global $top (mut i32) (i32.const 8))
+  (global $floor (mut i32) (i32.const 8))
 
   ;; `realloc(old_ptr, old_size, align, new_size)`: bump allocation; a
   ;; reallocation copies the old bytes. Traps when the memory cannot grow.
@@ -62,7 +63,7 @@
   (func (export "release-f64") (param f64) (call $release))
 
   ;; An outer export call ends (post-returns, one per core result type).
-  (func $reset (global.set $top (i32.const 0)) (global.set $floor (i32.const 0)))
+  (func $reset (global.set $top (i32.const 8)) (global.set $floor (i32.const 8)))
   (func (export "reset") (call $reset))
   (func (export "reset-i32") (param i32) (call $reset))
   (func (export "reset-i64") (param i64) (call $reset))

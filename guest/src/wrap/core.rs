@@ -171,25 +171,24 @@ impl<'a> Names<'a> {
             }
             HostSlot::ResourceDrop { import } => {
                 let (name, path) = import_path(t, *import);
-                let [resource] = path else {
-                    return Err(nested(name));
+                let ty = match (self.item(&self.world.imports, name)?, path) {
+                    // A resource of the world itself.
+                    ((_, WorldItem::Type { id, .. }), []) => *id,
+                    ((_, WorldItem::Interface { id, .. }), [resource]) => *self.resolve.interfaces
+                        [*id]
+                        .types
+                        .get(resource.as_str())
+                        .ok_or_else(|| internal(&format!("`{name}` has no `{resource}`")))?,
+                    _ => return Err(nested(name)),
                 };
-                let (_, item) = self.item(&self.world.imports, name)?;
-                let WorldItem::Interface { id, .. } = item else {
-                    return Err(nested(name));
-                };
-                let ty = *self.resolve.interfaces[*id]
-                    .types
-                    .get(resource.as_str())
-                    .ok_or_else(|| internal(&format!("`{name}` has no `{resource}`")))?;
                 // `<resource>_drop` is named after the original resource, in
-                // the interface that defines it.
+                // the interface (or world) that defines it.
                 let ty = self.original(ty);
-                let key = self.owner_key(&self.world.imports, ty)?;
+                let interface = self.owner_key(&self.world.imports, ty)?;
                 Ok(self.resolve.wasm_import_name(
                     MANGLING,
                     WasmImport::ResourceIntrinsic {
-                        interface: Some(key),
+                        interface,
                         resource: ty,
                         intrinsic: ResourceIntrinsic::ImportedDrop,
                     },
@@ -334,19 +333,22 @@ impl<'a> Names<'a> {
         ty
     }
 
-    /// The key of the world item (interface) that defines `ty`.
+    /// The key of the world item (interface) that defines `ty`; `None` for
+    /// a type of the world itself.
     fn owner_key(
         &self,
         items: &'a wit_parser::IndexMap<WorldKey, WorldItem>,
         ty: TypeId,
-    ) -> Result<&'a WorldKey, Diagnostic> {
-        let TypeOwner::Interface(owner) = self.resolve.types[ty].owner else {
-            return Err(internal("a resource outside an interface"));
+    ) -> Result<Option<&'a WorldKey>, Diagnostic> {
+        let owner = match self.resolve.types[ty].owner {
+            TypeOwner::Interface(owner) => owner,
+            TypeOwner::World(_) => return Ok(None),
+            TypeOwner::None => return Err(internal("a resource without an owner")),
         };
         items
             .iter()
             .find(|(_, item)| matches!(item, WorldItem::Interface { id, .. } if *id == owner))
-            .map(|(k, _)| k)
+            .map(|(k, _)| Some(k))
             .ok_or_else(|| internal("a resource of an interface the world does not name"))
     }
 
@@ -374,7 +376,7 @@ impl<'a> Names<'a> {
                 {
                     continue;
                 }
-                let (key, item) = self.item(&self.world.exports, name)?;
+                let (_, item) = self.item(&self.world.exports, name)?;
                 let WorldItem::Interface { id, .. } = item else {
                     return Err(internal(&format!(
                         "the export `{name}` is not an interface"
@@ -384,6 +386,15 @@ impl<'a> Names<'a> {
                     .types
                     .get(r.as_str())
                     .ok_or_else(|| internal(&format!("`{name}` has no `{r}`")))?;
+                // Named after the original resource, in the exported
+                // interface that defines it (`use` makes aliases).
+                let ty = self.original(ty);
+                let key = self.owner_key(&self.world.exports, ty)?.ok_or_else(|| {
+                    Diagnostic::error(
+                        Code::Unsupported,
+                        "unsupported in core output: a resource exported outside an interface",
+                    )
+                })?;
                 return Ok((key, ty));
             }
         }
