@@ -14,6 +14,9 @@
 //! | E0008 | retired (was: resources passed between inner components; Meld fuses resources) |
 //! | E0009 | unsupported: imported core modules or components |
 //! | E0010 | the outer world cannot be decoded as WIT |
+//! | E0011 | the fused module would exceed a WebAssembly implementation limit (e.g. more than 100 memories) |
+//! | E0012 | `meld-host`: the fuser ran out of its memory limit (`--max-memory`) |
+//! | E0013 | `meld-host`: the fuser ran out of its time limit (`--timeout`) |
 //! | E0100 | internal error (a bug in Meld: please report it) |
 
 use std::fmt;
@@ -54,6 +57,16 @@ pub enum Code {
     UnsupportedImportedDefinition,
     /// E0010: the input's outer world cannot be decoded as WIT.
     WorldDecode,
+    /// E0011: the fused module would exceed a WebAssembly implementation
+    /// limit (the JS API's limits, which wasmparser and browsers enforce):
+    /// valid input too large to fuse into one module.
+    ImplementationLimit,
+    /// E0012: reported by `meld-host`, not by the fuser: fusing needed more
+    /// memory than `--max-memory` allows.
+    MemoryLimit,
+    /// E0013: reported by `meld-host`, not by the fuser: fusing took longer
+    /// than `--timeout` allows.
+    TimeLimit,
     /// E0100: Meld produced something invalid; a bug.
     Internal,
 }
@@ -72,6 +85,9 @@ impl Code {
             Code::UnsupportedResources => "E0008",
             Code::UnsupportedImportedDefinition => "E0009",
             Code::WorldDecode => "E0010",
+            Code::ImplementationLimit => "E0011",
+            Code::MemoryLimit => "E0012",
+            Code::TimeLimit => "E0013",
             Code::Internal => "E0100",
         }
     }

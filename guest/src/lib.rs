@@ -71,8 +71,10 @@ impl Options {
 ///
 /// # Errors
 /// Diagnostics (never a panic) for input that is not a valid component
-/// (E0001–E0005), uses a feature Meld does not fuse yet (E0006–E0010), or —
-/// a bug — when the produced output fails validation (E0100).
+/// (E0001–E0005), uses a feature Meld does not fuse yet (E0006–E0010), is
+/// too large to fuse into one module (E0011: more memories, tables, … than
+/// WebAssembly implementations accept), or — a bug — when the produced
+/// output fails validation (E0100).
 pub fn fuse(input: &[u8]) -> Result<Vec<u8>, Diagnostics> {
     fuse_with(input, &Options::default())
 }
@@ -103,8 +105,14 @@ fn fuse_one(input: &[u8], output: Output) -> Result<Vec<u8>, Diagnostic> {
         Err(d) => return Err(d),
     };
     let graph = link::graph::build(&translation, output)?;
-    let fused = link::merge::merge(&graph.plan).map_err(|e| {
-        Diagnostic::error(Code::Internal, format!("internal error while linking: {e}"))
+    let fused = link::merge::merge(&graph.plan).map_err(|e| match e {
+        link::merge::LinkError::Limit { .. } => Diagnostic::error(
+            Code::ImplementationLimit,
+            format!("the input is too large to fuse into one core module: {e}"),
+        )
+        .note("every core instance keeps its own memories, tables and segments: a module instantiated N times brings N copies")
+        .note("the limits are the JS API's (https://webassembly.github.io/spec/js-api/#limits), which wasmparser and browsers enforce"),
+        e => Diagnostic::error(Code::Internal, format!("internal error while linking: {e}")),
     })?;
     match (output, world) {
         (Output::Component, world) => {

@@ -29,6 +29,11 @@
 //! bytes out. Every [`Fuser::fuse`] call gets a fresh instance, so one call
 //! cannot affect the next.
 //!
+//! Each call is bounded ([`Limits`]): the guest's linear memory (default
+//! 2 GiB) and the call's wall-clock time (default 60 s, by epoch
+//! interruption). Running out of either is reported as a diagnostic of its
+//! own (E0012, E0013), like any refusal of the input.
+//!
 //! # Compilation cache
 //!
 //! Compiling the guest to native code takes a while, so the compiled
@@ -75,6 +80,66 @@ pub const CACHE_DIR_ENV: &str = "MELD_CACHE_DIR";
 
 /// How much of the guest's stderr is kept for a trap report.
 const STDERR_CAPACITY: usize = 64 * 1024;
+
+/// Bounds on every guest call of a [`Fuser`] ([`Fuser::set_limits`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The most linear memory the guest may have, in bytes (its memory grows
+    /// in 64 KiB pages; a growth past this traps the call).
+    pub max_memory: u64,
+    /// The longest one call may take, instantiation included (wall-clock,
+    /// checked by epoch interruption at function entries and loop heads).
+    pub timeout: Duration,
+}
+
+impl Default for Limits {
+    /// 2 GiB of memory, 60 s.
+    fn default() -> Self {
+        Limits {
+            max_memory: 2 << 30,
+            timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Diagnostic code of a call that ran out of memory ([`Limits::max_memory`]).
+pub const MEMORY_LIMIT_CODE: &str = "E0012";
+/// Diagnostic code of a call that ran out of time ([`Limits::timeout`]).
+pub const TIME_LIMIT_CODE: &str = "E0013";
+
+/// The store's resource limiter: refuses memory growth past the limit and
+/// records that it did.
+pub(crate) struct GuestLimiter {
+    max_memory: usize,
+    /// The size a refused growth asked for, in bytes.
+    refused: Option<usize>,
+}
+
+impl wasmtime::ResourceLimiter for GuestLimiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.max_memory {
+            self.refused = Some(desired);
+            // An error (not `Ok(false)`): the call traps at once, rather
+            // than the guest's allocator aborting on a failed growth.
+            wasmtime::bail!("the guest's memory would grow past --max-memory");
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= 10_000_000)
+    }
+}
 
 /// What [`Fuser::fuse_with`] produces (mirrors `output` in `wit/fuser.wit`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -216,6 +281,7 @@ pub struct Fuser {
     pre: bindings::MeldPre<WasiState>,
     cache_status: CacheStatus,
     load_time: Duration,
+    limits: Limits,
 }
 
 /// What a store holds: a WASI context and its resource table (the guest's
@@ -223,6 +289,8 @@ pub struct Fuser {
 pub(crate) struct WasiState {
     pub(crate) wasi: WasiCtx,
     pub(crate) table: ResourceTable,
+    /// The guest's memory limit (fuser calls only).
+    pub(crate) limiter: Option<GuestLimiter>,
 }
 
 impl WasiView for WasiState {
@@ -267,7 +335,18 @@ impl Fuser {
             pre,
             cache_status,
             load_time: start.elapsed(),
+            limits: Limits::default(),
         })
+    }
+
+    /// Bounds every later call by `limits` (instead of [`Limits::default`]).
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+    }
+
+    /// The bounds of every call.
+    pub fn limits(&self) -> Limits {
+        self.limits
     }
 
     /// Where the compiled guest came from.
@@ -291,7 +370,9 @@ impl Fuser {
     /// Meld. The error then carries a [`GuestFailure`] with the guest's stderr.
     pub fn fuse(&mut self, input: &[u8]) -> anyhow::Result<Result<Vec<u8>, Vec<Diagnostic>>> {
         self.call(|meld, store| meld.meld_fuser_fuser().call_fuse(store, input))
-            .map(|r| r.map_err(|diags| diags.into_iter().map(Diagnostic::from).collect()))
+            .map(|r| {
+                r.and_then(|r| r.map_err(|diags| diags.into_iter().map(Diagnostic::from).collect()))
+            })
     }
 
     /// Fuses the component `input` into the output `emit` asks for (the
@@ -316,7 +397,9 @@ impl Fuser {
             meld.meld_fuser_fuser()
                 .call_fuse_with(store, input, options)
         })
-        .map(|r| r.map_err(|diags| diags.into_iter().map(Diagnostic::from).collect()))
+        .map(|r| {
+            r.and_then(|r| r.map_err(|diags| diags.into_iter().map(Diagnostic::from).collect()))
+        })
     }
 
     /// Describes the component `input` (its world as WIT text and its
@@ -327,17 +410,20 @@ impl Fuser {
     pub fn inspect(&mut self, input: &[u8]) -> anyhow::Result<Result<Inspection, Vec<Diagnostic>>> {
         self.call(|meld, store| meld.meld_fuser_fuser().call_inspect(store, input))
             .map(|r| {
-                r.map(Inspection::from)
-                    .map_err(|diags| diags.into_iter().map(Diagnostic::from).collect())
+                r.and_then(|r| {
+                    r.map(Inspection::from)
+                        .map_err(|diags| diags.into_iter().map(Diagnostic::from).collect())
+                })
             })
     }
 
-    /// Runs `f` on a fresh guest instance with an empty WASI context; turns a
-    /// trap into an error carrying a [`GuestFailure`].
+    /// Runs `f` on a fresh guest instance with an empty WASI context, within
+    /// [`Fuser::limits`]: `Ok(Err(diagnostic))` when a limit stopped it; a
+    /// trap otherwise becomes an error carrying a [`GuestFailure`].
     fn call<R>(
         &mut self,
         f: impl FnOnce(&bindings::Meld, &mut Store<WasiState>) -> wasmtime::Result<R>,
-    ) -> anyhow::Result<R> {
+    ) -> anyhow::Result<Result<R, Vec<Diagnostic>>> {
         let stderr = MemoryOutputPipe::new(STDERR_CAPACITY);
         let wasi = WasiCtx::builder()
             .arg("meld")
@@ -347,18 +433,66 @@ impl Fuser {
             .allow_udp(false)
             .allow_ip_name_lookup(false)
             .build();
+        let limits = self.limits;
         let mut store = Store::new(
             &self.engine,
             WasiState {
                 wasi,
                 table: ResourceTable::new(),
+                limiter: Some(GuestLimiter {
+                    max_memory: usize::try_from(limits.max_memory).unwrap_or(usize::MAX),
+                    refused: None,
+                }),
             },
         );
+        store.limiter(|s| s.limiter.as_mut().expect("set above"));
+        // The deadline is one epoch away; a watchdog thread advances the
+        // engine's epoch once the timeout has passed, unless the call ends
+        // first (the channel then closes).
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_trap();
+        let (done, watch) = std::sync::mpsc::channel::<()>();
+        let engine = self.engine.clone();
+        let watchdog = std::thread::spawn(move || {
+            if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                watch.recv_timeout(limits.timeout)
+            {
+                engine.increment_epoch();
+            }
+        });
         let result = self
             .pre
             .instantiate(&mut store)
             .and_then(|meld| f(&meld, &mut store));
-        result.map_err(|err| {
+        drop(done);
+        let _ = watchdog.join();
+        let refused = store.data().limiter.as_ref().and_then(|l| l.refused);
+        if result.is_err() {
+            if let Some(desired) = refused {
+                return Ok(Err(vec![limit_diagnostic(
+                    MEMORY_LIMIT_CODE,
+                    format!(
+                        "fusing needs more memory than the limit of {}: the fuser asked for {}",
+                        bytes(limits.max_memory),
+                        bytes(desired as u64)
+                    ),
+                    "raise it with `--max-memory` (e.g. `--max-memory 4GiB`)",
+                )]));
+            }
+            if let Err(e) = &result
+                && e.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::Interrupt)
+            {
+                return Ok(Err(vec![limit_diagnostic(
+                    TIME_LIMIT_CODE,
+                    format!(
+                        "fusing took longer than the limit of {:.3} s",
+                        limits.timeout.as_secs_f64()
+                    ),
+                    "raise it with `--timeout` (seconds, e.g. `--timeout 300`)",
+                )]));
+            }
+        }
+        result.map(Ok).map_err(|err| {
             let failure = GuestFailure {
                 trapped: err.downcast_ref::<wasmtime::Trap>().is_some(),
                 stderr: String::from_utf8_lossy(&stderr.contents()).into_owned(),
@@ -404,10 +538,38 @@ impl From<wit::Inspection> for Inspection {
     }
 }
 
+/// A diagnostic of meld-host's own (a limit), as the guest would report it.
+fn limit_diagnostic(code: &str, message: String, note: &str) -> Diagnostic {
+    Diagnostic {
+        severity: Severity::Error,
+        code: code.to_string(),
+        message,
+        offset: None,
+        notes: vec![note.to_string()],
+    }
+}
+
+/// `n` bytes for a person: `2 GiB`, `512 MiB`, `1000 bytes`.
+pub fn bytes(n: u64) -> String {
+    for (unit, name) in [(1u64 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")] {
+        if n >= unit && n % (unit / 16) == 0 {
+            let v = n as f64 / unit as f64;
+            return if n % unit == 0 {
+                format!("{} {name}", n / unit)
+            } else {
+                format!("{v:.2} {name}")
+            };
+        }
+    }
+    format!("{n} bytes")
+}
+
 /// The engine configuration; part of the cache key through
 /// [`Engine::precompile_compatibility_hash`].
 fn engine_config() -> Config {
     let mut config = Config::new();
+    // The time limit of every call (`Limits::timeout`).
+    config.epoch_interruption(true);
     // Not read from `WASMTIME_BACKTRACE_DETAILS`: the compiled code, and so
     // the cache entry, must not depend on the environment.
     config.wasm_backtrace_details(wasmtime::WasmBacktraceDetails::Disable);

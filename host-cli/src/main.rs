@@ -71,6 +71,79 @@ struct InspectArgs {
     /// The component to describe; `-` reads stdin.
     #[arg(value_name = "IN")]
     input: PathBuf,
+
+    #[command(flatten)]
+    limits: LimitArgs,
+}
+
+/// Bounds on the fuser (the guest component) for one run.
+#[derive(clap::Args)]
+struct LimitArgs {
+    /// The most memory the fuser may use: bytes, or with a unit `KiB`,
+    /// `MiB`, `GiB` (`K`, `M`, `G` alike). Running out is error E0012.
+    #[arg(long, value_name = "SIZE", default_value = "2GiB", value_parser = parse_size)]
+    max_memory: u64,
+
+    /// The longest the fuser may run, in seconds (fractions allowed, or with
+    /// a unit `ms`, `s`, `min`). Running out is error E0013.
+    #[arg(long, value_name = "SECS", default_value = "60", value_parser = parse_duration)]
+    timeout: std::time::Duration,
+}
+
+impl LimitArgs {
+    fn limits(&self) -> meld_host::Limits {
+        meld_host::Limits {
+            max_memory: self.max_memory,
+            timeout: self.timeout,
+        }
+    }
+}
+
+/// `--max-memory`: `1073741824`, `512MiB`, `2G`, `1.5GiB`.
+fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kib" | "kb" => 1 << 10,
+        "m" | "mib" | "mb" => 1 << 20,
+        "g" | "gib" | "gb" => 1 << 30,
+        other => return Err(format!("unknown unit `{other}` (use KiB, MiB or GiB)")),
+    };
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a size (e.g. 512MiB, 2GiB)"))?;
+    let bytes = n * scale as f64;
+    if !(bytes >= 65536.0 && bytes < 2f64.powi(48)) {
+        return Err(format!("`{s}` is out of range (at least 64KiB)"));
+    }
+    Ok(bytes as u64)
+}
+
+/// `--timeout`: `60`, `0.5`, `250ms`, `2min`.
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let scale = match unit.trim() {
+        "" | "s" => 1.0,
+        "ms" => 1e-3,
+        "min" => 60.0,
+        other => return Err(format!("unknown unit `{other}` (use ms, s or min)")),
+    };
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration (e.g. 60, 2.5, 500ms)"))?;
+    let secs = n * scale;
+    if !(secs > 0.0 && secs < 1e9) {
+        return Err(format!("`{s}` is out of range (more than 0)"));
+    }
+    Ok(std::time::Duration::from_secs_f64(secs))
 }
 
 #[derive(clap::Args)]
@@ -119,6 +192,9 @@ struct FuseArgs {
     /// how long each step took.
     #[arg(short, long)]
     verbose: bool,
+
+    #[command(flatten)]
+    limits: LimitArgs,
 }
 
 /// `--emit`.
@@ -151,6 +227,7 @@ fn inspect(args: InspectArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    fuser.set_limits(args.limits.limits());
     match fuser.inspect(&input) {
         Ok(Ok(i)) => {
             println!("{}", i.world.trim_end());
@@ -247,6 +324,7 @@ fn fuse(args: FuseArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    fuser.set_limits(args.limits.limits());
     if args.verbose {
         let how = match fuser.cache_status() {
             CacheStatus::Hit(p) => format!("loaded from cache {}", p.display()),

@@ -145,6 +145,8 @@ fn help_explains_meld_and_options() {
         "--verbose",
         "--emit <KIND>",
         "cm32p2_memory",
+        "--max-memory <SIZE>",
+        "--timeout <SECS>",
         "stdin",
         "stdout",
     ] {
@@ -401,4 +403,52 @@ fn emit_core_writes_a_core_module() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("E0001"), "{}", stderr(&out));
+}
+
+/// `--max-memory` and `--timeout` bound the fuser: running out of either is
+/// a diagnostic with its own code (E0012, E0013), exit status 1 and no
+/// output file, never a crash; generous limits fuse as usual.
+#[test]
+fn limits_are_reported_as_diagnostics() {
+    let dir = scratch("limits");
+    let input = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/calc.wasm");
+    let input = input.to_str().unwrap();
+    let output = dir.join("out.wasm");
+    let out_path = output.to_str().unwrap();
+    for (flags, code) in [
+        (&["--max-memory", "2MiB"][..], "E0012"),
+        (&["--timeout", "1ms"][..], "E0013"),
+    ] {
+        let mut args = vec!["fuse", input, "-o", out_path];
+        args.extend_from_slice(flags);
+        let out = meld(&args).output().unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{flags:?}: {err}");
+        assert!(err.contains(&format!("error[{code}]")), "{flags:?}: {err}");
+        assert!(
+            err.contains(flags[0]),
+            "{flags:?}: the note names the flag: {err}"
+        );
+        assert!(!output.exists(), "{flags:?}: an output file was written");
+    }
+    let out = meld(&[
+        "fuse",
+        input,
+        "-o",
+        out_path,
+        "--max-memory",
+        "1GiB",
+        "--timeout",
+        "120",
+    ])
+    .output()
+    .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(output.exists());
+    for bad in [&["--max-memory", "12parsecs"][..], &["--timeout", "-1"][..]] {
+        let mut args = vec!["fuse", input, "-o", "-"];
+        args.extend_from_slice(bad);
+        let out = meld(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bad:?}: {}", stderr(&out));
+    }
 }

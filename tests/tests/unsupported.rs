@@ -57,3 +57,16 @@ fn async_function_type() {
     );
     assert_eq!(d.code, Code::UnsupportedAsync, "{d:?}");
 }
+
+/// A host function exported again as it is: valid, but wasmtime's
+/// translator does not implement it; refused as unsupported, not as invalid.
+#[test]
+fn imported_function_exported_as_it_is() {
+    let d = refused(
+        r#"(component
+  (import "h0" (func $h (param "x" u32) (result u32)))
+  (export "f0" (func $h)))"#,
+    );
+    assert_eq!(d.code, Code::Unsupported, "{d:?}");
+    assert!(d.message.contains("not implemented"), "{d:?}");
+}

@@ -64,6 +64,20 @@ pub enum LinkError {
         /// What was looked up.
         detail: String,
     },
+    /// The fused module would have more items of one kind than WebAssembly
+    /// implementations accept (not a bug: the input is too large to fuse
+    /// into one module).
+    #[error(
+        "the fused module would have {count} {what}, more than the {limit} WebAssembly implementations accept"
+    )]
+    Limit {
+        /// The kind of item, plural (`memories`, `tables`, …).
+        what: &'static str,
+        /// How many the fused module would have.
+        count: u64,
+        /// The limit (`wasmparser::limits`, the JS API's limits).
+        limit: u64,
+    },
     /// Re-encoding failed.
     #[error("re-encoding {what}: {detail}")]
     Reencode {
@@ -216,6 +230,7 @@ pub fn merge(plan: &Plan<'_>) -> Result<Vec<u8>, LinkError> {
             detail: e.to_string(),
         })?;
     let counts = liveness.compose(&mut maps);
+    check_limits(&counts, prov.imported_funcs)?;
 
     // Pass 2: emit every live item with its final index.
     let mut types = TypeSection::new();
@@ -398,6 +413,41 @@ pub fn merge(plan: &Plan<'_>) -> Result<Vec<u8>, LinkError> {
     name_section.functions(&names);
     module.section(&name_section);
     Ok(module.finish())
+}
+
+/// The WebAssembly implementation limits (the JS API's, as `wasmparser`
+/// enforces them: `wasmparser/src/limits.rs`) the fused module must stay
+/// within, per index space: (space, plural name, limit). Functions count
+/// `init` too.
+const LIMITS: [(Space, &str, u64); 8] = [
+    (Space::Type, "types", 1_000_000),
+    (Space::Func, "functions", 1_000_000 - 1),
+    (Space::Table, "tables", 100),
+    (Space::Memory, "memories", 100),
+    (Space::Global, "globals", 1_000_000),
+    (Space::Tag, "tags", 1_000_000),
+    (Space::Elem, "element segments", 100_000 - 1),
+    (Space::Data, "data segments", 100_000),
+];
+
+/// Fails with [`LinkError::Limit`] when the live items of a space exceed
+/// its limit (the element segments count the declared one `merge` adds; the
+/// imports the module's own limit).
+fn check_limits(counts: &[u32], imported_funcs: u32) -> Result<(), LinkError> {
+    for (space, what, limit) in LIMITS {
+        let count = u64::from(counts[space as usize]);
+        if count > limit {
+            return Err(LinkError::Limit { what, count, limit });
+        }
+    }
+    if u64::from(imported_funcs) > 1_000_000 {
+        return Err(LinkError::Limit {
+            what: "imports",
+            count: imported_funcs.into(),
+            limit: 1_000_000,
+        });
+    }
+    Ok(())
 }
 
 /// Adds to `roots` what instantiating `m` runs (see [`super::live`]): its

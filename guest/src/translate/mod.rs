@@ -231,6 +231,13 @@ fn translate_with(
         .map_err(
             |e| match e.downcast_ref::<wasmparser::BinaryReaderError>() {
                 Some(b) => invalid(b),
+                // Valid input the translator has no implementation for (e.g.
+                // an imported function exported again as it is).
+                None if format!("{e:#}").contains("not implemented") => Diagnostic::error(
+                    Code::Unsupported,
+                    format!("unsupported: {e:#}"),
+                )
+                .note("Meld translates components with wasmtime's translator, which does not implement this"),
                 None => Diagnostic::error(
                     Code::Invalid,
                     format!("the input is not a valid component: {e:#}"),

@@ -1,0 +1,360 @@
+//! Random compositions, written as WAT.
+//!
+//! A composition is a chain between the host's functions and the outer
+//! exports: the outer component imports `h0`, `h1`, … from the host and
+//! exports `f0`, `f1`, … of the same types; in between, 0 to 3 inner
+//! components each import `f*` and export `f*`, instantiated one after the
+//! other, the first with the host's functions. An inner component is one of
+//! ([`Link`]):
+//!
+//! - **forward**: a core module with its own memory and `realloc` lowers each
+//!   import and lifts the export with one string encoding (`utf8`, `utf16`
+//!   or `latin1+utf16`, chosen per component, so that strings are transcoded
+//!   between them); the core function passes its flat parameters (or their
+//!   pointer) straight to the lowered import, with a fresh return area when
+//!   results go through memory, and returns what it returns — so every value
+//!   crosses every boundary twice (lift and lower), whatever its type;
+//! - **re-export**: no core module at all, the import exported as is;
+//! - **nested**: a component that instantiates a forwarding component inside
+//!   itself and exports its exports (an instance of an instance).
+//!
+//! Records, variants, enums and flags must be named where functions using
+//! them are imported or exported: every component imports them as types
+//! (`(import "tK" (type (eq …)))`), the outer one from the host.
+
+use crate::types::{Flat, FuncType, Type};
+use arbitrary::{Result, Unstructured};
+use std::fmt::Write as _;
+
+/// A string encoding of the canonical ABI.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Encoding {
+    /// `utf8`.
+    Utf8,
+    /// `utf16`.
+    Utf16,
+    /// `latin1+utf16`.
+    CompactUtf16,
+}
+
+impl Encoding {
+    fn wat(self) -> &'static str {
+        match self {
+            Encoding::Utf8 => "utf8",
+            Encoding::Utf16 => "utf16",
+            Encoding::CompactUtf16 => "latin1+utf16",
+        }
+    }
+}
+
+/// One inner component of the chain.
+#[derive(Clone, Debug)]
+pub enum Link {
+    /// A core module forwarding every function (see the module docs).
+    Forward(Encoding),
+    /// No core module: the imports exported as they are.
+    Reexport,
+    /// A component instantiating a forwarding component inside itself.
+    Nested(Encoding),
+}
+
+/// A generated composition.
+#[derive(Clone, Debug)]
+pub struct Composition {
+    /// The functions: host import `h{i}` and export `f{i}` have type `funcs[i]`.
+    pub funcs: Vec<FuncType>,
+    /// The inner components, from the host's side outward.
+    pub links: Vec<Link>,
+}
+
+impl Composition {
+    /// A random composition.
+    pub fn generate(u: &mut Unstructured<'_>) -> Result<Composition> {
+        let n = u.int_in_range(1..=3)?;
+        let mut funcs = Vec::new();
+        for _ in 0..n {
+            let mut fuel = 20;
+            // Sometimes many parameters: more than 16 flat ones spill.
+            let count = if u.ratio(1, 6)? {
+                u.int_in_range(8..=20)?
+            } else {
+                u.int_in_range(0..=4)?
+            };
+            let params = (0..count)
+                .map(|_| Type::generate(u, 3, &mut fuel))
+                .collect::<Result<Vec<_>>>()?;
+            let result = if u.ratio(4, 5)? {
+                Some(Type::generate(u, 3, &mut fuel)?)
+            } else {
+                None
+            };
+            funcs.push(FuncType { params, result });
+        }
+        let len = u.int_in_range(1..=3)?;
+        let mut links = Vec::new();
+        for _ in 0..len {
+            let encoding = *u.choose(&[Encoding::Utf8, Encoding::Utf16, Encoding::CompactUtf16])?;
+            links.push(match u.int_in_range(0..=7)? {
+                0 => Link::Reexport,
+                1 => Link::Nested(encoding),
+                _ => Link::Forward(encoding),
+            });
+        }
+        // A host function re-exported as it is, with no lift and lower in
+        // between, is something wasmtime does not implement (neither runs
+        // nor translates it): keep at least one forwarding component.
+        if links.iter().all(|l| matches!(l, Link::Reexport)) {
+            let encoding = *u.choose(&[Encoding::Utf8, Encoding::Utf16, Encoding::CompactUtf16])?;
+            links.push(Link::Forward(encoding));
+        }
+        Ok(Composition { funcs, links })
+    }
+
+    /// The composition as a component, in WAT.
+    pub fn wat(&self) -> String {
+        let decls = Decls::new(&self.funcs);
+        let mut w = String::from("(component\n");
+        decls.write(&mut w, "host");
+        for (i, _) in self.funcs.iter().enumerate() {
+            let _ = writeln!(w, "  (import \"h{i}\" (func $h{i} (type $fn{i})))");
+        }
+        for (k, link) in self.links.iter().enumerate() {
+            let _ = writeln!(w, "  (component $c{k}");
+            self.link(&decls, link, &mut w);
+            w.push_str("  )\n");
+        }
+        for k in 0..self.links.len() {
+            let _ = write!(w, "  (instance $i{k} (instantiate $c{k}");
+            decls.with_types(&mut w);
+            for i in 0..self.funcs.len() {
+                if k == 0 {
+                    let _ = write!(w, " (with \"f{i}\" (func $h{i}))");
+                } else {
+                    let _ = write!(w, " (with \"f{i}\" (func $i{} \"f{i}\"))", k - 1);
+                }
+            }
+            w.push_str("))\n");
+        }
+        for i in 0..self.funcs.len() {
+            match self.links.len() {
+                0 => {
+                    let _ = writeln!(w, "  (export \"f{i}\" (func $h{i}))");
+                }
+                n => {
+                    let _ = writeln!(w, "  (export \"f{i}\" (func $i{} \"f{i}\"))", n - 1);
+                }
+            }
+        }
+        w.push_str(")\n");
+        w
+    }
+
+    /// The body of one inner component (imports `t*`, `f*`; exports `f*`).
+    fn link(&self, decls: &Decls, link: &Link, w: &mut String) {
+        decls.write(w, "");
+        for i in 0..self.funcs.len() {
+            let _ = writeln!(w, "  (import \"f{i}\" (func $f{i} (type $fn{i})))");
+        }
+        match link {
+            Link::Reexport => {
+                for i in 0..self.funcs.len() {
+                    let _ = writeln!(w, "  (export \"f{i}\" (func $f{i}))");
+                }
+            }
+            Link::Forward(e) => self.forward(*e, w),
+            Link::Nested(e) => {
+                w.push_str("  (component $inner\n");
+                decls.write(w, "");
+                for i in 0..self.funcs.len() {
+                    let _ = writeln!(w, "  (import \"f{i}\" (func $f{i} (type $fn{i})))");
+                }
+                self.forward(*e, w);
+                w.push_str("  )\n  (instance $x (instantiate $inner");
+                decls.with_types(w);
+                for i in 0..self.funcs.len() {
+                    let _ = write!(w, " (with \"f{i}\" (func $f{i}))");
+                }
+                w.push_str("))\n");
+                for i in 0..self.funcs.len() {
+                    let _ = writeln!(w, "  (export \"f{i}\" (func $x \"f{i}\"))");
+                }
+            }
+        }
+    }
+
+    /// A core module forwarding every function, lowered and lifted with
+    /// encoding `e`, its own memory and a bump `realloc`.
+    fn forward(&self, e: Encoding, w: &mut String) {
+        let opts = format!(
+            "(memory (core memory $libc \"mem\")) (realloc (core func $libc \"realloc\")) string-encoding={}",
+            e.wat()
+        );
+        w.push_str(LIBC);
+        for i in 0..self.funcs.len() {
+            let _ = writeln!(w, "  (core func $low{i} (canon lower (func $f{i}) {opts}))");
+        }
+        w.push_str("  (core module $m\n");
+        w.push_str(
+            "    (import \"libc\" \"realloc\" (func $realloc (param i32 i32 i32 i32) (result i32)))\n",
+        );
+        for (i, f) in self.funcs.iter().enumerate() {
+            let params = flat_list("param", &f.flat_params());
+            let (lower_results, retptr) = match f.flat_result() {
+                Some(r) => (flat_list("result", &r), ""),
+                None => (String::new(), " (param i32)"),
+            };
+            let _ = writeln!(
+                w,
+                "    (import \"host\" \"f{i}\" (func $f{i} {params}{retptr} {lower_results}))"
+            );
+        }
+        for (i, f) in self.funcs.iter().enumerate() {
+            let flat = f.flat_params();
+            let params = flat_list("param", &flat);
+            let gets: String = (0..flat.len())
+                .map(|p| format!(" (local.get {p})"))
+                .collect();
+            match f.flat_result() {
+                Some(r) => {
+                    let _ = writeln!(
+                        w,
+                        "    (func (export \"f{i}\") {params} {} (call $f{i}{gets}))",
+                        flat_list("result", &r)
+                    );
+                }
+                None => {
+                    // A fresh return area: the lowered import writes the
+                    // results there, the lift reads them from there.
+                    let (size, align) = f.result.as_ref().map_or((0, 1), Type::size_align);
+                    let area = flat.len();
+                    let _ = writeln!(
+                        w,
+                        "    (func (export \"f{i}\") {params} (result i32) (local i32)\n      \
+                         (local.set {area} (call $realloc (i32.const 0) (i32.const 0) (i32.const {align}) (i32.const {size})))\n      \
+                         (call $f{i}{gets} (local.get {area}))\n      (local.get {area}))"
+                    );
+                }
+            }
+        }
+        w.push_str("  )\n  (core instance $m (instantiate $m (with \"libc\" (instance $libc)) (with \"host\" (instance");
+        for i in 0..self.funcs.len() {
+            let _ = write!(w, " (export \"f{i}\" (func $low{i}))");
+        }
+        w.push_str("))))\n");
+        for i in 0..self.funcs.len() {
+            let _ = writeln!(
+                w,
+                "  (func $g{i} (type $fn{i}) (canon lift (core func $m \"f{i}\") {opts}))\n  (export \"f{i}\" (func $g{i}))"
+            );
+        }
+    }
+}
+
+/// `(param i32 i64 …)` / `(result …)`, or nothing.
+fn flat_list(kind: &str, flat: &[Flat]) -> String {
+    if flat.is_empty() {
+        return String::new();
+    }
+    let names: Vec<&str> = flat.iter().map(|f| f.wat()).collect();
+    format!("({kind} {})", names.join(" "))
+}
+
+/// Memory and a bump `realloc` (aligned, growing the memory, copying on
+/// reallocation; never at address 0).
+const LIBC: &str = r#"  (core module $libc
+    (memory (export "mem") 1)
+    (global $next (mut i32) (i32.const 8))
+    (func (export "realloc") (param $old i32) (param $old_size i32) (param $align i32) (param $size i32) (result i32)
+      (local $p i32) (local $end i32)
+      (local.set $p (i32.and (i32.add (global.get $next) (i32.sub (local.get $align) (i32.const 1)))
+                             (i32.sub (i32.const 0) (local.get $align))))
+      (local.set $end (i32.add (local.get $p) (local.get $size)))
+      (if (i32.gt_u (local.get $end) (i32.shl (memory.size) (i32.const 16)))
+        (then (if (i32.eq (memory.grow (i32.add (i32.shr_u (i32.sub (local.get $end) (i32.shl (memory.size) (i32.const 16))) (i32.const 16)) (i32.const 1))) (i32.const -1))
+          (then unreachable))))
+      (memory.copy (local.get $p) (local.get $old)
+        (select (local.get $old_size) (local.get $size) (i32.lt_u (local.get $old_size) (local.get $size))))
+      (global.set $next (local.get $end))
+      (local.get $p)))
+  (core instance $libc (instantiate $libc))
+"#;
+
+/// The type declarations every component of a composition repeats: each
+/// defined type once, children before parents, as `$tK`; nominal ones
+/// imported as `tK` (the outer component from the host, inner ones from
+/// their parent); then the function types `$fnI`.
+struct Decls {
+    types: Vec<Type>,
+    funcs: Vec<FuncType>,
+}
+
+impl Decls {
+    fn new(funcs: &[FuncType]) -> Decls {
+        let mut types = Vec::new();
+        fn visit(t: &Type, out: &mut Vec<Type>) {
+            for c in t.children() {
+                visit(c, out);
+            }
+            if t.primitive().is_none() && !out.contains(t) {
+                out.push(t.clone());
+            }
+        }
+        for f in funcs {
+            f.params
+                .iter()
+                .chain(&f.result)
+                .for_each(|t| visit(t, &mut types));
+        }
+        Decls {
+            types,
+            funcs: funcs.to_vec(),
+        }
+    }
+
+    fn name(&self, t: &Type) -> String {
+        match t.primitive() {
+            Some(p) => p.to_string(),
+            None => format!(
+                "$t{}",
+                self.types.iter().position(|x| x == t).unwrap_or(usize::MAX)
+            ),
+        }
+    }
+
+    fn write(&self, w: &mut String, _from: &str) {
+        for (k, t) in self.types.iter().enumerate() {
+            let def = t.definition(&|c| self.name(c));
+            if t.is_nominal() {
+                let _ = writeln!(
+                    w,
+                    "  (type $t{k}' {def})\n  (import \"t{k}\" (type $t{k} (eq $t{k}')))"
+                );
+            } else {
+                let _ = writeln!(w, "  (type $t{k} {def})");
+            }
+        }
+        for (i, f) in self.funcs.iter().enumerate() {
+            let params: String = f
+                .params
+                .iter()
+                .enumerate()
+                .map(|(p, t)| format!(" (param \"p{p}\" {})", self.name(t)))
+                .collect();
+            let result = f
+                .result
+                .as_ref()
+                .map(|t| format!(" (result {})", self.name(t)))
+                .unwrap_or_default();
+            let _ = writeln!(w, "  (type $fn{i} (func{params}{result}))");
+        }
+    }
+
+    /// ` (with "tK" (type $tK))` for each imported type.
+    fn with_types(&self, w: &mut String) {
+        for (k, t) in self.types.iter().enumerate() {
+            if t.is_nominal() {
+                let _ = write!(w, " (with \"t{k}\" (type $t{k}))");
+            }
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! Meld's fuzzers: generators, oracles and their properties, shared by the
+//! `cargo fuzz` targets (`fuzz/targets/`) and the `meld-fuzz` binary that
+//! runs them for a fixed number of cases on stable Rust (CI).
+//!
+//! - [`differential`]: a random composition ([`compose`]) with random calls
+//!   ([`oracle`]) run as given and as fused; every observable must agree.
+//! - [`fuse_properties`]: any bytes into `meld::fuse` (both outputs): never a
+//!   panic, every output valid, the same input twice gives the same bytes.
+
+pub mod compose;
+pub mod oracle;
+pub mod types;
+pub mod values;
+
+use arbitrary::Unstructured;
+use wasmtime::{Config, Engine};
+
+/// The engine both forms run in.
+pub fn engine() -> Engine {
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    config.parallel_compilation(false);
+    Engine::new(&config).expect("engine")
+}
+
+/// What one differential case showed.
+#[derive(Debug)]
+pub enum Verdict {
+    /// Input, fused output and expectation agree.
+    Same,
+    /// The bytes did not make a whole case (not enough data).
+    Skipped,
+    /// The generator made an invalid composition (a bug in the generator).
+    Invalid(String),
+    /// The unfused composition did not behave as expected (a bug in the
+    /// generator or in wasmtime), with both transcripts.
+    Reference(String),
+    /// Meld refused a composition it should fuse.
+    Refused(String),
+    /// Meld's output differs from the input: a bug in Meld.
+    Mismatch(String),
+}
+
+/// A differential case from `data`: the composition's WAT and bytes, and
+/// the verdict.
+pub fn differential(engine: &Engine, data: &[u8]) -> (Option<(String, Vec<u8>)>, Verdict) {
+    let mut u = Unstructured::new(data);
+    let Ok(comp) = compose::Composition::generate(&mut u) else {
+        return (None, Verdict::Skipped);
+    };
+    let Ok(calls) = oracle::calls(&mut u, &comp) else {
+        return (None, Verdict::Skipped);
+    };
+    let wat = comp.wat();
+    let bytes = match wat::parse_str(&wat) {
+        Ok(b) => b,
+        Err(e) => return (Some((wat, Vec::new())), Verdict::Invalid(format!("{e}"))),
+    };
+    let case = Some((wat, bytes.clone()));
+    let n = comp.funcs.len();
+    let before = match oracle::run(engine, &bytes, n, &calls) {
+        Ok(t) => t,
+        Err(e) => return (case, Verdict::Invalid(format!("{e:#}"))),
+    };
+    let expected = oracle::expected(&calls);
+    if before != expected {
+        return (
+            case,
+            Verdict::Reference(format!("expected {expected:?}\nunfused {before:?}")),
+        );
+    }
+    for output in [meld::Output::Component, meld::Output::Core] {
+        let fused = match meld::fuse_with(&bytes, &meld::Options::with_output(output)) {
+            Ok(f) => f,
+            Err(d) => return (case, Verdict::Refused(format!("{output:?}: {d:?}"))),
+        };
+        let runnable = match output {
+            meld::Output::Core => match wit_component::ComponentEncoder::default()
+                .module(&fused)
+                .and_then(|e| e.validate(true).encode())
+            {
+                Ok(c) => c,
+                Err(e) => {
+                    return (
+                        case,
+                        Verdict::Mismatch(format!("core output does not re-wrap: {e:#}")),
+                    );
+                }
+            },
+            _ => fused,
+        };
+        match oracle::run(engine, &runnable, n, &calls) {
+            Ok(after) if after == before => {}
+            Ok(after) => {
+                return (
+                    case,
+                    Verdict::Mismatch(format!("{output:?}\nunfused {before:?}\nfused   {after:?}")),
+                );
+            }
+            Err(e) => {
+                return (
+                    case,
+                    Verdict::Mismatch(format!("{output:?}: does not run: {e:#}")),
+                );
+            }
+        }
+    }
+    (case, Verdict::Same)
+}
+
+/// The properties of `meld::fuse` on any bytes: no panic (the caller
+/// catches it), every output valid, the same input fused twice gives the
+/// same bytes. Returns a description of the first violation.
+pub fn fuse_properties(data: &[u8]) -> Result<(), String> {
+    for output in [meld::Output::Component, meld::Output::Core] {
+        let options = meld::Options::with_output(output);
+        let first = meld::fuse_with(data, &options);
+        if let Ok(out) = &first {
+            wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
+                .validate_all(out)
+                .map_err(|e| format!("{output:?}: invalid output: {e}"))?;
+        }
+        if let Err(d) = &first
+            && d.iter().any(|d| d.code == meld::Code::Internal)
+        {
+            return Err(format!("{output:?}: internal error: {d:?}"));
+        }
+        if meld::fuse_with(data, &options) != first {
+            return Err(format!("{output:?}: not deterministic"));
+        }
+    }
+    Ok(())
+}
+
+/// Deterministic pseudo-random bytes (xorshift64*), for running the
+/// generators without a fuzzing engine: case `n` of seed `s` is always the
+/// same bytes.
+pub fn bytes_for(seed: u64, case: u64, len: usize) -> Vec<u8> {
+    let mut x = (seed ^ case.wrapping_mul(0x9E37_79B9_7F4A_7C15)) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 56) as u8
+        })
+        .collect()
+}

@@ -1,0 +1,212 @@
+//! `meld-fuzz`: Meld's fuzzers on stable Rust, for a fixed number of
+//! deterministic cases (CI) or for a while (by hand). Case `n` of seed `s`
+//! is always the same input, so a failure reproduces with
+//! `--seed s --first n --cases 1`.
+
+use clap::{Parser, Subcommand};
+use meld_fuzz::{Verdict, bytes_for, differential, engine, fuse_properties};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Meld's fuzzers on stable Rust: deterministic cases, reproducers on failure"
+)]
+struct Cli {
+    #[command(subcommand)]
+    target: Target,
+}
+
+#[derive(Subcommand)]
+enum Target {
+    /// Random compositions run as given and fused (component and core
+    /// output): every result, every value the host receives and every trap
+    /// must agree.
+    Differential(Run),
+    /// Bytes into `meld::fuse`: random bytes, and the bundled examples with
+    /// random bytes changed. Never a panic or an internal error, every
+    /// output valid, the same output twice.
+    Fuse(Run),
+}
+
+#[derive(clap::Args)]
+struct Run {
+    /// The seed; case `n` of a seed is always the same input.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// The first case.
+    #[arg(long, default_value_t = 0)]
+    first: u64,
+    /// How many cases (stops earlier at --seconds).
+    #[arg(long, default_value_t = 1000)]
+    cases: u64,
+    /// Stop after this many seconds.
+    #[arg(long, default_value_t = 600)]
+    seconds: u64,
+    /// Where reproducers go.
+    #[arg(long, default_value = "target/fuzz-reproducers")]
+    out: PathBuf,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let failures = match cli.target {
+        Target::Differential(r) => run_differential(&r),
+        Target::Fuse(r) => run_fuse(&r),
+    };
+    if failures == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn cases(r: &Run) -> impl Iterator<Item = u64> + '_ {
+    let deadline = Instant::now() + Duration::from_secs(r.seconds);
+    (r.first..r.first + r.cases).take_while(move |_| Instant::now() < deadline)
+}
+
+fn report(r: &Run, kind: &str, case: u64, what: &str, wasm: Option<&[u8]>, wat: Option<&str>) {
+    let _ = std::fs::create_dir_all(&r.out);
+    let stem = r.out.join(format!("{kind}-seed{}-case{case}", r.seed));
+    if let Some(w) = wasm {
+        let _ = std::fs::write(stem.with_extension("wasm"), w);
+    }
+    if let Some(w) = wat {
+        let _ = std::fs::write(stem.with_extension("wat"), w);
+    }
+    eprintln!(
+        "FAIL {kind} case {case} (reproduce: meld-fuzz {kind} --seed {} --first {case} --cases 1; files {}.*)\n{what}\n",
+        r.seed,
+        stem.display()
+    );
+}
+
+fn run_differential(r: &Run) -> u64 {
+    let engine = engine();
+    let start = Instant::now();
+    let (mut ran, mut same, mut skipped, mut failures) = (0u64, 0u64, 0u64, 0u64);
+    for case in cases(r) {
+        ran += 1;
+        let data = bytes_for(r.seed, case, 4096);
+        let (made, verdict) = differential(&engine, &data);
+        let (wat, wasm) = match &made {
+            Some((wat, wasm)) => (Some(wat.as_str()), Some(wasm.as_slice())),
+            None => (None, None),
+        };
+        match verdict {
+            Verdict::Same => same += 1,
+            Verdict::Skipped => skipped += 1,
+            Verdict::Invalid(e) => {
+                failures += 1;
+                report(
+                    r,
+                    "differential",
+                    case,
+                    &format!("generator: invalid composition: {e}"),
+                    wasm,
+                    wat,
+                );
+            }
+            Verdict::Reference(e) => {
+                failures += 1;
+                report(
+                    r,
+                    "differential",
+                    case,
+                    &format!("the unfused run is not as expected (generator or wasmtime):\n{e}"),
+                    wasm,
+                    wat,
+                );
+            }
+            Verdict::Refused(e) => {
+                failures += 1;
+                report(
+                    r,
+                    "differential",
+                    case,
+                    &format!("Meld refused it: {e}"),
+                    wasm,
+                    wat,
+                );
+            }
+            Verdict::Mismatch(e) => {
+                failures += 1;
+                report(
+                    r,
+                    "differential",
+                    case,
+                    &format!("MISMATCH (Meld):\n{e}"),
+                    wasm,
+                    wat,
+                );
+            }
+        }
+    }
+    println!(
+        "differential: {ran} cases in {:.1} s ({same} same, {skipped} skipped, {failures} failures), seed {}",
+        start.elapsed().as_secs_f64(),
+        r.seed
+    );
+    failures
+}
+
+fn run_fuse(r: &Run) -> u64 {
+    let examples: Vec<Vec<u8>> = [
+        "calc",
+        "chain",
+        "resources",
+        "reexport",
+        "res-export",
+        "bench",
+    ]
+    .iter()
+    .filter_map(|n| std::fs::read(format!("examples/{n}.wasm")).ok())
+    .collect();
+    let start = Instant::now();
+    let (mut ran, mut failures) = (0u64, 0u64);
+    for case in cases(r) {
+        ran += 1;
+        let noise = bytes_for(r.seed, case, 256);
+        // Even cases: raw bytes (half of them behind a component header);
+        // odd cases: an example with a few bytes changed.
+        let input = if case % 2 == 0 || examples.is_empty() {
+            let mut b = noise.clone();
+            if case % 4 == 0 {
+                b.splice(0..0, *b"\0asm\x0d\0\x01\0");
+            }
+            b
+        } else {
+            let mut b = examples[(case as usize / 2) % examples.len()].clone();
+            for pair in noise.chunks(4).take(1 + noise[0] as usize % 4) {
+                let at = u32::from_le_bytes([pair[0], pair[1], pair[2], 0]) as usize % b.len();
+                b[at] = pair[3];
+            }
+            b
+        };
+        let outcome = std::panic::catch_unwind(|| fuse_properties(&input));
+        let failure = match outcome {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(e),
+            Err(p) => Some(format!(
+                "panic: {}",
+                p.downcast_ref::<String>()
+                    .map(String::as_str)
+                    .or_else(|| p.downcast_ref::<&str>().copied())
+                    .unwrap_or("?")
+            )),
+        };
+        if let Some(e) = failure {
+            failures += 1;
+            report(r, "fuse", case, &e, Some(&input), None);
+        }
+    }
+    println!(
+        "fuse: {ran} cases in {:.1} s ({failures} failures), seed {}",
+        start.elapsed().as_secs_f64(),
+        r.seed
+    );
+    failures
+}
