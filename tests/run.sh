@@ -20,6 +20,13 @@ fi
 # which is much faster optimised; the guest is built in release anyway.
 cargo test --workspace --release --locked "$@"
 
+# The fuzzers on stable Rust, fixed seeds (a red run names the case that
+# reproduces it): random compositions fused and unfused (differential),
+# and bytes into the fuser (robustness). Reproducers go to
+# target/fuzz-reproducers/. A few minutes at most.
+cargo run --release --locked -q -p meld-fuzz -- differential --seed 1 --cases 1500 --seconds 240
+cargo run --release --locked -q -p meld-fuzz -- fuse --seed 1 --cases 4000 --seconds 120
+
 # The JS package and the browser playground over the same guest component:
 # a Node test and a Playwright test in Debian's Chromium (installed by
 # web/test.sh with apt-get if missing; npm packages from the registry).

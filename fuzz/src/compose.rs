@@ -16,7 +16,13 @@
 //!   crosses every boundary twice (lift and lower), whatever its type;
 //! - **re-export**: no core module at all, the import exported as is;
 //! - **nested**: a component that instantiates a forwarding component inside
-//!   itself and exports its exports (an instance of an instance).
+//!   itself and exports its exports (an instance of an instance);
+//! - **lower-lift**: no core module of its own code: each import lowered
+//!   and the lowered core function lifted straight back out;
+//! - **faulty forward**: a forward whose function `f{i}` traps after calling
+//!   out (`unreachable`), or returns a return area out of bounds (when
+//!   results go through memory): the trap must happen at the same call,
+//!   fused or not.
 //!
 //! Records, variants, enums and flags must be named where functions using
 //! them are imported or exported: every component imports them as types
@@ -47,11 +53,25 @@ impl Encoding {
     }
 }
 
+/// A deliberate fault of a forwarding component, in one function.
+#[derive(Clone, Copy, Debug)]
+pub enum Fault {
+    /// Traps (`unreachable`) once the import returned.
+    Unreachable,
+    /// Returns its return area moved out of bounds (functions whose results
+    /// go through memory; others trap as with `Unreachable`).
+    BadReturnArea,
+}
+
 /// One inner component of the chain.
 #[derive(Clone, Debug)]
 pub enum Link {
     /// A core module forwarding every function (see the module docs).
     Forward(Encoding),
+    /// A forward with a fault in function `f{.1}`.
+    Faulty(Encoding, usize, Fault),
+    /// Each import lowered and lifted straight back out.
+    LowerLift(Encoding),
     /// No core module: the imports exported as they are.
     Reexport,
     /// A component instantiating a forwarding component inside itself.
@@ -94,9 +114,21 @@ impl Composition {
         let mut links = Vec::new();
         for _ in 0..len {
             let encoding = *u.choose(&[Encoding::Utf8, Encoding::Utf16, Encoding::CompactUtf16])?;
-            links.push(match u.int_in_range(0..=7)? {
+            links.push(match u.int_in_range(0..=11)? {
                 0 => Link::Reexport,
                 1 => Link::Nested(encoding),
+                // A lowered function lifted as it is: only where results
+                // are flat (the lowering's return pointer is no lift's).
+                2 if funcs.iter().all(|f| f.flat_result().is_some()) => Link::LowerLift(encoding),
+                3 => Link::Faulty(
+                    encoding,
+                    u.choose_index(funcs.len())?,
+                    if u.arbitrary()? {
+                        Fault::Unreachable
+                    } else {
+                        Fault::BadReturnArea
+                    },
+                ),
                 _ => Link::Forward(encoding),
             });
         }
@@ -161,14 +193,25 @@ impl Composition {
                     let _ = writeln!(w, "  (export \"f{i}\" (func $f{i}))");
                 }
             }
-            Link::Forward(e) => self.forward(*e, w),
+            Link::Forward(e) => self.forward(*e, None, w),
+            Link::Faulty(e, f, fault) => self.forward(*e, Some((*f, *fault)), w),
+            Link::LowerLift(e) => {
+                let opts = options(*e);
+                w.push_str(LIBC);
+                for i in 0..self.funcs.len() {
+                    let _ = writeln!(
+                        w,
+                        "  (core func $low{i} (canon lower (func $f{i}) {opts}))\n  (func $g{i} (type $fn{i}) (canon lift (core func $low{i}) {opts}))\n  (export \"f{i}\" (func $g{i}))"
+                    );
+                }
+            }
             Link::Nested(e) => {
                 w.push_str("  (component $inner\n");
                 decls.write(w, "");
                 for i in 0..self.funcs.len() {
                     let _ = writeln!(w, "  (import \"f{i}\" (func $f{i} (type $fn{i})))");
                 }
-                self.forward(*e, w);
+                self.forward(*e, None, w);
                 w.push_str("  )\n  (instance $x (instantiate $inner");
                 decls.with_types(w);
                 for i in 0..self.funcs.len() {
@@ -183,12 +226,10 @@ impl Composition {
     }
 
     /// A core module forwarding every function, lowered and lifted with
-    /// encoding `e`, its own memory and a bump `realloc`.
-    fn forward(&self, e: Encoding, w: &mut String) {
-        let opts = format!(
-            "(memory (core memory $libc \"mem\")) (realloc (core func $libc \"realloc\")) string-encoding={}",
-            e.wat()
-        );
+    /// encoding `e`, its own memory and a bump `realloc`; `fault` in one
+    /// function.
+    fn forward(&self, e: Encoding, fault: Option<(usize, Fault)>, w: &mut String) {
+        let opts = options(e);
         w.push_str(LIBC);
         for i in 0..self.funcs.len() {
             let _ = writeln!(w, "  (core func $low{i} (canon lower (func $f{i}) {opts}))");
@@ -214,11 +255,13 @@ impl Composition {
             let gets: String = (0..flat.len())
                 .map(|p| format!(" (local.get {p})"))
                 .collect();
+            let fault = fault.filter(|(f, _)| *f == i).map(|(_, k)| k);
             match f.flat_result() {
                 Some(r) => {
+                    let tail = if fault.is_some() { " unreachable" } else { "" };
                     let _ = writeln!(
                         w,
-                        "    (func (export \"f{i}\") {params} {} (call $f{i}{gets}))",
+                        "    (func (export \"f{i}\") {params} {} (call $f{i}{gets}){tail})",
                         flat_list("result", &r)
                     );
                 }
@@ -227,11 +270,18 @@ impl Composition {
                     // results there, the lift reads them from there.
                     let (size, align) = f.result.as_ref().map_or((0, 1), Type::size_align);
                     let area = flat.len();
+                    let ret = match fault {
+                        None => format!("(local.get {area})"),
+                        Some(Fault::Unreachable) => "unreachable".to_string(),
+                        Some(Fault::BadReturnArea) => {
+                            format!("(i32.add (local.get {area}) (i32.const 0x7fff0000))")
+                        }
+                    };
                     let _ = writeln!(
                         w,
                         "    (func (export \"f{i}\") {params} (result i32) (local i32)\n      \
                          (local.set {area} (call $realloc (i32.const 0) (i32.const 0) (i32.const {align}) (i32.const {size})))\n      \
-                         (call $f{i}{gets} (local.get {area}))\n      (local.get {area}))"
+                         (call $f{i}{gets} (local.get {area}))\n      {ret})"
                     );
                 }
             }
@@ -248,6 +298,14 @@ impl Composition {
             );
         }
     }
+}
+
+/// The canonical options of every lift and lower of a component.
+fn options(e: Encoding) -> String {
+    format!(
+        "(memory (core memory $libc \"mem\")) (realloc (core func $libc \"realloc\")) string-encoding={}",
+        e.wat()
+    )
 }
 
 /// `(param i32 i64 …)` / `(result …)`, or nothing.

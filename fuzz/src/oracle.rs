@@ -37,8 +37,10 @@ pub enum Observed {
         /// The export's result.
         result: Option<Val>,
     },
-    /// It trapped, with wasmtime's trap code (`None` for another error).
-    Trapped(Option<String>),
+    /// It trapped (or failed otherwise: a lift out of bounds is an error
+    /// of wasmtime's host side unfused, a trap of an adapter fused, so only
+    /// the place is compared).
+    Trapped,
 }
 
 /// Random calls of the composition's functions.
@@ -66,7 +68,7 @@ pub fn calls(u: &mut Unstructured<'_>, c: &Composition) -> arbitrary::Result<Vec
     Ok(out)
 }
 
-/// The transcript a correct run gives.
+/// The transcript a correct run gives when no component is faulty.
 pub fn expected(calls: &[Call]) -> Vec<Observed> {
     calls
         .iter()
@@ -127,10 +129,8 @@ pub fn run(
                 host_saw: store.data_mut().seen.take(),
                 result: results.pop(),
             }),
-            Err(e) => {
-                out.push(Observed::Trapped(
-                    e.downcast_ref::<wasmtime::Trap>().map(|t| format!("{t:?}")),
-                ));
+            Err(_) => {
+                out.push(Observed::Trapped);
                 break;
             }
         }

@@ -328,6 +328,12 @@ impl<'t> Builder<'t> {
                 _ => {}
             }
         }
+        // An outer export may lift a host lowering straight back out.
+        for item in c.export_items.values() {
+            if let Export::LiftedFunction { func, .. } = item {
+                defs.push(func);
+            }
+        }
         let adapted: HashSet<TrampolineIndex> = self
             .t
             .boundary
