@@ -13,7 +13,8 @@ pub mod types;
 pub mod values;
 
 use arbitrary::Unstructured;
-use wasmtime::{Config, Engine};
+use wasmtime::Config;
+pub use wasmtime::Engine;
 
 /// The engine both forms run in.
 pub fn engine() -> Engine {

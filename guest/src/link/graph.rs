@@ -758,10 +758,15 @@ impl<'t> Builder<'t> {
                     options,
                 }
             }
-            Export::Instance { exports, .. } => {
+            Export::Instance { exports, ty } => {
+                let order: Vec<&str> = self.t.types[*ty]
+                    .exports
+                    .keys()
+                    .map(String::as_str)
+                    .collect();
                 let mut items = Vec::new();
-                for (n, (i, _)) in exports.raw_iter() {
-                    items.push(self.export(n, *i)?);
+                for (n, i) in crate::translate::boundary::canonical_exports(exports, &order) {
+                    items.push(self.export(n, i)?);
                 }
                 ExportNode::Instance {
                     name: name.to_string(),

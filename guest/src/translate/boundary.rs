@@ -169,7 +169,12 @@ pub fn compile(
             sites.push((Site::Import(t), *lower_ty, *options));
         }
     }
-    for (idx, item) in component.export_items.iter() {
+    // Exports in name order: wasmtime numbers `export_items` differently
+    // from run to run, and the order of the sites decides the numbering of
+    // the outer resource tables and of the interned types, so it must not
+    // depend on it.
+    for idx in exports_by_name(component) {
+        let item = &component.export_items[idx];
         if let Export::LiftedFunction { ty, options, .. } = item
             && plain_sync(component, *options)
             && !types[*ty].async_
@@ -269,6 +274,67 @@ pub fn compile(
         });
     }
     Ok(b)
+}
+
+/// Every export of `c`, nested ones after their instance, in
+/// [`canonical_exports`] order (not that of their `ExportIndex`, which
+/// varies from run to run).
+fn exports_by_name(c: &Component) -> Vec<ExportIndex> {
+    fn walk(
+        c: &Component,
+        exports: &wasmtime_environ::component::NameMap<
+            wasmtime_environ::collections::TryString,
+            (
+                ExportIndex,
+                wasmtime_environ::component::ComponentExternData,
+            ),
+        >,
+        out: &mut Vec<ExportIndex>,
+    ) {
+        for (_, idx) in canonical_exports(exports, &[]) {
+            out.push(idx);
+            if let Export::Instance { exports, .. } = &c.export_items[idx] {
+                walk(c, exports, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(c, &c.exports, &mut out);
+    out
+}
+
+/// The exports of an instance in a canonical order: that of the instance's
+/// type (the input's declaration order), unknown names last by name.
+///
+/// wasmtime's translator records the exports of an instance made of items
+/// (`(instance (export "a" …) (export "b" …))`) in the iteration order of a
+/// `HashMap`, which differs from run to run; everything Meld derives from
+/// the order of exports (the order adapters are planned in, resource tables
+/// numbered in, the wrapper's declarations) takes it from here instead, so
+/// that the output is the same bytes every time. `type_order` is the
+/// instance type's export names, in order.
+pub fn canonical_exports<'c>(
+    exports: &'c wasmtime_environ::component::NameMap<
+        wasmtime_environ::collections::TryString,
+        (
+            ExportIndex,
+            wasmtime_environ::component::ComponentExternData,
+        ),
+    >,
+    type_order: &[&str],
+) -> Vec<(&'c str, ExportIndex)> {
+    let mut out: Vec<(&str, ExportIndex)> = exports
+        .raw_iter()
+        .map(|(name, (idx, _))| (&name[..], *idx))
+        .collect();
+    let position = |n: &str| {
+        type_order
+            .iter()
+            .position(|t| *t == n)
+            .unwrap_or(usize::MAX)
+    };
+    out.sort_by(|a, b| (position(a.0), a.0).cmp(&(position(b.0), b.0)));
+    out
 }
 
 /// Options that are neither async nor GC (others are refused later, with
