@@ -25,8 +25,8 @@ enum Target {
     /// output): every result, every value the host receives and every trap
     /// must agree.
     Differential(Run),
-    /// Bytes into `meld::fuse`: random bytes, and the bundled examples with
-    /// random bytes changed. Never a panic or an internal error, every
+    /// Bytes into `meld::fuse`: random bytes, and the bundled examples and
+    /// test fixtures with random bytes changed. Never a panic or an internal error, every
     /// output valid, the same output twice.
     Fuse(Run),
 }
@@ -154,7 +154,8 @@ fn run_differential(r: &Run) -> u64 {
 }
 
 fn run_fuse(r: &Run) -> u64 {
-    let examples: Vec<Vec<u8>> = [
+    // The bundled examples and the test fixtures, to mutate.
+    let mut examples: Vec<Vec<u8>> = [
         "calc",
         "chain",
         "resources",
@@ -165,6 +166,17 @@ fn run_fuse(r: &Run) -> u64 {
     .iter()
     .filter_map(|n| std::fs::read(format!("examples/{n}.wasm")).ok())
     .collect();
+    if let Ok(dir) = std::fs::read_dir("tests/fixtures") {
+        let mut paths: Vec<PathBuf> = dir.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        paths.sort();
+        for p in paths {
+            match p.extension().and_then(|e| e.to_str()) {
+                Some("wat") => examples.extend(wat::parse_file(&p).ok()),
+                Some("wasm") => examples.extend(std::fs::read(&p).ok()),
+                _ => {}
+            }
+        }
+    }
     let start = Instant::now();
     let (mut ran, mut failures) = (0u64, 0u64);
     for case in cases(r) {
