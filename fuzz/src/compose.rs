@@ -146,7 +146,7 @@ impl Composition {
     pub fn wat(&self) -> String {
         let decls = Decls::new(&self.funcs);
         let mut w = String::from("(component\n");
-        decls.write(&mut w, "host");
+        decls.write(&mut w);
         for (i, _) in self.funcs.iter().enumerate() {
             let _ = writeln!(w, "  (import \"h{i}\" (func $h{i} (type $fn{i})))");
         }
@@ -183,7 +183,7 @@ impl Composition {
 
     /// The body of one inner component (imports `t*`, `f*`; exports `f*`).
     fn link(&self, decls: &Decls, link: &Link, w: &mut String) {
-        decls.write(w, "");
+        decls.write(w);
         for i in 0..self.funcs.len() {
             let _ = writeln!(w, "  (import \"f{i}\" (func $f{i} (type $fn{i})))");
         }
@@ -207,7 +207,7 @@ impl Composition {
             }
             Link::Nested(e) => {
                 w.push_str("  (component $inner\n");
-                decls.write(w, "");
+                decls.write(w);
                 for i in 0..self.funcs.len() {
                     let _ = writeln!(w, "  (import \"f{i}\" (func $f{i} (type $fn{i})))");
                 }
@@ -379,7 +379,7 @@ impl Decls {
         }
     }
 
-    fn write(&self, w: &mut String, _from: &str) {
+    fn write(&self, w: &mut String) {
         for (k, t) in self.types.iter().enumerate() {
             let def = t.definition(&|c| self.name(c));
             if t.is_nominal() {
