@@ -289,8 +289,8 @@ pub struct Fuser {
 pub(crate) struct WasiState {
     pub(crate) wasi: WasiCtx,
     pub(crate) table: ResourceTable,
-    /// The guest's memory limit (fuser calls only).
-    pub(crate) limiter: Option<GuestLimiter>,
+    /// The guest's memory limit.
+    pub(crate) limiter: GuestLimiter,
 }
 
 impl WasiView for WasiState {
@@ -439,13 +439,13 @@ impl Fuser {
             WasiState {
                 wasi,
                 table: ResourceTable::new(),
-                limiter: Some(GuestLimiter {
+                limiter: GuestLimiter {
                     max_memory: usize::try_from(limits.max_memory).unwrap_or(usize::MAX),
                     refused: None,
-                }),
+                },
             },
         );
-        store.limiter(|s| s.limiter.as_mut().expect("set above"));
+        store.limiter(|s| &mut s.limiter);
         // The deadline is one epoch away; a watchdog thread advances the
         // engine's epoch once the timeout has passed, unless the call ends
         // first (the channel then closes).
@@ -466,7 +466,7 @@ impl Fuser {
             .and_then(|meld| f(&meld, &mut store));
         drop(done);
         let _ = watchdog.join();
-        let refused = store.data().limiter.as_ref().and_then(|l| l.refused);
+        let refused = store.data().limiter.refused;
         if result.is_err() {
             if let Some(desired) = refused {
                 return Ok(Err(vec![limit_diagnostic(
