@@ -26,9 +26,16 @@
 //!
 //! Records, variants, enums and flags must be named where functions using
 //! them are imported or exported: every component imports them as types
-//! (`(import "tK" (type (eq …)))`), the outer one from the host.
+//! (`(import "tK" (type (eq …)))`), the outer one from the host. So are
+//! the resource types `rK` (`(sub resource)`): handles of them travel the
+//! chain like any value; a forwarding component drops the `borrow`
+//! parameters it was lent once the call it forwarded returns, as the
+//! canonical ABI requires of a borrow's holder.
+//!
+//! A forwarding component may lift with a `post-return` function that
+//! overwrites its whole heap: results must have been read by then.
 
-use crate::types::{Flat, FuncType, Type};
+use crate::types::{Flat, FuncType, Place, Type};
 use arbitrary::{Result, Unstructured};
 use std::fmt::Write as _;
 
@@ -63,19 +70,28 @@ pub enum Fault {
     BadReturnArea,
 }
 
+/// How a forwarding component lifts and lowers.
+#[derive(Clone, Copy, Debug)]
+pub struct Style {
+    /// The string encoding of its lifts and lowers.
+    pub encoding: Encoding,
+    /// Whether its lifts have a `post-return` that overwrites its heap.
+    pub post_return: bool,
+}
+
 /// One inner component of the chain.
 #[derive(Clone, Debug)]
 pub enum Link {
     /// A core module forwarding every function (see the module docs).
-    Forward(Encoding),
+    Forward(Style),
     /// A forward with a fault in function `f{.1}`.
-    Faulty(Encoding, usize, Fault),
+    Faulty(Style, usize, Fault),
     /// Each import lowered and lifted straight back out.
     LowerLift(Encoding),
     /// No core module: the imports exported as they are.
     Reexport,
     /// A component instantiating a forwarding component inside itself.
-    Nested(Encoding),
+    Nested(Style),
 }
 
 /// A generated composition.
@@ -83,6 +99,8 @@ pub enum Link {
 pub struct Composition {
     /// The functions: host import `h{i}` and export `f{i}` have type `funcs[i]`.
     pub funcs: Vec<FuncType>,
+    /// How many resource types (`r0`, …) the host gives.
+    pub resources: u32,
     /// The inner components, from the host's side outward.
     pub links: Vec<Link>,
 }
@@ -90,38 +108,37 @@ pub struct Composition {
 impl Composition {
     /// A random composition.
     pub fn generate(u: &mut Unstructured<'_>) -> Result<Composition> {
+        let resources = if u.ratio(1, 2)? {
+            u.int_in_range(1..=2)?
+        } else {
+            0
+        };
         let n = u.int_in_range(1..=3)?;
-        let mut funcs = Vec::new();
-        for _ in 0..n {
-            let mut fuel = 20;
-            // Sometimes many parameters: more than 16 flat ones spill.
-            let count = if u.ratio(1, 6)? {
-                u.int_in_range(8..=20)?
-            } else {
-                u.int_in_range(0..=4)?
-            };
-            let params = (0..count)
-                .map(|_| Type::generate(u, 3, &mut fuel))
-                .collect::<Result<Vec<_>>>()?;
-            let result = if u.ratio(4, 5)? {
-                Some(Type::generate(u, 3, &mut fuel)?)
-            } else {
-                None
-            };
-            funcs.push(FuncType { params, result });
-        }
+        let funcs = (0..n)
+            .map(|_| FuncType::generate(u, resources))
+            .collect::<Result<Vec<_>>>()?;
         let len = u.int_in_range(1..=3)?;
         let mut links = Vec::new();
         for _ in 0..len {
             let encoding = *u.choose(&[Encoding::Utf8, Encoding::Utf16, Encoding::CompactUtf16])?;
+            let style = Style {
+                encoding,
+                post_return: u.arbitrary()?,
+            };
             links.push(match u.int_in_range(0..=11)? {
                 0 => Link::Reexport,
-                1 => Link::Nested(encoding),
+                1 => Link::Nested(style),
                 // A lowered function lifted as it is: only where results
-                // are flat (the lowering's return pointer is no lift's).
-                2 if funcs.iter().all(|f| f.flat_result().is_some()) => Link::LowerLift(encoding),
+                // are flat (the lowering's return pointer is no lift's)
+                // and nothing is borrowed (no code would drop the borrow).
+                2 if funcs
+                    .iter()
+                    .all(|f| f.flat_result().is_some() && f.borrows().is_empty()) =>
+                {
+                    Link::LowerLift(encoding)
+                }
                 3 => Link::Faulty(
-                    encoding,
+                    style,
                     u.choose_index(funcs.len())?,
                     if u.arbitrary()? {
                         Fault::Unreachable
@@ -129,7 +146,7 @@ impl Composition {
                         Fault::BadReturnArea
                     },
                 ),
-                _ => Link::Forward(encoding),
+                _ => Link::Forward(style),
             });
         }
         // A host function re-exported as it is, with no lift and lower in
@@ -137,14 +154,21 @@ impl Composition {
         // nor translates it): keep at least one forwarding component.
         if links.iter().all(|l| matches!(l, Link::Reexport)) {
             let encoding = *u.choose(&[Encoding::Utf8, Encoding::Utf16, Encoding::CompactUtf16])?;
-            links.push(Link::Forward(encoding));
+            links.push(Link::Forward(Style {
+                encoding,
+                post_return: false,
+            }));
         }
-        Ok(Composition { funcs, links })
+        Ok(Composition {
+            funcs,
+            resources,
+            links,
+        })
     }
 
     /// The composition as a component, in WAT.
     pub fn wat(&self) -> String {
-        let decls = Decls::new(&self.funcs);
+        let decls = Decls::new(&self.funcs, self.resources);
         let mut w = String::from("(component\n");
         decls.write(&mut w);
         for (i, _) in self.funcs.iter().enumerate() {
@@ -193,8 +217,8 @@ impl Composition {
                     let _ = writeln!(w, "  (export \"f{i}\" (func $f{i}))");
                 }
             }
-            Link::Forward(e) => self.forward(*e, None, w),
-            Link::Faulty(e, f, fault) => self.forward(*e, Some((*f, *fault)), w),
+            Link::Forward(style) => self.forward(*style, None, w),
+            Link::Faulty(style, f, fault) => self.forward(*style, Some((*f, *fault)), w),
             Link::LowerLift(e) => {
                 let opts = options(*e);
                 w.push_str(LIBC);
@@ -205,13 +229,13 @@ impl Composition {
                     );
                 }
             }
-            Link::Nested(e) => {
+            Link::Nested(style) => {
                 w.push_str("  (component $inner\n");
                 decls.write(w);
                 for i in 0..self.funcs.len() {
                     let _ = writeln!(w, "  (import \"f{i}\" (func $f{i} (type $fn{i})))");
                 }
-                self.forward(*e, None, w);
+                self.forward(*style, None, w);
                 w.push_str("  )\n  (instance $x (instantiate $inner");
                 decls.with_types(w);
                 for i in 0..self.funcs.len() {
@@ -225,19 +249,30 @@ impl Composition {
         }
     }
 
-    /// A core module forwarding every function, lowered and lifted with
-    /// encoding `e`, its own memory and a bump `realloc`; `fault` in one
+    /// A core module forwarding every function, lowered and lifted in
+    /// `style` with its own memory and a bump `realloc`; `fault` in one
     /// function.
-    fn forward(&self, e: Encoding, fault: Option<(usize, Fault)>, w: &mut String) {
-        let opts = options(e);
+    fn forward(&self, style: Style, fault: Option<(usize, Fault)>, w: &mut String) {
+        let opts = options(style.encoding);
         w.push_str(LIBC);
         for i in 0..self.funcs.len() {
             let _ = writeln!(w, "  (core func $low{i} (canon lower (func $f{i}) {opts}))");
         }
+        for k in 0..self.resources {
+            let _ = writeln!(w, "  (core func $drop{k} (canon resource.drop $r{k}))");
+        }
         w.push_str("  (core module $m\n");
         w.push_str(
-            "    (import \"libc\" \"realloc\" (func $realloc (param i32 i32 i32 i32) (result i32)))\n",
+            "    (import \"libc\" \"realloc\" (func $realloc (param i32 i32 i32 i32) (result i32)))\n    \
+             (import \"libc\" \"mem\" (memory 1))\n    \
+             (import \"libc\" \"next\" (global $next (mut i32)))\n",
         );
+        for k in 0..self.resources {
+            let _ = writeln!(
+                w,
+                "    (import \"host\" \"drop{k}\" (func $drop{k} (param i32)))"
+            );
+        }
         for (i, f) in self.funcs.iter().enumerate() {
             let params = flat_list("param", &f.flat_params());
             let (lower_results, retptr) = match f.flat_result() {
@@ -255,46 +290,90 @@ impl Composition {
             let gets: String = (0..flat.len())
                 .map(|p| format!(" (local.get {p})"))
                 .collect();
+            // The borrows lent to this call, dropped once it returns.
+            let drops: String = f
+                .borrows()
+                .iter()
+                .map(|(place, k)| match place {
+                    Place::Flat(p) => format!("\n      (call $drop{k} (local.get {p}))"),
+                    Place::Memory(o) => {
+                        format!("\n      (call $drop{k} (i32.load offset={o} (local.get 0)))")
+                    }
+                })
+                .collect();
             let fault = fault.filter(|(f, _)| *f == i).map(|(_, k)| k);
-            match f.flat_result() {
+            let flat_result = f.flat_result();
+            let (results, ret) = match &flat_result {
+                Some(r) if r.is_empty() => (String::new(), String::new()),
+                Some(r) => (
+                    format!("{} (local $res {})", flat_list("result", r), r[0].wat()),
+                    "\n      (local.set $res)".to_string(),
+                ),
+                None => ("(result i32)".to_string(), String::new()),
+            };
+            let _ = write!(
+                w,
+                "    (func (export \"f{i}\") {params} {results} (local $area i32)"
+            );
+            match &flat_result {
                 Some(r) => {
-                    let tail = if fault.is_some() { " unreachable" } else { "" };
-                    let _ = writeln!(
-                        w,
-                        "    (func (export \"f{i}\") {params} {} (call $f{i}{gets}){tail})",
-                        flat_list("result", &r)
-                    );
+                    let _ = write!(w, "\n      (call $f{i}{gets}){ret}{drops}");
+                    if fault.is_some() {
+                        w.push_str("\n      unreachable");
+                    } else if !r.is_empty() {
+                        w.push_str("\n      (local.get $res)");
+                    }
                 }
                 None => {
                     // A fresh return area: the lowered import writes the
                     // results there, the lift reads them from there.
                     let (size, align) = f.result.as_ref().map_or((0, 1), Type::size_align);
-                    let area = flat.len();
-                    let ret = match fault {
-                        None => format!("(local.get {area})"),
+                    let _ = write!(
+                        w,
+                        "\n      (local.set $area (call $realloc (i32.const 0) (i32.const 0) (i32.const {align}) (i32.const {size})))\n      \
+                         (call $f{i}{gets} (local.get $area)){drops}\n      "
+                    );
+                    w.push_str(&match fault {
+                        None => "(local.get $area)".to_string(),
                         Some(Fault::Unreachable) => "unreachable".to_string(),
                         Some(Fault::BadReturnArea) => {
-                            format!("(i32.add (local.get {area}) (i32.const 0x7fff0000))")
+                            "(i32.add (local.get $area) (i32.const 0x7fff0000))".to_string()
                         }
-                    };
-                    let _ = writeln!(
-                        w,
-                        "    (func (export \"f{i}\") {params} (result i32) (local i32)\n      \
-                         (local.set {area} (call $realloc (i32.const 0) (i32.const 0) (i32.const {align}) (i32.const {size})))\n      \
-                         (call $f{i}{gets} (local.get {area}))\n      {ret})"
-                    );
+                    });
                 }
+            }
+            w.push_str(")\n");
+            if style.post_return {
+                // Overwrites every byte allocated so far: the results were
+                // read before post-return, or they come out as 0xaa.
+                let params = match &flat_result {
+                    Some(r) => flat_list("param", r),
+                    None => "(param i32)".to_string(),
+                };
+                let _ = writeln!(
+                    w,
+                    "    (func (export \"f{i}_post\") {params}\n      \
+                     (memory.fill (i32.const 8) (i32.const 0xaa) (i32.sub (global.get $next) (i32.const 8))))"
+                );
             }
         }
         w.push_str("  )\n  (core instance $m (instantiate $m (with \"libc\" (instance $libc)) (with \"host\" (instance");
         for i in 0..self.funcs.len() {
             let _ = write!(w, " (export \"f{i}\" (func $low{i}))");
         }
+        for k in 0..self.resources {
+            let _ = write!(w, " (export \"drop{k}\" (func $drop{k}))");
+        }
         w.push_str("))))\n");
         for i in 0..self.funcs.len() {
+            let post = if style.post_return {
+                format!(" (post-return (core func $m \"f{i}_post\"))")
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 w,
-                "  (func $g{i} (type $fn{i}) (canon lift (core func $m \"f{i}\") {opts}))\n  (export \"f{i}\" (func $g{i}))"
+                "  (func $g{i} (type $fn{i}) (canon lift (core func $m \"f{i}\") {opts}{post}))\n  (export \"f{i}\" (func $g{i}))"
             );
         }
     }
@@ -321,7 +400,7 @@ fn flat_list(kind: &str, flat: &[Flat]) -> String {
 /// reallocation; never at address 0).
 const LIBC: &str = r#"  (core module $libc
     (memory (export "mem") 1)
-    (global $next (mut i32) (i32.const 8))
+    (global $next (export "next") (mut i32) (i32.const 8))
     (func (export "realloc") (param $old i32) (param $old_size i32) (param $align i32) (param $size i32) (result i32)
       (local $p i32) (local $end i32)
       (local.set $p (i32.and (i32.add (global.get $next) (i32.sub (local.get $align) (i32.const 1)))
@@ -337,17 +416,19 @@ const LIBC: &str = r#"  (core module $libc
   (core instance $libc (instantiate $libc))
 "#;
 
-/// The type declarations every component of a composition repeats: each
-/// defined type once, children before parents, as `$tK`; nominal ones
-/// imported as `tK` (the outer component from the host, inner ones from
-/// their parent); then the function types `$fnI`.
+/// The type declarations every component of a composition repeats: the
+/// resource types `$rK`, imported as `rK`; each defined type once, children
+/// before parents, as `$tK`, nominal ones imported as `tK` (the outer
+/// component imports from the host, inner ones from their parent); then
+/// the function types `$fnI`.
 struct Decls {
+    resources: u32,
     types: Vec<Type>,
     funcs: Vec<FuncType>,
 }
 
 impl Decls {
-    fn new(funcs: &[FuncType]) -> Decls {
+    fn new(funcs: &[FuncType], resources: u32) -> Decls {
         let mut types = Vec::new();
         fn visit(t: &Type, out: &mut Vec<Type>) {
             for c in t.children() {
@@ -364,6 +445,7 @@ impl Decls {
                 .for_each(|t| visit(t, &mut types));
         }
         Decls {
+            resources,
             types,
             funcs: funcs.to_vec(),
         }
@@ -380,6 +462,9 @@ impl Decls {
     }
 
     fn write(&self, w: &mut String) {
+        for k in 0..self.resources {
+            let _ = writeln!(w, "  (import \"r{k}\" (type $r{k} (sub resource)))");
+        }
         for (k, t) in self.types.iter().enumerate() {
             let def = t.definition(&|c| self.name(c));
             if t.is_nominal() {
@@ -407,8 +492,12 @@ impl Decls {
         }
     }
 
-    /// ` (with "tK" (type $tK))` for each imported type.
+    /// ` (with "rK" (type $rK))`, ` (with "tK" (type $tK))` for each
+    /// imported type.
     fn with_types(&self, w: &mut String) {
+        for k in 0..self.resources {
+            let _ = write!(w, " (with \"r{k}\" (type $r{k}))");
+        }
         for (k, t) in self.types.iter().enumerate() {
             if t.is_nominal() {
                 let _ = write!(w, " (with \"t{k}\" (type $t{k}))");

@@ -24,11 +24,20 @@ pub fn engine() -> Engine {
     Engine::new(&config).expect("engine")
 }
 
+/// What a differential case that agreed was made of.
+#[derive(Clone, Copy, Debug)]
+pub struct Shape {
+    /// Its functions pass handles (own or borrow).
+    pub handles: bool,
+    /// Its run ended in a trap (in both forms).
+    pub trapped: bool,
+}
+
 /// What one differential case showed.
 #[derive(Debug)]
 pub enum Verdict {
     /// Input, fused output and expectation agree.
-    Same,
+    Same(Shape),
     /// The bytes did not make a whole case (not enough data).
     Skipped,
     /// The generator made an invalid composition (a bug in the generator).
@@ -58,8 +67,7 @@ pub fn differential(engine: &Engine, data: &[u8]) -> (Option<(String, Vec<u8>)>,
         Err(e) => return (Some((wat, Vec::new())), Verdict::Invalid(format!("{e}"))),
     };
     let case = Some((wat, bytes.clone()));
-    let n = comp.funcs.len();
-    let before = match oracle::run(engine, &bytes, n, &calls) {
+    let before = match oracle::run(engine, &bytes, &comp.funcs, comp.resources, &calls) {
         Ok(t) => t,
         Err(e) => return (case, Verdict::Invalid(format!("{e:#}"))),
     };
@@ -96,7 +104,7 @@ pub fn differential(engine: &Engine, data: &[u8]) -> (Option<(String, Vec<u8>)>,
             },
             _ => fused,
         };
-        match oracle::run(engine, &runnable, n, &calls) {
+        match oracle::run(engine, &runnable, &comp.funcs, comp.resources, &calls) {
             Ok(after) if after == before => {}
             Ok(after) => {
                 return (
@@ -112,7 +120,31 @@ pub fn differential(engine: &Engine, data: &[u8]) -> (Option<(String, Vec<u8>)>,
             }
         }
     }
-    (case, Verdict::Same)
+    let shape = Shape {
+        handles: comp
+            .funcs
+            .iter()
+            .flat_map(|f| f.params.iter().chain(&f.result))
+            .any(types::Type::has_handles),
+        trapped: matches!(before.last(), Some(oracle::Observed::Trapped(_))),
+    };
+    (case, Verdict::Same(shape))
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Verdict::Same(_) => write!(f, "same"),
+            Verdict::Skipped => write!(f, "skipped"),
+            Verdict::Invalid(e) => write!(f, "generator: invalid composition: {e}"),
+            Verdict::Reference(e) => write!(
+                f,
+                "the unfused run is not as expected (generator or wasmtime):\n{e}"
+            ),
+            Verdict::Refused(e) => write!(f, "Meld refused it: {e}"),
+            Verdict::Mismatch(e) => write!(f, "MISMATCH (Meld):\n{e}"),
+        }
+    }
 }
 
 /// The properties of `meld::fuse` on any bytes: no panic (the caller

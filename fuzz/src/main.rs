@@ -88,6 +88,7 @@ fn run_differential(r: &Run) -> u64 {
     let engine = engine();
     let start = Instant::now();
     let (mut ran, mut same, mut skipped, mut failures) = (0u64, 0u64, 0u64, 0u64);
+    let (mut with_handles, mut trapped) = (0u64, 0u64);
     for case in cases(r) {
         ran += 1;
         let data = bytes_for(r.seed, case, 4096);
@@ -97,56 +98,20 @@ fn run_differential(r: &Run) -> u64 {
             None => (None, None),
         };
         match verdict {
-            Verdict::Same => same += 1,
+            Verdict::Same(shape) => {
+                same += 1;
+                with_handles += u64::from(shape.handles);
+                trapped += u64::from(shape.trapped);
+            }
             Verdict::Skipped => skipped += 1,
-            Verdict::Invalid(e) => {
+            failure => {
                 failures += 1;
-                report(
-                    r,
-                    "differential",
-                    case,
-                    &format!("generator: invalid composition: {e}"),
-                    wasm,
-                    wat,
-                );
-            }
-            Verdict::Reference(e) => {
-                failures += 1;
-                report(
-                    r,
-                    "differential",
-                    case,
-                    &format!("the unfused run is not as expected (generator or wasmtime):\n{e}"),
-                    wasm,
-                    wat,
-                );
-            }
-            Verdict::Refused(e) => {
-                failures += 1;
-                report(
-                    r,
-                    "differential",
-                    case,
-                    &format!("Meld refused it: {e}"),
-                    wasm,
-                    wat,
-                );
-            }
-            Verdict::Mismatch(e) => {
-                failures += 1;
-                report(
-                    r,
-                    "differential",
-                    case,
-                    &format!("MISMATCH (Meld):\n{e}"),
-                    wasm,
-                    wat,
-                );
+                report(r, "differential", case, &failure.to_string(), wasm, wat);
             }
         }
     }
     println!(
-        "differential: {ran} cases in {:.1} s ({same} same, {skipped} skipped, {failures} failures), seed {}",
+        "differential: {ran} cases in {:.1} s ({same} same, of which {with_handles} pass handles and {trapped} end in a trap; {skipped} skipped, {failures} failures), seed {}",
         start.elapsed().as_secs_f64(),
         r.seed
     );

@@ -2,10 +2,15 @@
 //! the canonical ABI's flattening, size and alignment
 //! (`design/mvp/CanonicalABI.md`: `flatten_type`, `elem_size`,
 //! `alignment`), and their WAT.
+//!
+//! Handles name one of the composition's resource types by index: `own`
+//! anywhere, `borrow` only as a parameter of its own (see
+//! [`FuncType::generate`]), so that the components passing it on know
+//! where it is and can drop it when the call returns.
 
 use arbitrary::{Result, Unstructured};
 
-/// A component value type (no resources).
+/// A component value type.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Type {
     /// `bool`.
@@ -50,6 +55,10 @@ pub enum Type {
     Result(Option<Box<Type>>, Option<Box<Type>>),
     /// `flags { g0, … }` with this many flags.
     Flags(u32),
+    /// `own<rK>`: a handle to resource type `K`.
+    Own(u32),
+    /// `borrow<rK>`: a borrowed handle to resource type `K`.
+    Borrow(u32),
 }
 
 /// A core value type of the flattening.
@@ -88,9 +97,18 @@ impl Flat {
 
 impl Type {
     /// A random type, at most `depth` levels deep, spending `fuel` (one unit
-    /// per node) so that sizes stay small.
-    pub fn generate(u: &mut Unstructured<'_>, depth: u32, fuel: &mut u32) -> Result<Type> {
+    /// per node) so that sizes stay small; `own` handles of the first
+    /// `resources` resource types may appear anywhere.
+    pub fn generate(
+        u: &mut Unstructured<'_>,
+        depth: u32,
+        fuel: &mut u32,
+        resources: u32,
+    ) -> Result<Type> {
         *fuel = fuel.saturating_sub(1);
+        if resources > 0 && u.ratio(1, 8)? {
+            return Ok(Type::Own(u.int_in_range(0..=resources - 1)?));
+        }
         let leaf = depth == 0 || *fuel == 0;
         let max = if leaf { 12 } else { 20 };
         Ok(match u.int_in_range(0..=max)? {
@@ -107,15 +125,15 @@ impl Type {
             10 => Type::F64,
             11 => Type::Char,
             12 => Type::String,
-            13 => Type::List(Box::new(Type::generate(u, depth - 1, fuel)?)),
-            14 => Type::Record(Type::several(u, depth, fuel, 1, 5)?),
-            15 => Type::Tuple(Type::several(u, depth, fuel, 1, 5)?),
+            13 => Type::List(Box::new(Type::generate(u, depth - 1, fuel, resources)?)),
+            14 => Type::Record(Type::several(u, depth, fuel, resources, 5)?),
+            15 => Type::Tuple(Type::several(u, depth, fuel, resources, 5)?),
             16 => {
                 let n = u.int_in_range(1..=5)?;
                 let mut cases = Vec::new();
                 for _ in 0..n {
                     cases.push(if u.arbitrary()? {
-                        Some(Type::generate(u, depth - 1, fuel)?)
+                        Some(Type::generate(u, depth - 1, fuel, resources)?)
                     } else {
                         None
                     });
@@ -123,11 +141,11 @@ impl Type {
                 Type::Variant(cases)
             }
             17 => Type::Enum(u.int_in_range(1..=300)?),
-            18 => Type::Option(Box::new(Type::generate(u, depth - 1, fuel)?)),
+            18 => Type::Option(Box::new(Type::generate(u, depth - 1, fuel, resources)?)),
             19 => {
                 let mut side = |u: &mut Unstructured<'_>| -> Result<Option<Box<Type>>> {
                     Ok(if u.arbitrary()? {
-                        Some(Box::new(Type::generate(u, depth - 1, fuel)?))
+                        Some(Box::new(Type::generate(u, depth - 1, fuel, resources)?))
                     } else {
                         None
                     })
@@ -139,15 +157,18 @@ impl Type {
         })
     }
 
+    /// 1 to `max` random types.
     fn several(
         u: &mut Unstructured<'_>,
         depth: u32,
         fuel: &mut u32,
-        min: u32,
+        resources: u32,
         max: u32,
     ) -> Result<Vec<Type>> {
-        let n = u.int_in_range(min..=max)?;
-        (0..n).map(|_| Type::generate(u, depth - 1, fuel)).collect()
+        let n = u.int_in_range(1..=max)?;
+        (0..n)
+            .map(|_| Type::generate(u, depth - 1, fuel, resources))
+            .collect()
     }
 
     /// The canonical ABI's flattening (`flatten_type`).
@@ -161,7 +182,9 @@ impl Type {
             | Type::S32
             | Type::U32
             | Type::Char
-            | Type::Enum(_) => out.push(Flat::I32),
+            | Type::Enum(_)
+            | Type::Own(_)
+            | Type::Borrow(_) => out.push(Flat::I32),
             Type::S64 | Type::U64 => out.push(Flat::I64),
             Type::F32 => out.push(Flat::F32),
             Type::F64 => out.push(Flat::F64),
@@ -219,7 +242,9 @@ impl Type {
         match self {
             Type::Bool | Type::S8 | Type::U8 => (1, 1),
             Type::S16 | Type::U16 => (2, 2),
-            Type::S32 | Type::U32 | Type::F32 | Type::Char => (4, 4),
+            Type::S32 | Type::U32 | Type::F32 | Type::Char | Type::Own(_) | Type::Borrow(_) => {
+                (4, 4)
+            }
             Type::S64 | Type::U64 | Type::F64 => (8, 8),
             Type::String | Type::List(_) => (8, 4),
             Type::Record(fs) | Type::Tuple(fs) => {
@@ -266,6 +291,12 @@ impl Type {
             self,
             Type::Record(_) | Type::Variant(_) | Type::Enum(_) | Type::Flags(_)
         )
+    }
+
+    /// Whether a value of this type may hold a handle.
+    pub fn has_handles(&self) -> bool {
+        matches!(self, Type::Own(_) | Type::Borrow(_))
+            || self.children().into_iter().any(Type::has_handles)
     }
 
     /// The types this one is made of, directly.
@@ -346,6 +377,8 @@ impl Type {
                 let flags: Vec<String> = (0..*n).map(|i| format!("\"g{i}\"")).collect();
                 format!("(flags {})", flags.join(" "))
             }
+            Type::Own(k) => format!("(own $r{k})"),
+            Type::Borrow(k) => format!("(borrow $r{k})"),
             _ => self.primitive().unwrap_or("bool").to_string(),
         }
     }
@@ -360,10 +393,74 @@ pub struct FuncType {
     pub result: Option<Type>,
 }
 
+/// Where a parameter is when the core function starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Place {
+    /// The flat parameter (local) with this index.
+    Flat(u32),
+    /// At this offset from the parameter area (local 0).
+    Memory(u32),
+}
+
 /// At most this many flat parameters are passed as such (canonical ABI).
 pub const MAX_FLAT_PARAMS: usize = 16;
 
 impl FuncType {
+    /// A random function type over `resources` resource types: usually 0
+    /// to 4 parameters, sometimes 8 to 20 (more than 16 flat ones spill to
+    /// memory); a `borrow` is always a parameter of its own.
+    pub fn generate(u: &mut Unstructured<'_>, resources: u32) -> Result<FuncType> {
+        let mut fuel = 20;
+        let count = if u.ratio(1, 6)? {
+            u.int_in_range(8..=20)?
+        } else {
+            u.int_in_range(0..=4)?
+        };
+        let params = (0..count)
+            .map(|_| {
+                if resources > 0 && u.ratio(1, 6)? {
+                    Ok(Type::Borrow(u.int_in_range(0..=resources - 1)?))
+                } else {
+                    Type::generate(u, 3, &mut fuel, resources)
+                }
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let result = if u.ratio(4, 5)? {
+            Some(Type::generate(u, 3, &mut fuel, resources)?)
+        } else {
+            None
+        };
+        Ok(FuncType { params, result })
+    }
+
+    /// Where each `borrow` parameter is, with its resource type: among the
+    /// flat parameters, or in the parameter area when they spill to memory
+    /// (the parameters laid out as a record).
+    pub fn borrows(&self) -> Vec<(Place, u32)> {
+        let mut all = Vec::new();
+        self.params.iter().for_each(|p| p.flat(&mut all));
+        let spilled = all.len() > MAX_FLAT_PARAMS;
+        let (mut flat, mut offset) = (0u32, 0u32);
+        let mut out = Vec::new();
+        for p in &self.params {
+            let (size, align) = p.size_align();
+            offset = offset.div_ceil(align) * align;
+            if let Type::Borrow(k) = p {
+                let place = if spilled {
+                    Place::Memory(offset)
+                } else {
+                    Place::Flat(flat)
+                };
+                out.push((place, *k));
+            }
+            let mut f = Vec::new();
+            p.flat(&mut f);
+            flat += f.len() as u32;
+            offset += size;
+        }
+        out
+    }
+
     /// The flat parameters, or one pointer when they are more than 16.
     pub fn flat_params(&self) -> Vec<Flat> {
         let mut out = Vec::new();

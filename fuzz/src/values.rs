@@ -1,5 +1,6 @@
 //! Random values of a [`Type`], as wasmtime's dynamic component API takes
-//! them.
+//! them; handles stand as their rep (`u32`) until a run makes them
+//! handles of its store ([`crate::oracle`]).
 
 use crate::types::Type;
 use arbitrary::{Result, Unstructured};
@@ -89,5 +90,8 @@ pub fn value(u: &mut Unstructured<'_>, ty: &Type) -> Result<Val> {
             }
             Val::Flags(set)
         }
+        // A stand-in: the handle's rep; `oracle` makes it a handle of the
+        // run's store.
+        Type::Own(_) | Type::Borrow(_) => Val::U32(u.arbitrary()?),
     })
 }

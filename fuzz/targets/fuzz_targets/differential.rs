@@ -11,12 +11,12 @@ fuzz_target!(|data: &[u8]| {
     let engine = ENGINE.get_or_init(engine);
     let (case, verdict) = differential(engine, data);
     match verdict {
-        Verdict::Same | Verdict::Skipped => {}
+        Verdict::Same(_) | Verdict::Skipped => {}
         other => {
             if let Some((wat, _)) = case {
                 eprintln!("{wat}");
             }
-            panic!("{other:?}");
+            panic!("{other}");
         }
     }
 });
