@@ -398,7 +398,7 @@ fn flat_list(kind: &str, flat: &[Flat]) -> String {
 
 /// Memory and a bump `realloc` (aligned, growing the memory, copying on
 /// reallocation; never at address 0).
-const LIBC: &str = r#"  (core module $libc
+pub(crate) const LIBC: &str = r#"  (core module $libc
     (memory (export "mem") 1)
     (global $next (export "next") (mut i32) (i32.const 8))
     (func (export "realloc") (param $old i32) (param $old_size i32) (param $align i32) (param $size i32) (result i32)

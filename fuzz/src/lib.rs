@@ -8,6 +8,7 @@
 //!   panic, every output valid, the same input twice gives the same bytes.
 
 pub mod compose;
+pub mod lifecycle;
 pub mod oracle;
 pub mod types;
 pub mod values;
@@ -52,36 +53,92 @@ pub enum Verdict {
 }
 
 /// A differential case from `data`: the composition's WAT and bytes, and
-/// the verdict.
+/// the verdict. One case in four is a resource lifecycle ([`lifecycle`]),
+/// the others a chain of components ([`compose`]) with calls
+/// ([`oracle`]).
 pub fn differential(engine: &Engine, data: &[u8]) -> (Option<(String, Vec<u8>)>, Verdict) {
     let mut u = Unstructured::new(data);
-    let Ok(comp) = compose::Composition::generate(&mut u) else {
+    match u.ratio(1, 4) {
+        Ok(true) => lifecycle_case(engine, &mut u),
+        Ok(false) => chain_case(engine, &mut u),
+        Err(_) => (None, Verdict::Skipped),
+    }
+}
+
+/// A chain of components called with random values.
+fn chain_case(engine: &Engine, u: &mut Unstructured<'_>) -> (Option<(String, Vec<u8>)>, Verdict) {
+    let Ok(comp) = compose::Composition::generate(u) else {
         return (None, Verdict::Skipped);
     };
-    let Ok(calls) = oracle::calls(&mut u, &comp) else {
+    let Ok(calls) = oracle::calls(u, &comp) else {
         return (None, Verdict::Skipped);
     };
-    let wat = comp.wat();
+    // With a faulty component, the unfused run may trap anywhere from the
+    // faulty function's first call on; without, it must be as expected.
+    let faulty = comp
+        .links
+        .iter()
+        .any(|l| matches!(l, compose::Link::Faulty(..)));
+    let expected = oracle::expected(&calls);
+    let handles = comp
+        .funcs
+        .iter()
+        .flat_map(|f| f.params.iter().chain(&f.result))
+        .any(types::Type::has_handles);
+    compare(
+        comp.wat(),
+        |bytes| oracle::run(engine, bytes, &comp.funcs, comp.resources, &calls),
+        |before| (!faulty && *before != expected).then(|| format!("expected {expected:?}")),
+        |before| Shape {
+            handles,
+            trapped: matches!(before.last(), Some(oracle::Observed::Trapped(_))),
+        },
+    )
+}
+
+/// A resource lifecycle between a definer and a client.
+fn lifecycle_case(
+    engine: &Engine,
+    u: &mut Unstructured<'_>,
+) -> (Option<(String, Vec<u8>)>, Verdict) {
+    let Ok(program) = lifecycle::Program::generate(u) else {
+        return (None, Verdict::Skipped);
+    };
+    let expected = program.expected();
+    compare(
+        program.wat(),
+        |bytes| lifecycle::run(engine, bytes),
+        |before| (!lifecycle::matches(&expected, before)).then(|| format!("expected {expected:?}")),
+        |before| Shape {
+            handles: true,
+            trapped: before.1,
+        },
+    )
+}
+
+/// The differential oracle of a generated component `wat`: `run` gives
+/// what a run shows, `unexpected` says what was expected when the unfused
+/// run is not as it should be, then both of Meld's outputs (the core module
+/// re-wrapped as a component) must show exactly what the input showed.
+fn compare<T: PartialEq + std::fmt::Debug>(
+    wat: String,
+    run: impl Fn(&[u8]) -> anyhow::Result<T>,
+    unexpected: impl Fn(&T) -> Option<String>,
+    shape: impl Fn(&T) -> Shape,
+) -> (Option<(String, Vec<u8>)>, Verdict) {
     let bytes = match wat::parse_str(&wat) {
         Ok(b) => b,
         Err(e) => return (Some((wat, Vec::new())), Verdict::Invalid(format!("{e}"))),
     };
     let case = Some((wat, bytes.clone()));
-    let before = match oracle::run(engine, &bytes, &comp.funcs, comp.resources, &calls) {
+    let before = match run(&bytes) {
         Ok(t) => t,
         Err(e) => return (case, Verdict::Invalid(format!("{e:#}"))),
     };
-    let expected = oracle::expected(&calls);
-    let faulty = comp
-        .links
-        .iter()
-        .any(|l| matches!(l, compose::Link::Faulty(..)));
-    // With a faulty component, the unfused run may trap anywhere from the
-    // faulty function's first call on; without, it must be as expected.
-    if !faulty && before != expected {
+    if let Some(expected) = unexpected(&before) {
         return (
             case,
-            Verdict::Reference(format!("expected {expected:?}\nunfused {before:?}")),
+            Verdict::Reference(format!("{expected}\nunfused {before:?}")),
         );
     }
     for output in [meld::Output::Component, meld::Output::Core] {
@@ -104,7 +161,7 @@ pub fn differential(engine: &Engine, data: &[u8]) -> (Option<(String, Vec<u8>)>,
             },
             _ => fused,
         };
-        match oracle::run(engine, &runnable, &comp.funcs, comp.resources, &calls) {
+        match run(&runnable) {
             Ok(after) if after == before => {}
             Ok(after) => {
                 return (
@@ -120,14 +177,7 @@ pub fn differential(engine: &Engine, data: &[u8]) -> (Option<(String, Vec<u8>)>,
             }
         }
     }
-    let shape = Shape {
-        handles: comp
-            .funcs
-            .iter()
-            .flat_map(|f| f.params.iter().chain(&f.result))
-            .any(types::Type::has_handles),
-        trapped: matches!(before.last(), Some(oracle::Observed::Trapped(_))),
-    };
+    let shape = shape(&before);
     (case, Verdict::Same(shape))
 }
 
