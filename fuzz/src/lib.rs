@@ -10,6 +10,7 @@
 pub mod compose;
 pub mod lifecycle;
 pub mod oracle;
+pub mod smith;
 pub mod types;
 pub mod values;
 
@@ -53,16 +54,38 @@ pub enum Verdict {
 }
 
 /// A differential case from `data`: the composition's WAT and bytes, and
-/// the verdict. One case in four is a resource lifecycle ([`lifecycle`]),
-/// the others a chain of components ([`compose`]) with calls
-/// ([`oracle`]).
+/// the verdict. Of every eight cases, two are resource lifecycles
+/// ([`lifecycle`]), one a random core module in a component ([`smith`]),
+/// the others chains of components ([`compose`]) with calls ([`oracle`]).
 pub fn differential(engine: &Engine, data: &[u8]) -> (Option<(String, Vec<u8>)>, Verdict) {
     let mut u = Unstructured::new(data);
-    match u.ratio(1, 4) {
-        Ok(true) => lifecycle_case(engine, &mut u),
-        Ok(false) => chain_case(engine, &mut u),
+    match u.int_in_range(0..=7u8) {
+        Ok(0 | 1) => lifecycle_case(engine, &mut u),
+        Ok(2) => smith_case(engine, &mut u),
+        Ok(_) => chain_case(engine, &mut u),
         Err(_) => (None, Verdict::Skipped),
     }
+}
+
+/// A random core module in a component, called with random values.
+fn smith_case(engine: &Engine, u: &mut Unstructured<'_>) -> (Option<(String, Vec<u8>)>, Verdict) {
+    let Ok(Some(case)) = smith::generate(u, engine) else {
+        return (None, Verdict::Skipped);
+    };
+    let text = format!(
+        "(; a wasm-smith module in a component (see the .wasm); calls: {:?} ;)\n",
+        case.calls
+    );
+    compare(
+        text,
+        Ok(case.component.clone()),
+        |bytes| smith::run(engine, bytes, &case),
+        |_| None,
+        |before| Shape {
+            handles: false,
+            trapped: matches!(before.last(), Some(oracle::Observed::Trapped(_))),
+        },
+    )
 }
 
 /// A chain of components called with random values.
@@ -85,8 +108,11 @@ fn chain_case(engine: &Engine, u: &mut Unstructured<'_>) -> (Option<(String, Vec
         .iter()
         .flat_map(|f| f.params.iter().chain(&f.result))
         .any(types::Type::has_handles);
+    let wat = comp.wat();
+    let bytes = wat::parse_str(&wat).map_err(|e| e.to_string());
     compare(
-        comp.wat(),
+        wat,
+        bytes,
         |bytes| oracle::run(engine, bytes, &comp.funcs, comp.resources, &calls),
         |before| (!faulty && *before != expected).then(|| format!("expected {expected:?}")),
         |before| Shape {
@@ -105,8 +131,11 @@ fn lifecycle_case(
         return (None, Verdict::Skipped);
     };
     let expected = program.expected();
+    let wat = program.wat();
+    let bytes = wat::parse_str(&wat).map_err(|e| e.to_string());
     compare(
-        program.wat(),
+        wat,
+        bytes,
         |bytes| lifecycle::run(engine, bytes),
         |before| (!lifecycle::matches(&expected, before)).then(|| format!("expected {expected:?}")),
         |before| Shape {
@@ -116,21 +145,23 @@ fn lifecycle_case(
     )
 }
 
-/// The differential oracle of a generated component `wat`: `run` gives
-/// what a run shows, `unexpected` says what was expected when the unfused
-/// run is not as it should be, then both of Meld's outputs (the core module
-/// re-wrapped as a component) must show exactly what the input showed.
+/// The differential oracle of a generated component `bytes` (from `text`,
+/// or the reason it is not a component): `run` gives what a run shows,
+/// `unexpected` says what was expected when the unfused run is not as it
+/// should be, then both of Meld's outputs (the core module re-wrapped as a
+/// component) must show exactly what the input showed.
 fn compare<T: PartialEq + std::fmt::Debug>(
-    wat: String,
+    text: String,
+    bytes: Result<Vec<u8>, String>,
     run: impl Fn(&[u8]) -> anyhow::Result<T>,
     unexpected: impl Fn(&T) -> Option<String>,
     shape: impl Fn(&T) -> Shape,
 ) -> (Option<(String, Vec<u8>)>, Verdict) {
-    let bytes = match wat::parse_str(&wat) {
+    let bytes = match bytes {
         Ok(b) => b,
-        Err(e) => return (Some((wat, Vec::new())), Verdict::Invalid(format!("{e}"))),
+        Err(e) => return (Some((text, Vec::new())), Verdict::Invalid(e)),
     };
-    let case = Some((wat, bytes.clone()));
+    let case = Some((text, bytes.clone()));
     let before = match run(&bytes) {
         Ok(t) => t,
         Err(e) => return (case, Verdict::Invalid(format!("{e:#}"))),

@@ -3,8 +3,9 @@
 //! is always the same input, so a failure reproduces with
 //! `--seed s --first n --cases 1`.
 
+use arbitrary::Unstructured;
 use clap::{Parser, Subcommand};
-use meld_fuzz::{Verdict, bytes_for, differential, engine, fuse_properties};
+use meld_fuzz::{Verdict, bytes_for, differential, engine, fuse_properties, smith};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -25,8 +26,9 @@ enum Target {
     /// output): every result, every value the host receives and every trap
     /// must agree.
     Differential(Run),
-    /// Bytes into `meld::fuse`: random bytes, and the bundled examples and
-    /// test fixtures with random bytes changed. Never a panic or an internal error, every
+    /// Bytes into `meld::fuse`: random bytes, wasm-smith modules in
+    /// components, and the bundled examples and test fixtures, the last two
+    /// with random bytes changed. Never a panic or an internal error, every
     /// output valid, the same output twice.
     Fuse(Run),
 }
@@ -66,6 +68,14 @@ fn main() -> ExitCode {
 fn cases(r: &Run) -> impl Iterator<Item = u64> + '_ {
     let deadline = Instant::now() + Duration::from_secs(r.seconds);
     (r.first..r.first + r.cases).take_while(move |_| Instant::now() < deadline)
+}
+
+/// Changes 1 to 4 bytes of `b`, chosen by `noise`.
+fn mutate(b: &mut [u8], noise: &[u8]) {
+    for pair in noise.chunks(4).take(1 + noise[0] as usize % 4) {
+        let at = u32::from_le_bytes([pair[0], pair[1], pair[2], 0]) as usize % b.len();
+        b[at] = pair[3];
+    }
 }
 
 fn report(r: &Run, kind: &str, case: u64, what: &str, wasm: Option<&[u8]>, wat: Option<&str>) {
@@ -147,20 +157,23 @@ fn run_fuse(r: &Run) -> u64 {
     for case in cases(r) {
         ran += 1;
         let noise = bytes_for(r.seed, case, 256);
-        // Even cases: raw bytes (half of them behind a component header);
-        // odd cases: an example with a few bytes changed.
-        let input = if case % 2 == 0 || examples.is_empty() {
+        // Cases 0 mod 4: raw bytes behind a component header; 2 mod 4: a
+        // wasm-smith module in a component, half of them with a few bytes
+        // changed; odd cases: an example with a few bytes changed.
+        let input = if case % 4 == 0 || (case % 2 == 1 && examples.is_empty()) {
             let mut b = noise.clone();
-            if case % 4 == 0 {
-                b.splice(0..0, *b"\0asm\x0d\0\x01\0");
+            b.splice(0..0, *b"\0asm\x0d\0\x01\0");
+            b
+        } else if case % 4 == 2 {
+            let data = bytes_for(r.seed, case, 2048);
+            let mut b = smith::component(&mut Unstructured::new(&data)).unwrap_or(noise.clone());
+            if noise[1] % 2 == 1 {
+                mutate(&mut b, &noise);
             }
             b
         } else {
             let mut b = examples[(case as usize / 2) % examples.len()].clone();
-            for pair in noise.chunks(4).take(1 + noise[0] as usize % 4) {
-                let at = u32::from_le_bytes([pair[0], pair[1], pair[2], 0]) as usize % b.len();
-                b[at] = pair[3];
-            }
+            mutate(&mut b, &noise);
             b
         };
         let outcome = std::panic::catch_unwind(|| fuse_properties(&input));

@@ -552,9 +552,9 @@ fn limit_diagnostic(code: &str, message: String, note: &str) -> Diagnostic {
 /// `n` bytes for a person: `2 GiB`, `512 MiB`, `1000 bytes`.
 pub fn bytes(n: u64) -> String {
     for (unit, name) in [(1u64 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")] {
-        if n >= unit && n % (unit / 16) == 0 {
+        if n >= unit && n.is_multiple_of(unit / 16) {
             let v = n as f64 / unit as f64;
-            return if n % unit == 0 {
+            return if n.is_multiple_of(unit) {
                 format!("{} {name}", n / unit)
             } else {
                 format!("{v:.2} {name}")

@@ -119,6 +119,10 @@ mod core_host {
         exit: Option<i32>,
     }
 
+    /// A host function of the core-only host.
+    type HostFn =
+        dyn Fn(Caller<'_, Host>, &[Val], &mut [Val]) -> wasmtime::Result<()> + Send + Sync;
+
     const STDIN: i32 = 1;
     const STDOUT: i32 = 2;
     const STDERR: i32 = 3;
@@ -168,9 +172,7 @@ mod core_host {
                 .and_then(|i| i.split('@').next())
                 .unwrap_or_else(|| panic!("unexpected import module {m}"))
                 .to_string();
-            let handler: Box<
-                dyn Fn(Caller<'_, Host>, &[Val], &mut [Val]) -> wasmtime::Result<()> + Send + Sync,
-            > = match (interface.as_str(), name.as_str()) {
+            let handler: Box<HostFn> = match (interface.as_str(), name.as_str()) {
                 ("wasi:cli/stdin", "get-stdin") => Box::new(|_, _, r| {
                     r[0] = Val::I32(STDIN);
                     Ok(())
@@ -472,7 +474,7 @@ fn utf16_strings_cross_the_core_boundary_as_utf8() {
 fn middleware_imports_and_exports_one_interface() {
     let input = echo_component("utf8", true);
     let rewrapped = core_roundtrip("middleware", &input);
-    let module = wasmtime::Module::new(engine(), &fuse_core("middleware", &input)).unwrap();
+    let module = wasmtime::Module::new(engine(), fuse_core("middleware", &input)).unwrap();
     assert!(
         module
             .imports()

@@ -610,10 +610,8 @@ fn passive_targets(m: &ParsedModule<'_>, map: &Maps) -> PassiveTargets {
             let fits = own_tables.contains(&t)
                 && const_offset(offset_expr)
                     .is_some_and(|off| off + count <= m.tables[t - own_tables.start].ty.initial);
-            if !fits {
-                if let Some(&t) = map.space(Space::Table).get(t) {
-                    out.insert((Kind::Table, t));
-                }
+            if !fits && let Some(&t) = map.space(Space::Table).get(t) {
+                out.insert((Kind::Table, t));
             }
         }
     }
@@ -630,10 +628,8 @@ fn passive_targets(m: &ParsedModule<'_>, map: &Maps) -> PassiveTargets {
                     let page = 1u64 << mem.page_size_log2.unwrap_or(16);
                     off + d.data.len() as u64 <= mem.initial.saturating_mul(page)
                 });
-            if !fits {
-                if let Some(&mem) = map.space(Space::Memory).get(mi) {
-                    out.insert((Kind::Memory, mem));
-                }
+            if !fits && let Some(&mem) = map.space(Space::Memory).get(mi) {
+                out.insert((Kind::Memory, mem));
             }
         }
     }
