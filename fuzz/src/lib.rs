@@ -2,8 +2,12 @@
 //! `cargo fuzz` targets (`fuzz/targets/`) and the `meld-fuzz` binary that
 //! runs them for a fixed number of cases on stable Rust (CI).
 //!
-//! - [`differential`]: a random composition ([`compose`]) with random calls
-//!   ([`oracle`]) run as given and as fused; every observable must agree.
+//! - [`differential`]: a generated component run as given and as fused
+//!   (component and core output); every observable must agree. Three kinds:
+//!   chains of components passing random values and handles ([`compose`],
+//!   [`types`], [`values`], [`oracle`]), resource lifecycles between a
+//!   definer and a client ([`lifecycle`]), and random core modules in a
+//!   component ([`smith`]).
 //! - [`fuse_properties`]: any bytes into `meld::fuse` (both outputs): never a
 //!   panic, every output valid, the same input twice gives the same bytes.
 
