@@ -24,8 +24,8 @@ cargo test --workspace --release --locked "$@"
 # reproduces it): random compositions fused and unfused (differential),
 # and bytes into the fuser (robustness). Reproducers go to
 # target/fuzz-reproducers/. A few minutes at most.
-cargo run --release --locked -q -p meld-fuzz -- differential --seed 1 --cases 1500 --seconds 240
-cargo run --release --locked -q -p meld-fuzz -- fuse --seed 1 --cases 4000 --seconds 120
+cargo run --release --locked -q -p meld-fuzz -- differential --seed 1 --cases 3000 --seconds 300
+cargo run --release --locked -q -p meld-fuzz -- fuse --seed 1 --cases 20000 --seconds 180
 
 # The JS package and the browser playground over the same guest component:
 # a Node test and a Playwright test in Debian's Chromium (installed by
