@@ -51,6 +51,9 @@ pub enum Encoding {
 }
 
 impl Encoding {
+    /// Every encoding.
+    const ALL: [Encoding; 3] = [Encoding::Utf8, Encoding::Utf16, Encoding::CompactUtf16];
+
     fn wat(self) -> &'static str {
         match self {
             Encoding::Utf8 => "utf8",
@@ -120,7 +123,7 @@ impl Composition {
         let len = u.int_in_range(1..=3)?;
         let mut links = Vec::new();
         for _ in 0..len {
-            let encoding = *u.choose(&[Encoding::Utf8, Encoding::Utf16, Encoding::CompactUtf16])?;
+            let encoding = *u.choose(&Encoding::ALL)?;
             let style = Style {
                 encoding,
                 post_return: u.arbitrary()?,
@@ -153,7 +156,7 @@ impl Composition {
         // between, is something wasmtime does not implement (neither runs
         // nor translates it): keep at least one forwarding component.
         if links.iter().all(|l| matches!(l, Link::Reexport)) {
-            let encoding = *u.choose(&[Encoding::Utf8, Encoding::Utf16, Encoding::CompactUtf16])?;
+            let encoding = *u.choose(&Encoding::ALL)?;
             links.push(Link::Forward(Style {
                 encoding,
                 post_return: false,
