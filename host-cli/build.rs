@@ -70,6 +70,33 @@ fn main() {
             out_dir.display()
         ))
     });
+    // The wasmtime release meld-host is built with, for `--version`.
+    let wasmtime = locked_version(&workspace.join("Cargo.lock"), "wasmtime")
+        .unwrap_or_else(|| "unknown".to_string());
+    std::fs::write(out_dir.join("wasmtime.version"), wasmtime).unwrap_or_else(|e| {
+        fail(&format!(
+            "cannot write `{}/wasmtime.version`: {e}",
+            out_dir.display()
+        ))
+    });
+}
+
+/// The version of the package `name` in the lock file at `lock`, if it is
+/// there once (`[[package]]` blocks of `name = "..."` and `version = "..."`).
+fn locked_version(lock: &Path, name: &str) -> Option<String> {
+    let text = std::fs::read_to_string(lock).ok()?;
+    let field = |block: &str, key: &str| {
+        block.lines().find_map(|line| {
+            let value = line.strip_prefix(key)?.trim().strip_prefix('=')?.trim();
+            Some(value.trim_matches('"').to_string())
+        })
+    };
+    let mut versions = text
+        .split("[[package]]")
+        .filter(|block| field(block, "name").as_deref() == Some(name))
+        .filter_map(|block| field(block, "version"));
+    let version = versions.next()?;
+    versions.next().is_none().then_some(version)
 }
 
 use std::hash::Hasher;

@@ -234,8 +234,30 @@ impl std::fmt::Display for Verdict {
 
 /// The properties of `meld::fuse` on any bytes: no panic (the caller
 /// catches it), every output valid, the same input fused twice gives the
-/// same bytes. Returns a description of the first violation.
+/// same bytes; and of `meld::inspect` (no panic, no internal error, every
+/// edge between existing nodes, deterministic). Returns a description of the
+/// first violation.
 pub fn fuse_properties(data: &[u8]) -> Result<(), String> {
+    let inspection = meld::inspect::inspect(data);
+    match &inspection {
+        Ok(i) => {
+            let nodes = i.nodes.len() as u32;
+            if let Some(e) = i
+                .edges
+                .iter()
+                .find(|e| e.source >= nodes || e.target >= nodes)
+            {
+                return Err(format!("inspect: edge to a missing node: {e:?}"));
+            }
+        }
+        Err(d) if d.iter().any(|d| d.code == meld::Code::Internal) => {
+            return Err(format!("inspect: internal error: {d:?}"));
+        }
+        Err(_) => {}
+    }
+    if meld::inspect::inspect(data) != inspection {
+        return Err("inspect: not deterministic".to_string());
+    }
     for output in [meld::Output::Component, meld::Output::Core] {
         let options = meld::Options::with_output(output);
         let first = meld::fuse_with(data, &options);

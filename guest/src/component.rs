@@ -47,6 +47,7 @@ impl wit::Guest for Component {
                     name: e.name,
                 })
                 .collect(),
+            fused_by: i.fused_by,
         })
     }
 }

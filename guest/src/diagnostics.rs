@@ -17,6 +17,7 @@
 //! | E0011 | the fused module would exceed a WebAssembly implementation limit (e.g. more than 100 memories) |
 //! | E0012 | `meld-host`: the fuser ran out of its memory limit (`--max-memory`) |
 //! | E0013 | `meld-host`: the fuser ran out of its time limit (`--timeout`) |
+//! | E0014 | `meld-host`: the input is WebAssembly text (WAT) that does not parse |
 //! | E0100 | internal error (a bug in Meld: please report it) |
 
 use std::fmt;
@@ -67,6 +68,9 @@ pub enum Code {
     /// E0013: reported by `meld-host`, not by the fuser: fusing took longer
     /// than `--timeout` allows.
     TimeLimit,
+    /// E0014: reported by `meld-host`, not by the fuser (which only sees
+    /// binary): the input looks like WebAssembly text but does not parse.
+    TextParse,
     /// E0100: Meld produced something invalid; a bug.
     Internal,
 }
@@ -88,6 +92,7 @@ impl Code {
             Code::ImplementationLimit => "E0011",
             Code::MemoryLimit => "E0012",
             Code::TimeLimit => "E0013",
+            Code::TextParse => "E0014",
             Code::Internal => "E0100",
         }
     }

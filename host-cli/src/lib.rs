@@ -55,7 +55,10 @@ use wasmtime::{Config, Engine, Store};
 use wasmtime_wasi::p2::pipe::{MemoryOutputPipe, SinkOutputStream};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+pub mod input;
+pub mod output;
 pub mod run;
+pub mod view;
 
 mod bindings {
     wasmtime::component::bindgen!({
@@ -74,6 +77,29 @@ pub const GUEST: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/meld.wasm"));
 const GUEST_DIGEST: &str = include_str!(concat!(env!("OUT_DIR"), "/meld.wasm.fnv128"));
 
 include!("fnv.rs");
+
+/// The wasmtime release meld-host embeds (from `Cargo.lock`, by `build.rs`).
+pub const WASMTIME_VERSION: &str = include_str!(concat!(env!("OUT_DIR"), "/wasmtime.version"));
+
+/// Who meld-host is, on one line, for bug reports and the notes of internal
+/// errors: `meld-host 0.1.0 (guest <FNV-1a 128 of the guest>, wasmtime 48.0.8)`.
+pub fn identity() -> String {
+    format!(
+        "meld-host {} (guest {GUEST_DIGEST}, wasmtime {WASMTIME_VERSION})",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+/// What `meld-host --version` prints after `meld-host `: Meld's version, the
+/// embedded guest component's FNV-1a 128 digest and the wasmtime release.
+pub fn long_version() -> String {
+    format!(
+        "{}\nguest:    meld {} (fnv1a-128 {GUEST_DIGEST}, {} bytes)\nwasmtime: {WASMTIME_VERSION}",
+        env!("CARGO_PKG_VERSION"),
+        env!("CARGO_PKG_VERSION"),
+        GUEST.len()
+    )
+}
 
 /// Environment variable that overrides the cache directory.
 pub const CACHE_DIR_ENV: &str = "MELD_CACHE_DIR";
@@ -511,6 +537,8 @@ pub struct Inspection {
     pub nodes: Vec<(u32, &'static str, String)>,
     /// Edges: (source, target, name).
     pub edges: Vec<(u32, u32, String)>,
+    /// `meld 0.1.0` when the input is Meld's output (its `producers` section).
+    pub fused_by: Option<String>,
 }
 
 impl From<wit::Inspection> for Inspection {
@@ -534,6 +562,7 @@ impl From<wit::Inspection> for Inspection {
                 .into_iter()
                 .map(|e| (e.source, e.target, e.name))
                 .collect(),
+            fused_by: i.fused_by,
         }
     }
 }

@@ -33,6 +33,12 @@ export interface Node {
   /** Index of the node in `Inspection.nodes`. */
   id: number;
   kind: NodeKind;
+  /**
+   * For a component: `component N` (numbered in instantiation order over the
+   * whole composition, nested ones included), followed by `: ` and the names it
+   * exports to other nodes when it exports any. For host nodes: the import or
+   * export name.
+   */
   name: string;
 }
 
@@ -46,8 +52,21 @@ export interface Edge {
 export interface Inspection {
   /** The outer world as WIT text. */
   world: string;
+  /**
+   * Inner component instances and the host's imports and exports. The component
+   * nodes are the instances of components that hold code (core modules): nested
+   * compositions (e.g. from `wac plug` applied twice) are looked through, so a
+   * chain of three components has three nodes.
+   */
   nodes: Node[];
+  /** Who supplies what to whom. */
   edges: Edge[];
+  /**
+   * Set when the input is the output of Meld: the tool and version from its
+   * `producers` section, e.g. `'meld 0.1.0'`; undefined otherwise (WIT
+   * `fused-by: option<string>`).
+   */
+  fusedBy?: string;
 }
 
 export type InspectResult =
@@ -100,8 +119,9 @@ export const fuseWithAvailable: boolean;
 export const inspectAvailable: boolean;
 
 /**
- * Describes `input` without fusing it: its world as WIT and its top-level
- * instance graph. Throws if `inspectAvailable` is false.
+ * Describes `input` without fusing it: its world as WIT, its instance graph
+ * (nested compositions looked through) and whether Meld produced it
+ * (`fusedBy`). Throws if `inspectAvailable` is false.
  */
 export function inspect(input: Input): InspectResult;
 

@@ -97,10 +97,12 @@ export function fuseWith(input, options) {
 }
 
 /**
- * Describes the component `input` without fusing it: its outer world as WIT text
- * and its top-level instance graph. Returns `{ ok: true, inspection }` or
- * `{ ok: false, diagnostics }`. Throws if the bundled guest has no `inspect`
- * (see `inspectAvailable`).
+ * Describes the component `input` without fusing it: its outer world as WIT text,
+ * its instance graph (the components that hold code, nested compositions looked
+ * through, and the host's imports and exports), and `fusedBy`, e.g.
+ * `'meld 0.1.0'` when `input` is Meld's output (undefined otherwise). Returns
+ * `{ ok: true, inspection }` or `{ ok: false, diagnostics }`. Throws if the
+ * bundled guest has no `inspect` (see `inspectAvailable`).
  */
 export function inspect(input) {
   if (!inspectAvailable) {
@@ -115,6 +117,9 @@ export function inspect(input) {
       world: i.world,
       nodes: i.nodes.map((n) => ({ id: n.id, kind: n.kind, name: n.name })),
       edges: i.edges.map((e) => ({ source: e.source, target: e.target, name: e.name })),
+      // WIT `option<string>`: a string or undefined (also from older guests,
+      // whose inspection has no `fused-by`).
+      fusedBy: i.fusedBy ?? undefined,
     },
   };
 }

@@ -164,9 +164,24 @@ test('inspect gives the world and graph (when the guest has it)', (t) => {
   for (const e of r.inspection.edges) {
     assert.ok(r.inspection.nodes[e.source] && r.inspection.nodes[e.target]);
   }
+  assert.equal(r.inspection.fusedBy, undefined);
   const bad = inspect(badInput);
   assert.equal(bad.ok, false);
   assert.equal(bad.diagnostics[0].code, badInputCode);
+
+  // Nested compositions are looked through: chain-app <- chain-middle <-
+  // chain-leaf is three components; its fused output is one, and says so.
+  const chain = readFileSync(join(examplesDir, 'chain.wasm'));
+  const components = (i) => i.nodes.filter((n) => n.kind === 'component').length;
+  const c = inspect(chain);
+  assert.equal(c.ok, true);
+  assert.equal(components(c.inspection), 3);
+  const fused = fuse(chain);
+  assert.equal(fused.ok, true);
+  const f = inspect(fused.output);
+  assert.equal(f.ok, true);
+  assert.equal(components(f.inspection), 1);
+  assert.match(f.inspection.fusedBy, /^meld \d+\.\d+\.\d+$/);
 });
 
 test('example.mjs (the README example) fuses to a component and to a core module, and fails with a diagnostic on bad input', () => {

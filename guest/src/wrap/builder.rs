@@ -72,6 +72,11 @@ impl Builder {
         })
     }
 
+    /// Adds a custom section (placed where it is added).
+    pub fn custom(&mut self, section: &impl wasm_encoder::ComponentSection) {
+        self.component.section(section);
+    }
+
     /// Defines a component type with `f`; returns its type index.
     pub fn ty<E>(
         &mut self,

@@ -22,7 +22,8 @@
 //!
 //! Other exports of the fused module are internal and dropped; every other
 //! section is copied as it is. The world is appended as a `component-type`
-//! custom section (wit-component's `embed_component_metadata`, `utf8`).
+//! custom section (wit-component's `embed_component_metadata`, `utf8`), then
+//! the `producers` section of every output ([`super::producers`]).
 
 use super::world::World;
 use crate::diagnostics::{Code, Diagnostic};
@@ -70,6 +71,9 @@ pub fn wrap(
         wit_component::StringEncoding::UTF8,
     )
     .map_err(|e| internal(&format!("embedding the world: {e:#}")))?;
+    let producers = super::producers();
+    out.push(wasm_encoder::Section::id(&producers));
+    wasm_encoder::Encode::encode(&producers, &mut out);
     Ok(out)
 }
 

@@ -14,7 +14,9 @@
 //!    active element segment, and runs `init` as its start function — so inner
 //!    start functions and segment initialisation run once host calls work;
 //! 5. the outer exports: each lifted function re-created with its canonical
-//!    options and exported with the type the world declares for it.
+//!    options and exported with the type the world declares for it;
+//! 6. a `producers` custom section, `processed-by meld <version>` ([`producers`]),
+//!    by which `inspect` recognises Meld's output.
 //!
 //! Nothing here knows about inner components: only the world, the host slots
 //! and the lifted exports the link stage reports.
@@ -79,6 +81,7 @@ pub fn wrap(
         for node in &g.exports {
             w.export_structurally(&mut types, node)?;
         }
+        w.b.custom(&producers());
         return Ok(w.b.finish());
     };
     // The world's declarations in order: imports (with their types and
@@ -145,7 +148,23 @@ pub fn wrap(
     }
     // A world without exports still instantiates: start functions run.
     w.lower_and_fixup(g, &mut types)?;
+    w.b.custom(&producers());
     Ok(w.b.finish())
+}
+
+/// The tool name of Meld in the `processed-by` field of its outputs'
+/// `producers` section.
+pub const PRODUCER: &str = "meld";
+
+/// The `producers` custom section of every output: `processed-by`
+/// [`PRODUCER`] at the guest crate's version. The same bytes on every host,
+/// so outputs stay deterministic.
+pub fn producers() -> wasm_encoder::ProducersSection {
+    let mut field = wasm_encoder::ProducersField::new();
+    field.value(PRODUCER, env!("CARGO_PKG_VERSION"));
+    let mut section = wasm_encoder::ProducersSection::new();
+    section.field("processed-by", &field);
+    section
 }
 
 struct Wrapper<'t> {
