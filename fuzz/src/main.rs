@@ -31,6 +31,11 @@ enum Target {
     /// with random bytes changed. Never a panic or an internal error, every
     /// output valid, the same output twice.
     Fuse(Run),
+    /// A digest of Meld's outputs (component and core) for the examples,
+    /// the fixtures, the differential cases and the fuse cases of a seed,
+    /// one line per input: for refactorings that must not change a byte
+    /// (run before and after, compare with `diff`).
+    Digest(Run),
 }
 
 #[derive(clap::Args)]
@@ -57,6 +62,7 @@ fn main() -> ExitCode {
     let failures = match cli.target {
         Target::Differential(r) => run_differential(&r),
         Target::Fuse(r) => run_fuse(&r),
+        Target::Digest(r) => run_digest(&r),
     };
     if failures == 0 {
         ExitCode::SUCCESS
@@ -128,8 +134,8 @@ fn run_differential(r: &Run) -> u64 {
     failures
 }
 
-fn run_fuse(r: &Run) -> u64 {
-    // The bundled examples and the test fixtures, to mutate.
+/// The bundled examples and the test fixtures (binary), to mutate.
+fn seeds() -> Vec<Vec<u8>> {
     let mut examples: Vec<Vec<u8>> = [
         "calc",
         "chain",
@@ -152,30 +158,40 @@ fn run_fuse(r: &Run) -> u64 {
             }
         }
     }
+    examples
+}
+
+/// Input `case` of the fuse fuzzer with `seed`. Cases 0 mod 4: raw bytes
+/// behind a component header; 2 mod 4: a wasm-smith module in a component,
+/// half of them with a few bytes changed; odd cases: an example with a few
+/// bytes changed.
+fn fuse_input(seed: u64, case: u64, examples: &[Vec<u8>]) -> Vec<u8> {
+    let noise = bytes_for(seed, case, 256);
+    if case % 4 == 0 || (case % 2 == 1 && examples.is_empty()) {
+        let mut b = noise.clone();
+        b.splice(0..0, *b"\0asm\x0d\0\x01\0");
+        b
+    } else if case % 4 == 2 {
+        let data = bytes_for(seed, case, 2048);
+        let mut b = smith::component(&mut Unstructured::new(&data)).unwrap_or(noise.clone());
+        if noise[1] % 2 == 1 {
+            mutate(&mut b, &noise);
+        }
+        b
+    } else {
+        let mut b = examples[(case as usize / 2) % examples.len()].clone();
+        mutate(&mut b, &noise);
+        b
+    }
+}
+
+fn run_fuse(r: &Run) -> u64 {
+    let examples = seeds();
     let start = Instant::now();
     let (mut ran, mut failures) = (0u64, 0u64);
     for case in cases(r) {
         ran += 1;
-        let noise = bytes_for(r.seed, case, 256);
-        // Cases 0 mod 4: raw bytes behind a component header; 2 mod 4: a
-        // wasm-smith module in a component, half of them with a few bytes
-        // changed; odd cases: an example with a few bytes changed.
-        let input = if case % 4 == 0 || (case % 2 == 1 && examples.is_empty()) {
-            let mut b = noise.clone();
-            b.splice(0..0, *b"\0asm\x0d\0\x01\0");
-            b
-        } else if case % 4 == 2 {
-            let data = bytes_for(r.seed, case, 2048);
-            let mut b = smith::component(&mut Unstructured::new(&data)).unwrap_or(noise.clone());
-            if noise[1] % 2 == 1 {
-                mutate(&mut b, &noise);
-            }
-            b
-        } else {
-            let mut b = examples[(case as usize / 2) % examples.len()].clone();
-            mutate(&mut b, &noise);
-            b
-        };
+        let input = fuse_input(r.seed, case, &examples);
         let outcome = std::panic::catch_unwind(|| fuse_properties(&input));
         let failure = match outcome {
             Ok(Ok(())) => None,
@@ -199,4 +215,103 @@ fn run_fuse(r: &Run) -> u64 {
         r.seed
     );
     failures
+}
+
+/// `meld-fuzz digest`: prints `<input> <component output> <core output>`
+/// per input, each output as a 64-bit FNV-1a of its bytes or the codes of
+/// its diagnostics, then a digest of all lines.
+fn run_digest(r: &Run) -> u64 {
+    fn fnv(bytes: &[u8]) -> u64 {
+        bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        })
+    }
+    let outputs = |input: &[u8]| -> String {
+        [meld::Output::Component, meld::Output::Core]
+            .map(
+                |output| match meld::fuse_with(input, &meld::Options::with_output(output)) {
+                    Ok(bytes) => format!("{:016x}", fnv(&bytes)),
+                    Err(d) => d
+                        .iter()
+                        .map(|d| d.code.as_str())
+                        .collect::<Vec<_>>()
+                        .join("+"),
+                },
+            )
+            .join(" ")
+    };
+    let mut lines = Vec::new();
+    for (i, example) in seeds().iter().enumerate() {
+        lines.push(format!("seed-input {i} {}", outputs(example)));
+    }
+    for (name, component) in wast_components() {
+        lines.push(format!("wast {name} {}", outputs(&component)));
+    }
+    let engine = engine();
+    for case in cases(r) {
+        let data = bytes_for(r.seed, case, 4096);
+        if let (Some((_, wasm)), _) = differential(&engine, &data) {
+            lines.push(format!("differential {case} {}", outputs(&wasm)));
+        }
+    }
+    let examples = seeds();
+    for case in cases(r) {
+        let input = fuse_input(r.seed, case, &examples);
+        lines.push(format!("fuse {case} {}", outputs(&input)));
+    }
+    for line in &lines {
+        println!("{line}");
+    }
+    println!(
+        "digest {:016x} of {} inputs, seed {}",
+        fnv(lines.join("\n").as_bytes()),
+        lines.len(),
+        r.seed
+    );
+    0
+}
+
+/// Every module and component defined in the `.wast` files of the
+/// conformance suite (`../shared/conformance`) and of `tests/regressions`,
+/// named `<file>#<n>`, in path order.
+fn wast_components() -> Vec<(String, Vec<u8>)> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path, out);
+            } else if path.extension().is_some_and(|e| e == "wast") {
+                out.push(path);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(std::path::Path::new("../shared/conformance"), &mut files);
+    walk(std::path::Path::new("tests/regressions"), &mut files);
+    files.sort();
+    let mut out = Vec::new();
+    for file in files {
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        let Ok(buffer) = wast::parser::ParseBuffer::new(&text) else {
+            continue;
+        };
+        let Ok(wast) = wast::parser::parse::<wast::Wast>(&buffer) else {
+            continue;
+        };
+        for (n, directive) in wast.directives.into_iter().enumerate() {
+            let mut quoted = match directive {
+                wast::WastDirective::Module(q) | wast::WastDirective::ModuleDefinition(q) => q,
+                _ => continue,
+            };
+            if let Ok(bytes) = quoted.encode() {
+                out.push((format!("{}#{n}", file.display()), bytes));
+            }
+        }
+    }
+    out
 }
