@@ -2,25 +2,31 @@
 //!
 //! [`fuse`] takes the bytes of a component — usually a composition of several
 //! inner components — and returns a component with the same outer world whose
-//! program code is one core module. The pipeline, one module per stage:
+//! program code is one core module. The pipeline, as it runs:
 //!
 //! ```text
-//! bytes ─▶ translate ─▶ link ─▶ intrinsics ─▶ wrap ─▶ validate ─▶ bytes
+//! bytes ─▶ translate ─▶ plan ─▶ merge (devirt, live) ─▶ wrap ─▶ validate ─▶ bytes
+//!                        │
+//!                   intrinsics (the library of runtime modules the plan uses)
 //! ```
 //!
 //! - [`translate`]: validation and flattening by `wasmtime-environ`, with the
 //!   FACT adapter modules it compiles for every inner lift→lower pair;
-//! - [`link`]: every core instance (inner modules, adapters, intrinsics) merged
-//!   into one module;
-//! - [`intrinsics`]: instance flags, `trap`, string transcoders, host stubs;
+//! - [`link`]: the planner ([`link::graph`]) lists every core instance (inner
+//!   modules, adapters, and the [`intrinsics`] it pulls in: instance flags,
+//!   `trap`, string transcoders, host stubs, the resource runtime) with what
+//!   satisfies each import; [`link::merge`] re-encodes them into one module,
+//!   with two passes of its own: devirtualisation (calls through the host
+//!   table that can be direct) and dead-code removal;
 //! - [`wrap`]: the component around the fused module, re-declaring the input's
-//!   world;
+//!   world (or, for core output, the build target's names);
 //! - [`validate`]: the output is validated before it is returned.
 
 pub mod diagnostics;
 pub mod inspect;
 pub mod intrinsics;
 pub mod link;
+pub mod sig;
 pub mod translate;
 pub mod validate;
 pub mod wrap;

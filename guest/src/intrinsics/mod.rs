@@ -24,6 +24,7 @@ macro_rules! intrinsic {
 
 pub mod resources;
 
+use crate::sig::CoreSig;
 use wasm_encoder::{
     CodeSection, EntityType, ExportKind, ExportSection, Function, FunctionSection, GlobalType,
     ImportSection, Instruction, Module, RefType, TableSection, TableType, TypeSection, ValType,
@@ -77,10 +78,8 @@ pub fn transcoder_export(op: Transcode) -> &'static str {
 
 /// One stub of [`host_stubs_module`].
 pub struct HostStub {
-    /// Core parameter types.
-    pub params: Vec<ValType>,
-    /// Core result types.
-    pub results: Vec<ValType>,
+    /// Its core signature (that of the host-table slot it calls).
+    pub sig: CoreSig,
     /// The component instance calling out, whose `may_leave` flag is
     /// checked; `None` where the caller (an adapter, the resource runtime)
     /// has checked already.
@@ -141,16 +140,14 @@ pub fn host_stubs_module(stubs: &[HostStub], n_flags: usize) -> Vec<u8> {
     exports.export(HOST_TABLE, ExportKind::Table, 0);
     for (k, stub) in stubs.iter().enumerate() {
         let ty = types.len();
-        types
-            .ty()
-            .function(stub.params.iter().copied(), stub.results.iter().copied());
+        stub.sig.define(&mut types);
         funcs.function(ty);
         exports.export(&k.to_string(), ExportKind::Func, k as u32);
         let mut f = Function::new([]);
         if let Some(flags) = stub.flags {
             flags_check(&mut f, flags);
         }
-        for p in 0..stub.params.len() {
+        for p in 0..stub.sig.params.len() {
             f.instruction(&Instruction::LocalGet(p as u32));
         }
         f.instruction(&Instruction::I32Const(k as i32));
@@ -183,14 +180,12 @@ pub const HOST_IMPORT_MODULE: &str = "host";
 /// stub and no table sit between callers and the host. The `may_leave`
 /// checks stay in the boundary adapters, which every outer function has in
 /// core output.
-pub fn host_imports_module(sigs: &[(Vec<ValType>, Vec<ValType>)]) -> Vec<u8> {
+pub fn host_imports_module(sigs: &[CoreSig]) -> Vec<u8> {
     let mut types = TypeSection::new();
     let mut imports = ImportSection::new();
     let mut exports = ExportSection::new();
-    for (k, (params, results)) in sigs.iter().enumerate() {
-        types
-            .ty()
-            .function(params.iter().copied(), results.iter().copied());
+    for (k, sig) in sigs.iter().enumerate() {
+        sig.define(&mut types);
         imports.import(
             HOST_IMPORT_MODULE,
             &k.to_string(),

@@ -47,9 +47,64 @@ pub struct TypeEntry {
     pub info: u32,
 }
 
+/// A function the resource runtime (`resources.wat`) exports: the one list
+/// of its export names, for the planner that links callers to them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RuntimeFunc {
+    /// `new(ty, rep) -> handle`: `resource.new`.
+    New,
+    /// `rep(ty, handle) -> rep`: `resource.rep`.
+    Rep,
+    /// `drop(ty, handle)`: `resource.drop`.
+    Drop,
+    /// `transfer-own(handle, src, dst) -> handle`.
+    TransferOwn,
+    /// `transfer-borrow(handle, src, dst) -> handle`.
+    TransferBorrow,
+    /// `enter-sync-call(caller, callee, ...)`: opens a borrow scope.
+    EnterSyncCall,
+    /// `exit-sync-call()`: closes it.
+    ExitSyncCall,
+    /// `outer-dtor(resource, dtor, rep)`: the wrapper's destructor of an
+    /// exported resource.
+    OuterDtor,
+}
+
+impl RuntimeFunc {
+    /// Every function, in the runtime's export order.
+    pub const ALL: [RuntimeFunc; 8] = [
+        RuntimeFunc::EnterSyncCall,
+        RuntimeFunc::ExitSyncCall,
+        RuntimeFunc::New,
+        RuntimeFunc::Rep,
+        RuntimeFunc::Drop,
+        RuntimeFunc::TransferOwn,
+        RuntimeFunc::TransferBorrow,
+        RuntimeFunc::OuterDtor,
+    ];
+
+    /// The export name in `resources.wat`.
+    pub fn name(self) -> &'static str {
+        match self {
+            RuntimeFunc::New => "new",
+            RuntimeFunc::Rep => "rep",
+            RuntimeFunc::Drop => "drop",
+            RuntimeFunc::TransferOwn => "transfer-own",
+            RuntimeFunc::TransferBorrow => "transfer-borrow",
+            RuntimeFunc::EnterSyncCall => "enter-sync-call",
+            RuntimeFunc::ExitSyncCall => "exit-sync-call",
+            RuntimeFunc::OuterDtor => "outer-dtor",
+        }
+    }
+
+    /// The function exported as `name`, if any.
+    pub fn parse(name: &str) -> Option<RuntimeFunc> {
+        RuntimeFunc::ALL.into_iter().find(|f| f.name() == name)
+    }
+}
+
 /// The runtime (`resources.wat`): imports `config.{memory, headers, heap,
-/// hooks}`; exports `new`, `rep`, `drop`, `transfer-own`,
-/// `transfer-borrow`, `enter-sync-call`, `exit-sync-call`, `outer-dtor`.
+/// hooks}`; exports the [`RuntimeFunc`]s.
 pub fn runtime_module() -> &'static [u8] {
     intrinsic!("resources")
 }
@@ -393,4 +448,30 @@ fn code_module(
         .section(exports)
         .section(code);
     m.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{RuntimeFunc, runtime_module};
+
+    /// `resources.wat` exports exactly the [`RuntimeFunc`]s, by their names,
+    /// in [`RuntimeFunc::ALL`]'s order: the text and the Rust list cannot
+    /// drift apart.
+    #[test]
+    fn runtime_exports_are_the_runtime_funcs() {
+        let mut names = Vec::new();
+        for payload in wasmparser::Parser::new(0).parse_all(runtime_module()) {
+            if let wasmparser::Payload::ExportSection(s) = payload.unwrap() {
+                for e in s {
+                    names.push(e.unwrap().name.to_string());
+                }
+            }
+        }
+        let expected: Vec<&str> = RuntimeFunc::ALL.iter().map(|f| f.name()).collect();
+        assert_eq!(names, expected);
+        for f in RuntimeFunc::ALL {
+            assert_eq!(RuntimeFunc::parse(f.name()), Some(f));
+        }
+        assert_eq!(RuntimeFunc::parse("memory"), None);
+    }
 }

@@ -14,11 +14,13 @@
 mod boundary;
 mod resources;
 
+use super::exports::FusedExport;
 use super::plan::{InstanceId, Item, Kind, Plan, Ref};
 use crate::Output;
 use crate::diagnostics::{Code, Diagnostic};
-use crate::intrinsics::resources::{self as rt, Shim};
+use crate::intrinsics::resources::{self as rt, RuntimeFunc, Shim};
 use crate::intrinsics::{self, HostStub};
+use crate::sig::CoreSig;
 use crate::translate::Translation;
 use crate::translate::boundary::{ADAPTER_EXPORT, BoundaryAdapter, Import as BImport, Mem, Site};
 use std::borrow::Cow;
@@ -31,18 +33,15 @@ use wasmtime_environ::component::{
 };
 use wasmtime_environ::{EntityIndex, EntityRef};
 
-/// Name of the fused module's export of its host table.
-pub const HOST_TABLE_EXPORT: &str = "host-table";
-
-/// Canonical options of a lift or lower, as names of fused-module exports.
+/// Canonical options of a lift or lower, as fused-module exports.
 #[derive(Clone, Debug)]
 pub struct Options {
     /// `(memory ...)`: a fused export of kind memory.
-    pub memory: Option<String>,
+    pub memory: Option<FusedExport>,
     /// `(realloc ...)`: a fused export of kind func.
-    pub realloc: Option<String>,
+    pub realloc: Option<FusedExport>,
     /// `(post-return ...)`: a fused export of kind func.
-    pub post_return: Option<String>,
+    pub post_return: Option<FusedExport>,
     /// `string-encoding=...`.
     pub encoding: StringEncoding,
 }
@@ -95,7 +94,7 @@ pub struct ExportedResource {
     /// The resource.
     pub resource: ResourceIndex,
     /// Fused-module export of the wrapper type's destructor.
-    pub dtor: String,
+    pub dtor: FusedExport,
 }
 
 /// One outer export of the input, as the wrapper re-creates it.
@@ -108,7 +107,7 @@ pub enum ExportNode {
         /// Component function type.
         ty: TypeFuncIndex,
         /// Fused-module export of the core function.
-        core: String,
+        core: FusedExport,
         /// Canonical options of the lift.
         options: Options,
     },
@@ -134,8 +133,8 @@ pub struct Graph<'a> {
     pub plan: Plan<'a>,
     /// Host-table slots, slot `k` at index `k`.
     pub host: Vec<HostSlot>,
-    /// Core signature (params, results) of each host-table slot.
-    pub host_sigs: Vec<(Vec<wasm_encoder::ValType>, Vec<wasm_encoder::ValType>)>,
+    /// Core signature of each host-table slot.
+    pub host_sigs: Vec<CoreSig>,
     /// Outer exports in input order.
     pub exports: Vec<ExportNode>,
     /// Resources defined inside and exported, in resource order.
@@ -184,16 +183,17 @@ struct Builder<'t> {
     outer_resources: Vec<ResourceIndex>,
     lowered: HashMap<LoweredIndex, RuntimeImportIndex>,
     host: Vec<HostSlot>,
-    host_sigs: Vec<(Vec<wasm_encoder::ValType>, Vec<wasm_encoder::ValType>)>,
-    lifts: usize,
+    host_sigs: Vec<CoreSig>,
+    lifts: u32,
 }
 
 /// Builds the link plan of `t`.
 ///
 /// # Errors
-/// An 'unsupported' diagnostic (E0006–E0009) for features Meld does not fuse
-/// yet: component-model async, resources defined inside the composition,
-/// imported core modules, 64-bit memories.
+/// An 'unsupported' diagnostic (E0006, E0007, E0009) for what Meld does not
+/// fuse yet: component-model async, imported core modules, strings in 64-bit
+/// memories, wasmtime's unsafe intrinsics, GC references in a lowered
+/// signature.
 pub fn build(t: &Translation, output: Output) -> Result<Graph<'_>, Diagnostic> {
     let c = &t.component;
     let mut plan = Plan::default();
@@ -257,9 +257,9 @@ pub fn build(t: &Translation, output: Output) -> Result<Graph<'_>, Diagnostic> {
             item: Item::Name("memory".into()),
         };
         b.memories.insert(Mem::Scratch, r.clone());
-        b.export_once(SCRATCH_MEMORY, Kind::Memory, r);
+        b.export_once(FusedExport::ScratchMemory, Kind::Memory, r);
         b.export_once(
-            SCRATCH_REALLOC,
+            FusedExport::ScratchRealloc,
             Kind::Func,
             Ref {
                 instance: id,
@@ -273,7 +273,7 @@ pub fn build(t: &Translation, output: Output) -> Result<Graph<'_>, Diagnostic> {
     if output == Output::Component {
         let stubs = b.stubs;
         b.plan.export(
-            HOST_TABLE_EXPORT,
+            FusedExport::HostTable.name(),
             Kind::Table,
             Ref {
                 instance: stubs,
@@ -293,11 +293,6 @@ pub fn build(t: &Translation, output: Output) -> Result<Graph<'_>, Diagnostic> {
         exported_resources: b.exported_resources,
     })
 }
-
-/// Fused export of the scratch memory.
-pub const SCRATCH_MEMORY: &str = "scratch-memory";
-/// Fused export of the scratch `realloc`.
-pub const SCRATCH_REALLOC: &str = "scratch-realloc";
 
 impl<'t> Builder<'t> {
     /// Collects everything only the wrapper can provide, assigns each a
@@ -344,12 +339,11 @@ impl<'t> Builder<'t> {
                 Site::Export(_) => None,
             })
             .collect();
-        let mut push = |b: &mut Self, slot: HostSlot, flags: Option<u32>, sig: Sig| {
+        let mut push = |b: &mut Self, slot: HostSlot, flags: Option<u32>, sig: CoreSig| {
             let k = b.host.len() as u32;
             b.host.push(slot);
             stubs.push(HostStub {
-                params: sig.0.clone(),
-                results: sig.1.clone(),
+                sig: sig.clone(),
                 flags,
             });
             b.host_sigs.push(sig);
@@ -404,7 +398,7 @@ impl<'t> Builder<'t> {
                 };
                 self.boundary_callee.insert(*t, k);
             } else {
-                let sig = core_signature(self.t, *options)?;
+                let sig = lowering_signature(self.t, *options)?;
                 let slot = HostSlot::Lower {
                     import,
                     ty: *lower_ty,
@@ -422,15 +416,27 @@ impl<'t> Builder<'t> {
                     self,
                     HostSlot::ResourceDrop { import: *import },
                     None,
-                    (vec![i32], vec![]),
+                    CoreSig::new(vec![i32], vec![]),
                 );
                 hooks.push((hook(r, rt::HOOK_DROP), k));
             }
             for r in self.outer_resources.clone() {
                 for (op, h, sig) in [
-                    (OuterOp::New, rt::HOOK_OUTER_NEW, (vec![i32], vec![i32])),
-                    (OuterOp::Rep, rt::HOOK_OUTER_REP, (vec![i32], vec![i32])),
-                    (OuterOp::Drop, rt::HOOK_OUTER_DROP, (vec![i32], vec![])),
+                    (
+                        OuterOp::New,
+                        rt::HOOK_OUTER_NEW,
+                        CoreSig::new(vec![i32], vec![i32]),
+                    ),
+                    (
+                        OuterOp::Rep,
+                        rt::HOOK_OUTER_REP,
+                        CoreSig::new(vec![i32], vec![i32]),
+                    ),
+                    (
+                        OuterOp::Drop,
+                        rt::HOOK_OUTER_DROP,
+                        CoreSig::new(vec![i32], vec![]),
+                    ),
                 ] {
                     let k = push(self, HostSlot::OuterResource { resource: r, op }, None, sig);
                     hooks.push((hook(r, h), k));
@@ -463,15 +469,17 @@ impl<'t> Builder<'t> {
     /// Exports an inner memory, `realloc` or post-return for the component
     /// wrapper's canonical options; core output has no use for them (its
     /// outer functions all go through boundary adapters).
-    fn export_for_wrapper(&mut self, name: String, kind: Kind, r: Ref) {
+    fn export_for_wrapper(&mut self, export: FusedExport, kind: Kind, r: Ref) {
         if self.output == Output::Component {
-            self.plan.export(name, kind, r);
+            self.plan.export(export.name(), kind, r);
         }
     }
 
-    /// Exports `r` from the fused module as `name`, once.
-    fn export_once(&mut self, name: &str, kind: Kind, r: Ref) {
-        if self.exported.insert(name.to_string()) {
+    /// Exports `r` from the fused module as `export`, once.
+    fn export_once(&mut self, export: FusedExport, kind: Kind, r: Ref) {
+        let name = export.name();
+        if !self.exported.contains(&name) {
+            self.exported.insert(name.clone());
             self.plan.export(name, kind, r);
         }
     }
@@ -490,7 +498,7 @@ impl<'t> Builder<'t> {
         }
         let args = vec![self.memory(from)?, self.memory(to)?];
         let name = |m: Mem| match m {
-            Mem::Inner(i) => format!("memory{}", i.as_u32()),
+            Mem::Inner(i) => FusedExport::Memory(i.as_u32()).name(),
             Mem::Scratch => "scratch memory".to_string(),
         };
         let id = self.plan.push(
@@ -521,14 +529,14 @@ impl<'t> Builder<'t> {
 
     fn options(&mut self, idx: OptionsIndex) -> Options {
         let o = &self.t.component.options[idx];
-        let memory = o.memory().map(|m| format!("memory{}", m.as_u32()));
+        let memory = o.memory().map(|m| FusedExport::Memory(m.as_u32()));
         let realloc = match o.data_model {
             wasmtime_environ::component::CanonicalOptionsDataModel::LinearMemory(l) => {
-                l.realloc.map(|r| format!("realloc{}", r.as_u32()))
+                l.realloc.map(|r| FusedExport::Realloc(r.as_u32()))
             }
             _ => None,
         };
-        let post_return = o.post_return.map(|p| format!("post-return{}", p.as_u32()));
+        let post_return = o.post_return.map(|p| FusedExport::PostReturn(p.as_u32()));
         Options {
             memory,
             realloc,
@@ -563,21 +571,17 @@ impl<'t> Builder<'t> {
             GlobalInitializer::ExtractMemory(m) => {
                 let r = self.core_export(&m.export.clone().map_index(EntityIndex::Memory));
                 self.memories.insert(Mem::Inner(m.index), r.clone());
-                self.export_for_wrapper(format!("memory{}", m.index.as_u32()), Kind::Memory, r);
+                self.export_for_wrapper(FusedExport::Memory(m.index.as_u32()), Kind::Memory, r);
             }
             GlobalInitializer::ExtractRealloc(r) => {
                 let def = self.core_def(&r.def)?;
                 self.reallocs.insert(r.index, def.clone());
-                self.export_for_wrapper(format!("realloc{}", r.index.as_u32()), Kind::Func, def);
+                self.export_for_wrapper(FusedExport::Realloc(r.index.as_u32()), Kind::Func, def);
             }
             GlobalInitializer::ExtractPostReturn(p) => {
                 let def = self.core_def(&p.def)?;
                 self.post_returns.insert(p.index, def.clone());
-                self.export_for_wrapper(
-                    format!("post-return{}", p.index.as_u32()),
-                    Kind::Func,
-                    def,
-                );
+                self.export_for_wrapper(FusedExport::PostReturn(p.index.as_u32()), Kind::Func, def);
             }
             GlobalInitializer::ExtractCallback(_) => {
                 return Err(async_unsupported("an async callback"));
@@ -697,10 +701,10 @@ impl<'t> Builder<'t> {
                     item: Item::Name(k.to_string()),
                 })
             }
-            Trampoline::ResourceTransferOwn => self.runtime_func("transfer-own"),
-            Trampoline::ResourceTransferBorrow => self.runtime_func("transfer-borrow"),
-            Trampoline::EnterSyncCall => self.runtime_func("enter-sync-call"),
-            Trampoline::ExitSyncCall => self.runtime_func("exit-sync-call"),
+            Trampoline::ResourceTransferOwn => self.runtime_func(RuntimeFunc::TransferOwn),
+            Trampoline::ResourceTransferBorrow => self.runtime_func(RuntimeFunc::TransferBorrow),
+            Trampoline::EnterSyncCall => self.runtime_func(RuntimeFunc::EnterSyncCall),
+            Trampoline::ExitSyncCall => self.runtime_func(RuntimeFunc::ExitSyncCall),
             Trampoline::LowerImport { .. } => Err(internal("host lowering without a slot")),
             _ => Err(async_unsupported("a component-model async built-in")),
         }
@@ -718,7 +722,7 @@ impl<'t> Builder<'t> {
                 if o.async_ || o.callback.is_some() || self.t.types[*ty].async_ {
                     return Err(async_unsupported("an async export"));
                 }
-                let core = format!("lift{}", self.lifts);
+                let core = FusedExport::Lift(self.lifts);
                 self.lifts += 1;
                 let site = Site::Export(idx);
                 let options = if self.t.boundary.adapters.iter().any(|a| a.site == site) {
@@ -734,11 +738,11 @@ impl<'t> Builder<'t> {
                         item: Item::Name(ADAPTER_EXPORT.into()),
                     };
                     let r = self.lift_flavoured(a, adapter, scratch, true);
-                    self.plan.export(core.clone(), Kind::Func, r);
+                    self.plan.export(core.name(), Kind::Func, r);
                     let reset = rt::scratch_reset_export(&a.outer_results, true);
-                    let name = format!("scratch-{reset}");
+                    let name = FusedExport::ScratchReset(reset.to_string());
                     self.export_once(
-                        &name,
+                        name.clone(),
                         Kind::Func,
                         Ref {
                             instance: scratch,
@@ -748,7 +752,7 @@ impl<'t> Builder<'t> {
                     scratch_options(a.encoding, Some(name))
                 } else {
                     let r = self.core_def(func)?;
-                    self.plan.export(core.clone(), Kind::Func, r);
+                    self.plan.export(core.name(), Kind::Func, r);
                     self.options(*options)
                 };
                 ExportNode::Func {
@@ -787,35 +791,13 @@ impl<'t> Builder<'t> {
     }
 }
 
-/// The core signature (params, results) of a lowering, from its options.
-fn core_signature(
-    t: &Translation,
-    options: OptionsIndex,
-) -> Result<(Vec<wasm_encoder::ValType>, Vec<wasm_encoder::ValType>), Diagnostic> {
+/// The core signature of a lowering, from its options.
+fn lowering_signature(t: &Translation, options: OptionsIndex) -> Result<CoreSig, Diagnostic> {
     let ty = t.component.options[options].core_type;
     let f = t.types.module_types()[ty]
         .as_func()
         .ok_or_else(|| internal("lowering type is not a function"))?;
-    let conv = |v: &wasmtime_environ::WasmValType| -> Result<wasm_encoder::ValType, Diagnostic> {
-        use wasmtime_environ::WasmValType as W;
-        Ok(match v {
-            W::I32 => wasm_encoder::ValType::I32,
-            W::I64 => wasm_encoder::ValType::I64,
-            W::F32 => wasm_encoder::ValType::F32,
-            W::F64 => wasm_encoder::ValType::F64,
-            W::V128 => wasm_encoder::ValType::V128,
-            W::Ref(_) => {
-                return Err(Diagnostic::error(
-                    Code::Unsupported,
-                    "unsupported: GC references in a lowered signature",
-                ));
-            }
-        })
-    };
-    Ok((
-        f.params().iter().map(conv).collect::<Result<_, _>>()?,
-        f.results().iter().map(conv).collect::<Result<_, _>>()?,
-    ))
+    CoreSig::from_wasm(f)
 }
 
 fn internal(what: &str) -> Diagnostic {
@@ -833,9 +815,6 @@ fn async_unsupported(what: &str) -> Diagnostic {
     .note("Meld fuses synchronous compositions; async support is planned")
 }
 
-/// A core signature: (params, results).
-type Sig = (Vec<wasm_encoder::ValType>, Vec<wasm_encoder::ValType>);
-
 /// Slot `h` of resource `r` in the runtime's hooks table.
 fn hook(r: ResourceIndex, h: u32) -> u32 {
     r.as_u32() * rt::HOOKS_PER_RESOURCE + h
@@ -843,10 +822,10 @@ fn hook(r: ResourceIndex, h: u32) -> u32 {
 
 /// The outer instance's canonical options: the scratch memory and
 /// `realloc`, the given post-return (a fused export name).
-fn scratch_options(encoding: StringEncoding, post_return: Option<String>) -> Options {
+fn scratch_options(encoding: StringEncoding, post_return: Option<FusedExport>) -> Options {
     Options {
-        memory: Some(SCRATCH_MEMORY.into()),
-        realloc: Some(SCRATCH_REALLOC.into()),
+        memory: Some(FusedExport::ScratchMemory),
+        realloc: Some(FusedExport::ScratchRealloc),
         post_return,
         encoding,
     }

@@ -6,6 +6,7 @@
 //! `wasm_encoder::reencode`, giving each its own index ranges.
 
 mod devirt;
+pub mod exports;
 pub mod graph;
 mod live;
 pub mod merge;

@@ -29,6 +29,7 @@
 //! reads and writes, whatever memories and encodings the inner instances use.
 
 use crate::diagnostics::{Code, Diagnostic};
+use crate::sig::CoreSig;
 use std::collections::HashMap;
 use wasm_encoder::{Module, TypeSection, ValType};
 use wasmparser::{Validator, WasmFeatures};
@@ -117,12 +118,23 @@ pub struct BoundaryAdapter {
     /// The lower-flavoured core signature of the function (with a return
     /// pointer where results go through memory): that of the outer
     /// lowering an import adapter calls, and of an export adapter itself.
-    pub lower_sig: (Vec<ValType>, Vec<ValType>),
+    pub lower_sig: CoreSig,
     /// Where results go through memory: their size and alignment (canonical
     /// ABI). The outer side then needs a lift-flavoured function that
     /// allocates the return area in the scratch memory (`lift_shim_module`):
     /// around the outer lowering (import) or the adapter (export).
     pub retptr: Option<(u32, u32)>,
+}
+
+/// One boundary adapter to compile: where it sits, the function type and
+/// options of the inner side, the outer side's view of the type, and the
+/// index of its core signature among the interned ones.
+struct AdapterPlan {
+    site: Site,
+    ty: TypeFuncIndex,
+    options: OptionsIndex,
+    outer_ty: TypeFuncIndex,
+    core_type: usize,
 }
 
 /// Name of the adapter function in a boundary adapter module.
@@ -194,7 +206,7 @@ pub fn compile(
     // The outer side's view of each signature, and its core signature.
     let mut outer_of: HashMap<ResourceIndex, TypeResourceTableIndex> = HashMap::new();
     let mut plans = Vec::new();
-    let mut sigs: Vec<(Vec<ValType>, Vec<ValType>)> = Vec::new();
+    let mut sigs: Vec<CoreSig> = Vec::new();
     for (site, ty, options) in sites {
         let outer_ty = {
             let mut s = Subst {
@@ -205,24 +217,37 @@ pub fn compile(
             };
             s.func(ty)?
         };
-        let sig = core_signature(types, ty, matches!(site, Site::Import(_)));
-        let k = match sigs.iter().position(|s| *s == sig) {
+        let sig = flat_signature(types, ty, matches!(site, Site::Import(_)));
+        let core_type = match sigs.iter().position(|s| *s == sig) {
             Some(k) => k,
             None => {
-                sigs.push(sig.clone());
+                sigs.push(sig);
                 sigs.len() - 1
             }
         };
-        plans.push((site, ty, options, outer_ty, k, sig));
+        plans.push(AdapterPlan {
+            site,
+            ty,
+            options,
+            outer_ty,
+            core_type,
+        });
     }
     let core_types = intern_signatures(types, validator, &sigs)?;
     let outer = RuntimeComponentInstanceIndex::from_u32(b.outer_instance);
-    for (site, ty, options, outer_ty, k, _sig) in plans {
+    for AdapterPlan {
+        site,
+        ty,
+        options,
+        outer_ty,
+        core_type: k,
+    } in plans
+    {
         let inner = inner_options(component, options)?;
         // The outer side's lift results (import: its callee; export: the
         // wrapper's lift): the parameters of the scratch reset.
-        let lift_sig = core_signature(types, ty, true);
-        let lift_results = lift_sig.1.clone();
+        let lift_sig = flat_signature(types, ty, true);
+        let lift_results = lift_sig.results.clone();
         let encoding = if all {
             StringEncoding::Utf8
         } else {
@@ -245,7 +270,7 @@ pub fn compile(
             lift_options,
             lower_ty,
             lower_options,
-            func: placeholder("callee"),
+            func: Placeholder::Callee.def(),
         };
         let mut m = fact::Module::new(types, tunables, features);
         m.adapt(ADAPTER_EXPORT, &adapter);
@@ -258,8 +283,8 @@ pub fn compile(
                 other => Ok(other),
             })
             .collect::<Result<Vec<_>, Diagnostic>>()?;
-        let lower_sig = core_signature(types, ty, false);
-        let retptr = (lower_sig.0.len() > lift_sig.0.len()).then(|| {
+        let lower_sig = flat_signature(types, ty, false);
+        let retptr = (lower_sig.params.len() > lift_sig.params.len()).then(|| {
             let abi = &types[types[ty].results].abi;
             (abi.size32, abi.align32)
         });
@@ -491,11 +516,7 @@ impl Subst<'_> {
 /// 32-bit memory (canonical ABI `flatten_functype`: at most 16 flat params,
 /// else one pointer; at most 1 flat result, else a returned pointer (lift)
 /// or a return-pointer parameter (lower)).
-fn core_signature(
-    types: &ComponentTypesBuilder,
-    ty: TypeFuncIndex,
-    lift: bool,
-) -> (Vec<ValType>, Vec<ValType>) {
+fn flat_signature(types: &ComponentTypesBuilder, ty: TypeFuncIndex, lift: bool) -> CoreSig {
     let f = &types[ty];
     let flat =
         |t: wasmtime_environ::component::TypeTupleIndex, max: usize| -> Option<Vec<ValType>> {
@@ -525,18 +546,18 @@ fn core_signature(
             Vec::new()
         }
     };
-    (params, results)
+    CoreSig::new(params, results)
 }
 
 /// Interns core function types through the translation's validator.
 fn intern_signatures(
     types: &mut ComponentTypesBuilder,
     validator: &mut Validator,
-    sigs: &[(Vec<ValType>, Vec<ValType>)],
+    sigs: &[CoreSig],
 ) -> Result<Vec<ModuleInternedTypeIndex>, Diagnostic> {
     let mut section = TypeSection::new();
-    for (p, r) in sigs {
-        section.ty().function(p.iter().copied(), r.iter().copied());
+    for sig in sigs {
+        sig.define(&mut section);
     }
     let mut m = Module::new();
     m.section(&section);
@@ -563,14 +584,87 @@ fn mem32() -> Memory {
     }
 }
 
-fn placeholder(name: &str) -> dfg::CoreDef {
-    dfg::CoreDef::Export(placeholder_export(name))
+/// What an adapter compiled by FACT refers to, before the planner ties it to
+/// a planned instance: FACT takes `CoreDef`s for the callee and for the
+/// canonical options, and Meld gives it exports of a placeholder instance
+/// named after what they stand for; [`import_of`] reads them back from the
+/// compiled module's imports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Placeholder {
+    /// The function the adapter calls.
+    Callee,
+    /// An inner instance's memory.
+    Memory(u32),
+    /// An inner instance's `realloc`.
+    Realloc(u32),
+    /// An inner instance's post-return.
+    PostReturn(u32),
+    /// The outer instance's scratch memory.
+    ScratchMemory,
+    /// The scratch memory's `realloc`.
+    ScratchRealloc,
+    /// The scratch memory's reset (the outer lift's post-return).
+    ScratchReset,
 }
 
-fn placeholder_export<T>(name: &str) -> dfg::CoreExport<T> {
-    dfg::CoreExport {
-        instance: dfg::InstanceId::from_u32(0),
-        item: wasmtime_environ::component::ExportItem::Name(name.to_string()),
+impl Placeholder {
+    /// The export name: `callee`, `memory:N`, `realloc:N`,
+    /// `post-return:N`, `scratch-memory`, `scratch-realloc`,
+    /// `scratch-reset`.
+    fn name(self) -> String {
+        match self {
+            Placeholder::Callee => "callee".into(),
+            Placeholder::Memory(i) => format!("memory:{i}"),
+            Placeholder::Realloc(i) => format!("realloc:{i}"),
+            Placeholder::PostReturn(i) => format!("post-return:{i}"),
+            Placeholder::ScratchMemory => "scratch-memory".into(),
+            Placeholder::ScratchRealloc => "scratch-realloc".into(),
+            Placeholder::ScratchReset => "scratch-reset".into(),
+        }
+    }
+
+    /// The placeholder `name` stands for, if it is one of [`Placeholder::name`].
+    fn parse(name: &str) -> Option<Placeholder> {
+        let indexed = |prefix: &str| name.strip_prefix(prefix)?.parse::<u32>().ok();
+        Some(match name {
+            "callee" => Placeholder::Callee,
+            "scratch-memory" => Placeholder::ScratchMemory,
+            "scratch-realloc" => Placeholder::ScratchRealloc,
+            "scratch-reset" => Placeholder::ScratchReset,
+            _ => {
+                if let Some(i) = indexed("memory:") {
+                    Placeholder::Memory(i)
+                } else if let Some(i) = indexed("realloc:") {
+                    Placeholder::Realloc(i)
+                } else {
+                    Placeholder::PostReturn(indexed("post-return:")?)
+                }
+            }
+        })
+    }
+
+    /// As a `CoreDef` for FACT.
+    fn def(self) -> dfg::CoreDef {
+        dfg::CoreDef::Export(self.export())
+    }
+
+    /// As a `CoreExport` for FACT.
+    fn export<T>(self) -> dfg::CoreExport<T> {
+        dfg::CoreExport {
+            instance: dfg::InstanceId::from_u32(0),
+            item: wasmtime_environ::component::ExportItem::Name(self.name()),
+        }
+    }
+
+    /// The placeholder behind `def`, if it is one.
+    fn of(def: &dfg::CoreDef) -> Option<Placeholder> {
+        match def {
+            dfg::CoreDef::Export(dfg::CoreExport {
+                item: wasmtime_environ::component::ExportItem::Name(n),
+                ..
+            }) => Placeholder::parse(n),
+            _ => None,
+        }
     }
 }
 
@@ -586,20 +680,15 @@ fn inner_options(c: &Component, idx: OptionsIndex) -> Result<AdapterOptions, Dia
         callback: None,
         post_return: o
             .post_return
-            .map(|p| placeholder(&format!("post-return:{}", p.as_u32()))),
+            .map(|p| Placeholder::PostReturn(p.as_u32()).def()),
         async_: false,
         cancellable: false,
         core_type: o.core_type,
         data_model: DataModel::LinearMemory {
-            memory: l.memory.map(|m| {
-                (
-                    placeholder_export(&format!("memory:{}", m.as_u32())),
-                    mem32(),
-                )
-            }),
-            realloc: l
-                .realloc
-                .map(|r| placeholder(&format!("realloc:{}", r.as_u32()))),
+            memory: l
+                .memory
+                .map(|m| (Placeholder::Memory(m.as_u32()).export(), mem32())),
+            realloc: l.realloc.map(|r| Placeholder::Realloc(r.as_u32()).def()),
         },
     })
 }
@@ -615,35 +704,23 @@ fn outer_options(
         ancestors: Vec::new(),
         string_encoding: encoding,
         callback: None,
-        post_return: post_return.then(|| placeholder("scratch-reset")),
+        post_return: post_return.then(|| Placeholder::ScratchReset.def()),
         async_: false,
         cancellable: false,
         core_type,
         data_model: DataModel::LinearMemory {
-            memory: Some((placeholder_export("scratch-memory"), mem32())),
-            realloc: Some(placeholder("scratch-realloc")),
+            memory: Some((Placeholder::ScratchMemory.export(), mem32())),
+            realloc: Some(Placeholder::ScratchRealloc.def()),
         },
     }
 }
 
 fn mem_of(def: &dfg::CoreDef) -> Result<Mem, Diagnostic> {
-    match placeholder_name(def) {
-        Some("scratch-memory") => Ok(Mem::Scratch),
-        Some(n) => match n.strip_prefix("memory:").and_then(|i| i.parse().ok()) {
-            Some(i) => Ok(Mem::Inner(RuntimeMemoryIndex::from_u32(i))),
-            None => Err(internal(&format!("unexpected memory `{n}`"))),
-        },
+    match Placeholder::of(def) {
+        Some(Placeholder::ScratchMemory) => Ok(Mem::Scratch),
+        Some(Placeholder::Memory(i)) => Ok(Mem::Inner(RuntimeMemoryIndex::from_u32(i))),
+        Some(p) => Err(internal(&format!("unexpected memory `{}`", p.name()))),
         None => Err(internal("unexpected memory definition")),
-    }
-}
-
-fn placeholder_name(def: &dfg::CoreDef) -> Option<&str> {
-    match def {
-        dfg::CoreDef::Export(dfg::CoreExport {
-            item: wasmtime_environ::component::ExportItem::Name(n),
-            ..
-        }) => Some(n),
-        _ => None,
     }
 }
 
@@ -651,27 +728,19 @@ fn import_of(i: &fact::Import) -> Result<Import, Diagnostic> {
     Ok(match i {
         fact::Import::CoreDef(dfg::CoreDef::InstanceFlags(i)) => Import::Flags(*i),
         fact::Import::CoreDef(def) => {
-            let name = placeholder_name(def)
-                .ok_or_else(|| internal("unexpected import of a boundary adapter"))?;
-            let index = |prefix: &str| {
-                name.strip_prefix(prefix)
-                    .and_then(|i| i.parse::<u32>().ok())
-            };
-            match name {
-                "callee" => Import::Callee,
-                "scratch-realloc" => Import::ScratchRealloc,
-                "scratch-reset" => Import::ScratchReset(Vec::new()),
-                "scratch-memory" => Import::Memory(Mem::Scratch),
-                _ => {
-                    if let Some(i) = index("memory:") {
-                        Import::Memory(Mem::Inner(RuntimeMemoryIndex::from_u32(i)))
-                    } else if let Some(i) = index("realloc:") {
-                        Import::Realloc(RuntimeReallocIndex::from_u32(i))
-                    } else if let Some(i) = index("post-return:") {
-                        Import::PostReturn(RuntimePostReturnIndex::from_u32(i))
-                    } else {
-                        return Err(internal(&format!("unexpected import `{name}`")));
-                    }
+            match Placeholder::of(def)
+                .ok_or_else(|| internal("unexpected import of a boundary adapter"))?
+            {
+                Placeholder::Callee => Import::Callee,
+                Placeholder::ScratchRealloc => Import::ScratchRealloc,
+                Placeholder::ScratchReset => Import::ScratchReset(Vec::new()),
+                Placeholder::ScratchMemory => Import::Memory(Mem::Scratch),
+                Placeholder::Memory(i) => {
+                    Import::Memory(Mem::Inner(RuntimeMemoryIndex::from_u32(i)))
+                }
+                Placeholder::Realloc(i) => Import::Realloc(RuntimeReallocIndex::from_u32(i)),
+                Placeholder::PostReturn(i) => {
+                    Import::PostReturn(RuntimePostReturnIndex::from_u32(i))
                 }
             }
         }
@@ -710,4 +779,28 @@ fn internal(what: &str) -> Diagnostic {
         Code::Internal,
         format!("internal error at the outer boundary: {what}"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Placeholder;
+
+    #[test]
+    fn placeholder_names_round_trip() {
+        for p in [
+            Placeholder::Callee,
+            Placeholder::Memory(0),
+            Placeholder::Memory(17),
+            Placeholder::Realloc(3),
+            Placeholder::PostReturn(4),
+            Placeholder::ScratchMemory,
+            Placeholder::ScratchRealloc,
+            Placeholder::ScratchReset,
+        ] {
+            assert_eq!(Placeholder::parse(&p.name()), Some(p), "{}", p.name());
+        }
+        for bad in ["memory:", "memory:x", "realloc", "post-return:-1", "calle"] {
+            assert_eq!(Placeholder::parse(bad), None, "{bad}");
+        }
+    }
 }

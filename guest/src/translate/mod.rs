@@ -193,25 +193,53 @@ fn stable_message(message: &str) -> &str {
         .map_or(message, |at| &message[..at])
 }
 
+/// What [`validate_input`] learnt about a valid input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Validated {
+    /// Whether the input needs the exception-handling proposal: it does not
+    /// validate without it.
+    pub needs_exceptions: bool,
+}
+
 /// Classifies and validates `input` (E0001–E0005), before anything else:
 /// invalid input is reported as such whatever features it uses.
 ///
+/// Valid input is validated once without exception handling (most input
+/// needs none, and [`translate`] then compiles leaner adapters) and only
+/// when that fails with every feature Meld accepts.
+///
 /// # Errors
 /// As [`preflight`], and E0005 with the validator's message and offset.
-pub fn validate_input(input: &[u8]) -> Result<(), Diagnostic> {
+pub fn validate_input(input: &[u8]) -> Result<Validated, Diagnostic> {
     preflight(input)?;
+    if Validator::new_with_features(lean_features())
+        .validate_all(input)
+        .is_ok()
+    {
+        return Ok(Validated {
+            needs_exceptions: false,
+        });
+    }
     Validator::new_with_features(features())
         .validate_all(input)
         .map_err(|e| invalid(&e))?;
-    Ok(())
+    Ok(Validated {
+        needs_exceptions: true,
+    })
+}
+
+/// Every feature Meld accepts but exception handling.
+fn lean_features() -> WasmFeatures {
+    features().difference(WasmFeatures::EXCEPTIONS | WasmFeatures::LEGACY_EXCEPTIONS)
 }
 
 /// Validates and translates `input`.
 ///
-/// Translation is tried first without the exception-handling feature: FACT
-/// then emits no exception barriers, so the adapters are smaller and the output
-/// does not require exceptions from its host. Only input that needs exceptions
-/// is translated again with them.
+/// Input that validates without the exception-handling feature
+/// ([`validate_input`]) is translated without it: FACT then emits no
+/// exception barriers, so the adapters are smaller and the output does not
+/// require exceptions from its host. Only input that needs exceptions is
+/// translated with them.
 ///
 /// `output` decides which outer functions get boundary adapters (see
 /// [`boundary`]): those with handles for component output, all of them for
@@ -221,13 +249,14 @@ pub fn validate_input(input: &[u8]) -> Result<(), Diagnostic> {
 /// E0005 for an invalid component (with the validator's message and offset).
 pub fn translate(input: &[u8], output: crate::Output) -> Result<Translation, Diagnostic> {
     // The translator validates again, cheaply; see `validate_input`.
-    validate_input(input)?;
+    let validated = validate_input(input)?;
     features::refuse_unsupported(input)?;
-    let lean = features().difference(WasmFeatures::EXCEPTIONS | WasmFeatures::LEGACY_EXCEPTIONS);
-    match translate_with(input, lean, output) {
-        Ok(t) => Ok(t),
-        Err(_) => translate_with(input, features(), output),
-    }
+    let features = if validated.needs_exceptions {
+        features()
+    } else {
+        lean_features()
+    };
+    translate_with(input, features, output)
 }
 
 fn translate_with(

@@ -27,7 +27,8 @@
 
 use super::world::World;
 use crate::diagnostics::{Code, Diagnostic};
-use crate::link::graph::{ExportNode, Graph, HostSlot, OuterOp, SCRATCH_MEMORY, SCRATCH_REALLOC};
+use crate::link::exports::FusedExport;
+use crate::link::graph::{ExportNode, Graph, HostSlot, OuterOp};
 use crate::link::merge::INIT_EXPORT;
 use crate::translate::Translation;
 use std::collections::HashMap;
@@ -227,11 +228,11 @@ impl<'a> Names<'a> {
         let mut add =
             |fused: &str, name: String| out.entry(fused.to_string()).or_default().push(name);
         add(
-            SCRATCH_MEMORY,
+            &FusedExport::ScratchMemory.name(),
             self.resolve.wasm_export_name(MANGLING, WasmExport::Memory),
         );
         add(
-            SCRATCH_REALLOC,
+            &FusedExport::ScratchRealloc.name(),
             self.resolve.wasm_export_name(MANGLING, WasmExport::Realloc),
         );
         add(
@@ -277,7 +278,7 @@ impl<'a> Names<'a> {
         for r in &g.exported_resources {
             let (key, ty) = self.exported_resource(t, g, r.resource)?;
             add(
-                &r.dtor,
+                &r.dtor.name(),
                 self.resolve.wasm_export_name(
                     MANGLING,
                     WasmExport::ResourceDtor {
@@ -311,9 +312,9 @@ impl<'a> Names<'a> {
                 },
             )
         };
-        add(core, name(WasmExportKind::Normal));
+        add(&core.name(), name(WasmExportKind::Normal));
         if let Some(post) = &options.post_return {
-            add(post, name(WasmExportKind::PostReturn));
+            add(&post.name(), name(WasmExportKind::PostReturn));
         }
     }
 

@@ -27,8 +27,10 @@ mod types;
 pub mod world;
 
 use crate::diagnostics::{Code, Diagnostic};
-use crate::link::graph::{ExportNode, Graph, HOST_TABLE_EXPORT, HostSlot, Options, OuterOp};
+use crate::link::exports::FusedExport;
+use crate::link::graph::{ExportNode, Graph, HostSlot, Options, OuterOp};
 use crate::link::merge::INIT_EXPORT;
+use crate::sig::CoreSig;
 use crate::translate::Translation;
 use builder::Builder;
 use std::collections::HashMap;
@@ -37,7 +39,7 @@ use wasm_encoder::reencode::ReencodeComponent;
 use wasm_encoder::{
     CanonicalOption, ComponentExportKind, ComponentExternName, ComponentValType, ConstExpr,
     ElementSection, Elements, EntityType, ExportKind, ImportSection, Module, RefType, StartSection,
-    TableType, TypeSection, ValType,
+    TableType, TypeSection,
 };
 use wasmparser::ComponentTypeDeclaration;
 use wasmtime_environ::component::{
@@ -267,12 +269,13 @@ impl<'t> Wrapper<'t> {
     }
 
     /// A fused-module export, aliased once.
-    fn core_export(&mut self, name: &str, kind: ExportKind) -> u32 {
-        if let Some(&i) = self.core.get(name) {
+    fn core_export(&mut self, export: &FusedExport, kind: ExportKind) -> u32 {
+        let name = export.name();
+        if let Some(&i) = self.core.get(&name) {
             return i;
         }
-        let i = self.b.core_alias_export(self.fused, name, kind);
-        self.core.insert(name.to_string(), i);
+        let i = self.b.core_alias_export(self.fused, &name, kind);
+        self.core.insert(name, i);
         i
     }
 
@@ -330,7 +333,7 @@ impl<'t> Wrapper<'t> {
 
     /// Instantiates the fixup module: fills the host table with `lowered`,
     /// then runs the fused module's `init`.
-    fn fixup(&mut self, sigs: &[(Vec<ValType>, Vec<ValType>)], lowered: &[u32]) {
+    fn fixup(&mut self, sigs: &[CoreSig], lowered: &[u32]) {
         let n = lowered.len() as u32;
         let mut types = TypeSection::new();
         let mut imports = ImportSection::new();
@@ -345,10 +348,8 @@ impl<'t> Wrapper<'t> {
                 shared: false,
             }),
         );
-        for (k, (params, results)) in sigs.iter().enumerate() {
-            types
-                .ty()
-                .function(params.iter().copied(), results.iter().copied());
+        for (k, sig) in sigs.iter().enumerate() {
+            sig.define(&mut types);
             imports.import("", &k.to_string(), EntityType::Function(k as u32));
         }
         types.ty().function([], []);
@@ -371,7 +372,7 @@ impl<'t> Wrapper<'t> {
         let mut args = vec![(
             "table".to_string(),
             ExportKind::Table,
-            self.core_export(HOST_TABLE_EXPORT, ExportKind::Table),
+            self.core_export(&FusedExport::HostTable, ExportKind::Table),
         )];
         for (k, f) in lowered.iter().enumerate() {
             args.push((k.to_string(), ExportKind::Func, *f));
@@ -379,7 +380,7 @@ impl<'t> Wrapper<'t> {
         args.push((
             INIT_EXPORT.to_string(),
             ExportKind::Func,
-            self.core_export(INIT_EXPORT, ExportKind::Func),
+            self.core_export(&FusedExport::Init, ExportKind::Func),
         ));
         let arg = self.b.core_instantiate_exports(&args);
         self.b.core_instantiate(fixup, &[("", arg)]);

@@ -3,6 +3,7 @@
 //! entries where results go through memory.
 
 use super::*;
+use crate::intrinsics::resources::RuntimeFunc;
 
 impl<'t> Builder<'t> {
     /// The boundary adapter of `site`.
@@ -73,10 +74,10 @@ impl<'t> Builder<'t> {
                     instance: self.transcoder(*from, *to)?,
                     item: Item::Name(intrinsics::transcoder_export(*op).into()),
                 },
-                BImport::TransferOwn => self.runtime_func("transfer-own")?,
-                BImport::TransferBorrow => self.runtime_func("transfer-borrow")?,
-                BImport::EnterSyncCall => self.runtime_func("enter-sync-call")?,
-                BImport::ExitSyncCall => self.runtime_func("exit-sync-call")?,
+                BImport::TransferOwn => self.runtime_func(RuntimeFunc::TransferOwn)?,
+                BImport::TransferBorrow => self.runtime_func(RuntimeFunc::TransferBorrow)?,
+                BImport::EnterSyncCall => self.runtime_func(RuntimeFunc::EnterSyncCall)?,
+                BImport::ExitSyncCall => self.runtime_func(RuntimeFunc::ExitSyncCall)?,
                 BImport::Trap => self.trap_ref()?,
             });
         }
@@ -104,8 +105,8 @@ impl<'t> Builder<'t> {
             return func;
         }
         let params = match a.retptr {
-            Some(_) => &a.lower_sig.0[..a.lower_sig.0.len() - 1],
-            None => &a.lower_sig.0[..],
+            Some(_) => &a.lower_sig.params[..a.lower_sig.params.len() - 1],
+            None => &a.lower_sig.params[..],
         };
         let scratch_export = |name: &str| Ref {
             instance: scratch,
@@ -114,7 +115,7 @@ impl<'t> Builder<'t> {
         let id = self.plan.push(
             Cow::Owned(rt::lift_shim_module(
                 params,
-                &a.lower_sig.1,
+                &a.lower_sig.results,
                 a.retptr,
                 enter,
             )),

@@ -4,6 +4,8 @@
 //! re-defines.
 
 use super::*;
+use crate::intrinsics::resources::RuntimeFunc;
+use crate::link::exports::FusedExport;
 
 impl Builder<'_> {
     /// Resources defined inside the composition that the outer world exports.
@@ -88,7 +90,7 @@ impl Builder<'_> {
             .iter()
             .map(|&(slot, k)| rt::Hook {
                 slot,
-                returns: self.host_sigs[k as usize].1.len() == 1,
+                returns: self.host_sigs[k as usize].results.len() == 1,
             })
             .collect();
         let args = hooks
@@ -147,10 +149,15 @@ impl Builder<'_> {
                 has_dtor: dtors.contains(&r),
             });
         }
-        let mut args: Vec<Ref> = ["new", "rep", "drop", "outer-dtor"]
-            .iter()
-            .map(|n| item(runtime, n))
-            .collect();
+        let mut args: Vec<Ref> = [
+            RuntimeFunc::New,
+            RuntimeFunc::Rep,
+            RuntimeFunc::Drop,
+            RuntimeFunc::OuterDtor,
+        ]
+        .iter()
+        .map(|f| item(runtime, f.name()))
+        .collect();
         args.extend(self.flags.iter().map(|&f| item(f, intrinsics::FLAGS)));
         let shims_id = self.plan.push(
             Cow::Owned(rt::shims_module(&shims, self.flags.len() as u32)),
@@ -158,9 +165,9 @@ impl Builder<'_> {
             "resource built-ins",
         );
         for (r, k) in exported {
-            let dtor = format!("dtor{}", r.as_u32());
+            let dtor = FusedExport::Dtor(r.as_u32());
             self.plan
-                .export(dtor.clone(), Kind::Func, item(shims_id, &k.to_string()));
+                .export(dtor.name(), Kind::Func, item(shims_id, &k.to_string()));
             self.exported_resources
                 .push(ExportedResource { resource: r, dtor });
         }
@@ -174,14 +181,14 @@ impl Builder<'_> {
     }
 
     /// A function of the resource runtime.
-    pub(super) fn runtime_func(&self, name: &str) -> Result<Ref, Diagnostic> {
+    pub(super) fn runtime_func(&self, func: RuntimeFunc) -> Result<Ref, Diagnostic> {
         let rt = self
             .runtime
             .as_ref()
             .ok_or_else(|| internal("a resource intrinsic without resource types"))?;
         Ok(Ref {
             instance: rt.runtime,
-            item: Item::Name(name.into()),
+            item: Item::Name(func.name().into()),
         })
     }
 }
