@@ -16,26 +16,17 @@ use wasm_encoder::{
     ValType,
 };
 
-/// `info` bit: the table's instance defines the resource.
-pub const DEFINER: u32 = 1 << 24;
-/// `info` bit: the outer side (the wrapper's handles).
-pub const OUTER: u32 = 1 << 25;
-/// `info` bit: the resource is imported from the host.
-pub const HOST: u32 = 1 << 26;
-/// `info` bit: the resource has a destructor.
-pub const DTOR: u32 = 1 << 27;
+/// The runtime's ABI, shared with `resources.wat` (see `abi.rs`).
+pub mod abi {
+    include!("abi.rs");
+}
+
+pub use abi::{
+    DEFINER, DTOR, HOOK_DROP, HOOK_OUTER_DROP, HOOK_OUTER_NEW, HOOK_OUTER_REP, HOST, OUTER,
+};
 
 /// Hook slots per resource (see `resources.wat`).
-pub const HOOKS_PER_RESOURCE: u32 = 4;
-/// Hook: drop of an own (inner destructor, or the wrapper's drop of a host
-/// resource).
-pub const HOOK_DROP: u32 = 0;
-/// Hook: the wrapper's `resource.new` of an exported resource.
-pub const HOOK_OUTER_NEW: u32 = 1;
-/// Hook: the wrapper's `resource.rep` of an exported resource.
-pub const HOOK_OUTER_REP: u32 = 2;
-/// Hook: the wrapper's `resource.drop` of an exported resource.
-pub const HOOK_OUTER_DROP: u32 = 3;
+pub const HOOKS_PER_RESOURCE: u32 = 1 << abi::HOOKS_SHIFT;
 
 /// One entry of the resource-type table: for `TypeResourceTableIndex` `i`,
 /// entry `i`.
@@ -165,8 +156,9 @@ pub fn config_module(
             EntityType::Function(u32::from(h.returns)),
         );
     }
-    let headers = (types.len() as u64 * 8).next_multiple_of(16);
-    let heap = headers + 32 + 16 * u64::from(n_tables);
+    let headers = ((types.len() as u64) << abi::TYPE_ENTRY_SHIFT).next_multiple_of(16);
+    let heap =
+        headers + u64::from(abi::TABLE_HEADERS) + (u64::from(n_tables) << abi::VECTOR_HEADER_SHIFT);
     let mut memories = MemorySection::new();
     memories.memory(MemoryType {
         minimum: heap.div_ceil(65536).max(1),

@@ -36,6 +36,10 @@
 ;; numbers equal wasmtime's. The scope stack holds 8-byte scopes
 ;; [borrow count][lend-stack mark]; the lend stack 8-byte entries
 ;; [table | 0x8000_0000 with a resource for an outer borrow][slot | handle].
+;;
+;; The numbers of this layout are written `{NAME}` below: the constants of
+;; `abi.rs`, which `build.rs` substitutes before compiling this text and which
+;; the planner and the configuration module (`resources.rs`) use too.
 (module
   (import "config" "memory" (memory 0))
   (import "config" "headers" (global $headers i32))
@@ -51,16 +55,16 @@
   (global $suppress (mut i32) (i32.const 0))
 
   (func $ty_table (param $ty i32) (result i32)
-    (i32.load (i32.shl (local.get $ty) (i32.const 3))))
+    (i32.load (i32.shl (local.get $ty) (i32.const {TYPE_ENTRY_SHIFT}))))
   (func $ty_info (param $ty i32) (result i32)
-    (i32.load offset=4 (i32.shl (local.get $ty) (i32.const 3))))
+    (i32.load offset=4 (i32.shl (local.get $ty) (i32.const {TYPE_ENTRY_SHIFT}))))
   (func $table_hdr (param $table i32) (result i32)
     (i32.add (global.get $headers)
-      (i32.add (i32.const 32) (i32.shl (local.get $table) (i32.const 4)))))
+      (i32.add (i32.const {TABLE_HEADERS}) (i32.shl (local.get $table) (i32.const {VECTOR_HEADER_SHIFT})))))
   (func $is (param $info i32) (param $bit i32) (result i32)
     (i32.ne (i32.and (local.get $info) (local.get $bit)) (i32.const 0)))
   (func $resource (param $info i32) (result i32)
-    (i32.and (local.get $info) (i32.const 0xffffff)))
+    (i32.and (local.get $info) (i32.const {RESOURCE_MASK})))
 
   ;; Bump allocation of `size` bytes (16-aligned), growing the memory.
   (func $alloc (param $size i32) (result i32)
@@ -116,7 +120,7 @@
         (i32.store offset=8 (local.get $slot) (i32.add (local.get $idx) (i32.const 1)))
         (i32.store (local.get $hdr) (i32.add (local.get $idx) (i32.const 1)))))
     (local.set $slot (i32.add (i32.load offset=8 (local.get $hdr))
-                              (i32.shl (local.get $idx) (i32.const 4))))
+                              (i32.shl (local.get $idx) (i32.const {SLOT_SHIFT}))))
     (i32.store offset=12 (local.get $hdr) (i32.load offset=8 (local.get $slot)))
     (i32.store (local.get $slot) (local.get $kind))
     (i32.store offset=4 (local.get $slot) (local.get $ty))
@@ -134,7 +138,7 @@
                 (i32.gt_u (local.get $handle) (i32.load (local.get $hdr))))
       (then unreachable))
     (local.set $slot (i32.add (i32.load offset=8 (local.get $hdr))
-                              (i32.shl (i32.sub (local.get $handle) (i32.const 1)) (i32.const 4))))
+                              (i32.shl (i32.sub (local.get $handle) (i32.const 1)) (i32.const {SLOT_SHIFT}))))
     (if (i32.eqz (i32.load (local.get $slot))) (then unreachable))
     (if (i32.ne (i32.load offset=4 (local.get $slot)) (local.get $ty)) (then unreachable))
     (local.get $slot))
@@ -154,7 +158,7 @@
     (local $table i32) (local $slot i32)
     (local.set $table (call $ty_table (local.get $ty)))
     (local.set $slot (call $slot (local.get $table) (local.get $ty) (local.get $handle)))
-    (if (i32.eq (i32.load (local.get $slot)) (i32.const 2)) (then unreachable))
+    (if (i32.eq (i32.load (local.get $slot)) (i32.const {SLOT_BORROW})) (then unreachable))
     (if (i32.load offset=12 (local.get $slot)) (then unreachable))
     (i32.load offset=8 (local.get $slot))
     (call $free (local.get $table) (local.get $handle) (local.get $slot)))
@@ -162,7 +166,7 @@
   ;; Scopes (wasmtime `CallContext`, sync calls only).
 
   (func $scopes (result i32) (global.get $headers))
-  (func $lends (result i32) (i32.add (global.get $headers) (i32.const 16)))
+  (func $lends (result i32) (i32.add (global.get $headers) (i32.const {LENDS_HEADER})))
   (func $current_scope (result i32)
     (local $n i32)
     (local.set $n (i32.load (call $scopes)))
@@ -170,7 +174,7 @@
     (if (i32.eqz (local.get $n)) (then unreachable))
     (i32.sub (local.get $n) (i32.const 1)))
   (func $scope_addr (param $scope i32) (result i32)
-    (i32.add (i32.load offset=8 (call $scopes)) (i32.shl (local.get $scope) (i32.const 3))))
+    (i32.add (i32.load offset=8 (call $scopes)) (i32.shl (local.get $scope) (i32.const {SCOPE_SHIFT}))))
 
   ;; A borrow slot is going away: its scope has one borrow less.
   (func $borrow_ended (param $slot i32)
@@ -207,16 +211,16 @@
         (br_if $done (i32.le_u (i32.load (call $lends)) (local.get $mark)))
         (i32.store (call $lends) (i32.sub (i32.load (call $lends)) (i32.const 1)))
         (local.set $e (i32.add (i32.load offset=8 (call $lends))
-                               (i32.shl (i32.load (call $lends)) (i32.const 3))))
+                               (i32.shl (i32.load (call $lends)) (i32.const {SCOPE_SHIFT}))))
         (local.set $a (i32.load (local.get $e)))
         (local.set $b (i32.load offset=4 (local.get $e)))
         (if (i32.lt_s (local.get $a) (i32.const 0))
           (then
             (call_indirect (type $drop) (local.get $b)
-              (i32.shl (i32.and (local.get $a) (i32.const 0x7fffffff)) (i32.const 2))))
+              (i32.shl (i32.and (local.get $a) (i32.const {OUTER_LEND_RESOURCE})) (i32.const {HOOKS_SHIFT}))))
           (else
             (local.set $slot (i32.add (i32.load offset=8 (call $table_hdr (local.get $a)))
-                                      (i32.shl (i32.sub (local.get $b) (i32.const 1)) (i32.const 4))))
+                                      (i32.shl (i32.sub (local.get $b) (i32.const 1)) (i32.const {SLOT_SHIFT}))))
             (i32.store offset=12 (local.get $slot)
               (i32.sub (i32.load offset=12 (local.get $slot)) (i32.const 1)))))
         (br $next)))
@@ -227,7 +231,7 @@
   ;; caller's `may_leave` flag where wasmtime does (new, drop).
 
   (func (export "new") (param $ty i32) (param $rep i32) (result i32)
-    (call $insert (call $ty_table (local.get $ty)) (i32.const 1) (local.get $ty)
+    (call $insert (call $ty_table (local.get $ty)) (i32.const {SLOT_OWN}) (local.get $ty)
                   (local.get $rep) (i32.const 0)))
 
   (func (export "rep") (param $ty i32) (param $handle i32) (result i32)
@@ -241,7 +245,7 @@
     (local $table i32) (local $slot i32) (local $info i32) (local $rep i32)
     (local.set $table (call $ty_table (local.get $ty)))
     (local.set $slot (call $slot (local.get $table) (local.get $ty) (local.get $handle)))
-    (if (i32.eq (i32.load (local.get $slot)) (i32.const 2))
+    (if (i32.eq (i32.load (local.get $slot)) (i32.const {SLOT_BORROW}))
       (then
         (call $borrow_ended (local.get $slot))
         (call $free (local.get $table) (local.get $handle) (local.get $slot))
@@ -250,11 +254,11 @@
     (local.set $rep (i32.load offset=8 (local.get $slot)))
     (call $free (local.get $table) (local.get $handle) (local.get $slot))
     (local.set $info (call $ty_info (local.get $ty)))
-    (if (i32.or (call $is (local.get $info) (i32.const 0x4000000))
-                (call $is (local.get $info) (i32.const 0x8000000)))
+    (if (i32.or (call $is (local.get $info) (i32.const {HOST}))
+                (call $is (local.get $info) (i32.const {DTOR})))
       (then
         (call_indirect (type $drop) (local.get $rep)
-          (i32.shl (call $resource (local.get $info)) (i32.const 2))))))
+          (i32.shl (call $resource (local.get $info)) (i32.const {HOOKS_SHIFT}))))))
 
   ;; FACT's `transfer-own(handle, src ty, dst ty)`: a move from the source
   ;; table to the destination table (wasmtime `resource_transfer_own`). The
@@ -266,27 +270,27 @@
                                 (result i32)
     (local $info i32) (local $rep i32) (local $r i32)
     (local.set $info (call $ty_info (local.get $src)))
-    (if (call $is (local.get $info) (i32.const 0x2000000))
+    (if (call $is (local.get $info) (i32.const {OUTER}))
       (then
-        (if (call $is (local.get $info) (i32.const 0x4000000))
+        (if (call $is (local.get $info) (i32.const {HOST}))
           (then (local.set $rep (local.get $handle)))
           (else
-            (local.set $r (i32.shl (call $resource (local.get $info)) (i32.const 2)))
+            (local.set $r (i32.shl (call $resource (local.get $info)) (i32.const {HOOKS_SHIFT})))
             (local.set $rep (call_indirect (type $conv) (local.get $handle)
-                              (i32.add (local.get $r) (i32.const 2))))
+                              (i32.add (local.get $r) (i32.const {HOOK_OUTER_REP}))))
             (global.set $suppress (i32.const 1))
-            (call_indirect (type $drop) (local.get $handle) (i32.add (local.get $r) (i32.const 3)))
+            (call_indirect (type $drop) (local.get $handle) (i32.add (local.get $r) (i32.const {HOOK_OUTER_DROP})))
             (global.set $suppress (i32.const 0)))))
       (else (local.set $rep (call $take_own (local.get $src) (local.get $handle)))))
     (local.set $info (call $ty_info (local.get $dst)))
-    (if (call $is (local.get $info) (i32.const 0x2000000))
+    (if (call $is (local.get $info) (i32.const {OUTER}))
       (then
-        (if (call $is (local.get $info) (i32.const 0x4000000))
+        (if (call $is (local.get $info) (i32.const {HOST}))
           (then (return (local.get $rep))))
         (return (call_indirect (type $conv) (local.get $rep)
-                  (i32.add (i32.shl (call $resource (local.get $info)) (i32.const 2))
-                           (i32.const 1))))))
-    (call $insert (call $ty_table (local.get $dst)) (i32.const 1) (local.get $dst)
+                  (i32.add (i32.shl (call $resource (local.get $info)) (i32.const {HOOKS_SHIFT}))
+                           (i32.const {HOOK_OUTER_NEW}))))))
+    (call $insert (call $ty_table (local.get $dst)) (i32.const {SLOT_OWN}) (local.get $dst)
                   (local.get $rep) (i32.const 0)))
 
   ;; FACT's `transfer-borrow(handle, src ty, dst ty)` (wasmtime
@@ -299,19 +303,19 @@
                                    (result i32)
     (local $info i32) (local $rep i32) (local $table i32) (local $slot i32) (local $s i32)
     (local.set $info (call $ty_info (local.get $src)))
-    (if (call $is (local.get $info) (i32.const 0x2000000))
+    (if (call $is (local.get $info) (i32.const {OUTER}))
       (then
         (local.set $rep (local.get $handle))
-        (if (call $is (local.get $info) (i32.const 0x4000000))
+        (if (call $is (local.get $info) (i32.const {HOST}))
           (then
             (drop (call $current_scope))
-            (call $push_lend (i32.or (call $resource (local.get $info)) (i32.const 0x80000000))
+            (call $push_lend (i32.or (call $resource (local.get $info)) (i32.const {OUTER_LEND}))
                              (local.get $handle)))))
       (else
         (local.set $table (call $ty_table (local.get $src)))
         (local.set $slot (call $slot (local.get $table) (local.get $src) (local.get $handle)))
         (local.set $rep (i32.load offset=8 (local.get $slot)))
-        (if (i32.eq (i32.load (local.get $slot)) (i32.const 1))
+        (if (i32.eq (i32.load (local.get $slot)) (i32.const {SLOT_OWN}))
           (then
             (drop (call $current_scope))
             ;; "cannot lend resource: too many active lends"
@@ -320,12 +324,12 @@
               (i32.add (i32.load offset=12 (local.get $slot)) (i32.const 1)))
             (call $push_lend (local.get $table) (local.get $handle))))))
     (local.set $info (call $ty_info (local.get $dst)))
-    (if (i32.and (local.get $info) (i32.const 0x3000000))
+    (if (i32.and (local.get $info) (i32.const {DEFINER_OR_OUTER}))
       (then (return (local.get $rep))))
     (local.set $s (call $current_scope))
     (local.set $slot (call $scope_addr (local.get $s)))
     (i32.store (local.get $slot) (i32.add (i32.load (local.get $slot)) (i32.const 1)))
-    (call $insert (call $ty_table (local.get $dst)) (i32.const 2) (local.get $dst)
+    (call $insert (call $ty_table (local.get $dst)) (i32.const {SLOT_BORROW}) (local.get $dst)
                   (local.get $rep) (local.get $s)))
 
   ;; The wrapper's destructor of an exported resource `r` (host drops its own
@@ -334,5 +338,5 @@
   (func (export "outer-dtor") (param $r i32) (param $dtor i32) (param $rep i32)
     (if (global.get $suppress) (then (return)))
     (if (local.get $dtor)
-      (then (call_indirect (type $drop) (local.get $rep) (i32.shl (local.get $r) (i32.const 2))))))
+      (then (call_indirect (type $drop) (local.get $rep) (i32.shl (local.get $r) (i32.const {HOOKS_SHIFT}))))))
 )
