@@ -37,7 +37,7 @@
 ;; [borrow count][lend-stack mark]; the lend stack 8-byte entries
 ;; [table | 0x8000_0000 with a resource for an outer borrow][slot | handle].
 ;;
-;; The numbers of this layout are written `{NAME}` below: the constants of
+;; The numbers of this layout are written as the name of a constant in braces below: the constants of
 ;; `abi.rs`, which `build.rs` substitutes before compiling this text and which
 ;; the planner and the configuration module (`resources.rs`) use too.
 (module
