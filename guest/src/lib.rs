@@ -12,7 +12,7 @@
 //!
 //! - [`translate`]: validation and flattening by `wasmtime-environ`, with the
 //!   FACT adapter modules it compiles for every inner lift→lower pair;
-//! - [`link`]: the planner ([`link::graph`]) lists every core instance (inner
+//! - [`link`]: the planner ([`link::planner`]) lists every core instance (inner
 //!   modules, adapters, and the [`intrinsics`] it pulls in: instance flags,
 //!   `trap`, string transcoders, host stubs, the resource runtime) with what
 //!   satisfies each import; [`link::merge`] re-encodes them into one module,
@@ -110,8 +110,8 @@ fn fuse_one(input: &[u8], output: Output) -> Result<Vec<u8>, Diagnostic> {
         Err(_) if !wrap::world::has_imports(input) && output == Output::Component => None,
         Err(d) => return Err(d),
     };
-    let graph = link::graph::build(&translation, output)?;
-    let fused = link::merge::merge(&graph.plan).map_err(|e| match e {
+    let planned = link::planner::plan(&translation, output)?;
+    let fused = link::merge::merge(&planned.plan).map_err(|e| match e {
         link::merge::LinkError::Limit { .. } => Diagnostic::error(
             Code::ImplementationLimit,
             format!("the input is too large to fuse into one core module: {e}"),
@@ -123,12 +123,12 @@ fn fuse_one(input: &[u8], output: Output) -> Result<Vec<u8>, Diagnostic> {
     match (output, world) {
         (Output::Component, world) => {
             // The fused module is validated as part of the output component: once.
-            let output = wrap::wrap(&translation, &graph, &fused, world.as_ref())?;
+            let output = wrap::wrap(&translation, &planned, &fused, world.as_ref())?;
             validate::validate(&output, "component")?;
             Ok(output)
         }
         (Output::Core, Some(world)) => {
-            let output = wrap::core::wrap(&translation, &graph, &fused, &world)?;
+            let output = wrap::core::wrap(&translation, &planned, &fused, &world)?;
             validate::validate(&output, "core module")?;
             Ok(output)
         }

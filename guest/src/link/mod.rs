@@ -1,13 +1,13 @@
 //! Stage 2, **link**: one core module from the instance graph.
 //!
-//! [`graph`] turns the translation into a [`plan::Plan`] — every core instance
+//! The [`planner`] turns the translation into a [`plan::Plan`] — every core instance
 //! in instantiation order, each import tied to an item of an earlier instance
 //! — and [`merge`] re-encodes all instances into one module with
 //! `wasm_encoder::reencode`, giving each its own index ranges.
 
 mod devirt;
 pub mod exports;
-pub mod graph;
+pub mod planner;
 mod live;
 pub mod merge;
 mod parse;

@@ -28,8 +28,8 @@
 use super::world::World;
 use crate::diagnostics::{Code, Diagnostic};
 use crate::link::exports::FusedExport;
-use crate::link::graph::{ExportNode, Graph, HostSlot, OuterOp};
 use crate::link::merge::INIT_EXPORT;
+use crate::link::planner::{ExportNode, HostSlot, OuterOp, Planned};
 use crate::translate::Translation;
 use std::collections::HashMap;
 use wasm_encoder::{EntityType, ExportKind, ExportSection, ImportSection, Module, RawSection};
@@ -46,11 +46,11 @@ const MANGLING: ManglingAndAbi = ManglingAndAbi::Standard32;
 ///
 /// # Errors
 /// E0006 for outer items the build target has no name for (an instance
-/// nested in an exported or imported instance); E0100 when the graph and the
+/// nested in an exported or imported instance); E0100 when the plan and the
 /// world disagree (a bug).
 pub fn wrap(
     t: &Translation,
-    g: &Graph<'_>,
+    g: &Planned<'_>,
     fused: &[u8],
     world: &World,
 ) -> Result<Vec<u8>, Diagnostic> {
@@ -153,7 +153,7 @@ impl<'a> Names<'a> {
     fn host_slot(
         &self,
         t: &Translation,
-        g: &Graph<'_>,
+        g: &Planned<'_>,
         slot: &HostSlot,
     ) -> Result<(String, String), Diagnostic> {
         match slot {
@@ -222,7 +222,7 @@ impl<'a> Names<'a> {
     fn exports(
         &self,
         t: &Translation,
-        g: &Graph<'_>,
+        g: &Planned<'_>,
     ) -> Result<HashMap<String, Vec<String>>, Diagnostic> {
         let mut out: HashMap<String, Vec<String>> = HashMap::new();
         let mut add =
@@ -362,7 +362,7 @@ impl<'a> Names<'a> {
     fn exported_resource(
         &self,
         t: &Translation,
-        g: &Graph<'_>,
+        g: &Planned<'_>,
         resource: ResourceIndex,
     ) -> Result<(&'a WorldKey, TypeId), Diagnostic> {
         for node in &g.exports {

@@ -28,8 +28,8 @@ pub mod world;
 
 use crate::diagnostics::{Code, Diagnostic};
 use crate::link::exports::FusedExport;
-use crate::link::graph::{ExportNode, Graph, HostSlot, Options, OuterOp};
 use crate::link::merge::INIT_EXPORT;
+use crate::link::planner::{ExportNode, HostSlot, Options, OuterOp, Planned};
 use crate::sig::CoreSig;
 use crate::translate::Translation;
 use builder::Builder;
@@ -57,7 +57,7 @@ use world::{Space, World, WorldReencoder};
 /// inconsistencies between the world and the translation (a bug).
 pub fn wrap(
     t: &Translation,
-    g: &Graph<'_>,
+    g: &Planned<'_>,
     fused: &[u8],
     world: Option<&World>,
 ) -> Result<Vec<u8>, Diagnostic> {
@@ -214,7 +214,7 @@ impl<'t> Wrapper<'t> {
     /// resource.
     fn lower_and_fixup(
         &mut self,
-        g: &Graph<'_>,
+        g: &Planned<'_>,
         types: &mut TypeEncoder<'_>,
     ) -> Result<(), Diagnostic> {
         if self.fixed_up {

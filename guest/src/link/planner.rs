@@ -1,4 +1,4 @@
-//! From wasmtime's instance graph to a link [`Plan`].
+//! The planner: from wasmtime's instance graph to a link [`Plan`].
 //!
 //! Walks the translated [`GlobalInitializer`]s in order. Each core module
 //! instantiation becomes a planned instance whose imports refer to earlier
@@ -127,8 +127,10 @@ pub enum ExportNode {
     },
 }
 
-/// The plan plus what the wrapper needs to know about it.
-pub struct Graph<'a> {
+/// What the planner makes: the plan of the fused module, and what the
+/// wrapper needs to know about it (host-table slots, outer exports, exported
+/// resources).
+pub struct Planned<'a> {
     /// The fused module's instances and exports.
     pub plan: Plan<'a>,
     /// Host-table slots, slot `k` at index `k`.
@@ -194,7 +196,7 @@ struct Builder<'t> {
 /// fuse yet: component-model async, imported core modules, strings in 64-bit
 /// memories, wasmtime's unsafe intrinsics, GC references in a lowered
 /// signature.
-pub fn build(t: &Translation, output: Output) -> Result<Graph<'_>, Diagnostic> {
+pub fn plan(t: &Translation, output: Output) -> Result<Planned<'_>, Diagnostic> {
     let c = &t.component;
     let mut plan = Plan::default();
     // Core output: the host's functions are the fused module's imports, of
@@ -285,7 +287,7 @@ pub fn build(t: &Translation, output: Output) -> Result<Graph<'_>, Diagnostic> {
     for (name, (idx, _)) in c.exports.raw_iter() {
         exports.push(b.export(name, *idx)?);
     }
-    Ok(Graph {
+    Ok(Planned {
         plan: b.plan,
         host: b.host,
         host_sigs: b.host_sigs,
