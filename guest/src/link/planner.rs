@@ -12,6 +12,7 @@
 //! exports their core functions, memories, reallocs and post-returns.
 
 mod boundary;
+mod host;
 mod resources;
 
 use super::exports::FusedExport;
@@ -23,6 +24,8 @@ use crate::intrinsics::{self, HostStub};
 use crate::sig::CoreSig;
 use crate::translate::Translation;
 use crate::translate::boundary::{ADAPTER_EXPORT, BoundaryAdapter, Import as BImport, Mem, Site};
+use host::HostTable;
+use resources::exported_defined_resources;
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use wasmtime_environ::component::{
@@ -161,9 +164,8 @@ struct Builder<'t> {
     instances: HashMap<RuntimeInstanceIndex, InstanceId>,
     /// Component instance → its flags instance.
     flags: Vec<InstanceId>,
-    /// Host trampoline → slot.
-    host_slot: HashMap<TrampolineIndex, u32>,
-    stubs: InstanceId,
+    /// The host table (phase 1).
+    host: HostTable,
     trap: Option<InstanceId>,
     /// (from, to) memories → transcoder instance.
     transcoders: HashMap<(Mem, Mem), InstanceId>,
@@ -174,8 +176,6 @@ struct Builder<'t> {
     runtime: Option<Runtime>,
     /// The scratch memory of the outer instance, if any boundary adapter.
     scratch: Option<InstanceId>,
-    /// Host slot of the outer lowering a boundary adapter calls.
-    boundary_callee: HashMap<TrampolineIndex, u32>,
     /// Boundary adapter instances by site.
     boundary: HashMap<Site, InstanceId>,
     /// Fused exports already made.
@@ -183,9 +183,6 @@ struct Builder<'t> {
     exported_resources: Vec<ExportedResource>,
     /// Resources defined inside and exported (the wrapper re-defines them).
     outer_resources: Vec<ResourceIndex>,
-    lowered: HashMap<LoweredIndex, RuntimeImportIndex>,
-    host: Vec<HostSlot>,
-    host_sigs: Vec<CoreSig>,
     lifts: u32,
 }
 
@@ -211,7 +208,7 @@ pub fn plan(t: &Translation, output: Output) -> Result<Planned<'_>, Diagnostic> 
             format!("instance flags of component instance {i}"),
         ));
     }
-    let lowered: HashMap<_, _> = c
+    let lowered: HashMap<LoweredIndex, RuntimeImportIndex> = c
         .initializers
         .iter()
         .filter_map(|i| match i {
@@ -219,14 +216,22 @@ pub fn plan(t: &Translation, output: Output) -> Result<Planned<'_>, Diagnostic> 
             _ => None,
         })
         .collect();
+    let outer_resources = exported_defined_resources(t);
+    let host = HostTable::plan(
+        t,
+        &lowered,
+        &outer_resources,
+        &flags,
+        &mut plan,
+        host_imports,
+    )?;
     let mut b = Builder {
         t,
         output,
         plan,
         instances: HashMap::new(),
         flags,
-        host_slot: HashMap::new(),
-        stubs: InstanceId(0),
+        host,
         trap: None,
         transcoders: HashMap::new(),
         memories: HashMap::new(),
@@ -234,19 +239,13 @@ pub fn plan(t: &Translation, output: Output) -> Result<Planned<'_>, Diagnostic> 
         post_returns: HashMap::new(),
         runtime: None,
         scratch: None,
-        boundary_callee: HashMap::new(),
         boundary: HashMap::new(),
         exported: HashSet::new(),
         exported_resources: Vec::new(),
-        outer_resources: Vec::new(),
-        lowered,
-        host: Vec::new(),
-        host_sigs: Vec::new(),
+        outer_resources,
         lifts: 0,
     };
-    b.outer_resources = b.exported_defined_resources();
-    let hooks = b.add_host_stubs(host_imports)?;
-    b.add_runtime(hooks)?;
+    b.add_runtime()?;
     if !t.boundary.adapters.is_empty() {
         let id = b.plan.push(
             Cow::Borrowed(intrinsics::resources::scratch_module()),
@@ -273,7 +272,7 @@ pub fn plan(t: &Translation, output: Output) -> Result<Planned<'_>, Diagnostic> 
         b.initializer(init)?;
     }
     if output == Output::Component {
-        let stubs = b.stubs;
+        let stubs = b.host.stubs;
         b.plan.export(
             FusedExport::HostTable.name(),
             Kind::Table,
@@ -289,185 +288,14 @@ pub fn plan(t: &Translation, output: Output) -> Result<Planned<'_>, Diagnostic> 
     }
     Ok(Planned {
         plan: b.plan,
-        host: b.host,
-        host_sigs: b.host_sigs,
+        host: b.host.slots,
+        host_sigs: b.host.sigs,
         exports,
         exported_resources: b.exported_resources,
     })
 }
 
 impl<'t> Builder<'t> {
-    /// Collects everything only the wrapper can provide, assigns each a
-    /// host-table slot and plans the stub module that calls through the
-    /// table: the outer lowerings inner instances use (directly, or through
-    /// a boundary adapter), the wrapper's `resource.drop` of each host
-    /// resource, and the wrapper's built-ins of each exported resource.
-    /// Returns the hooks of the resource runtime among them (slot in the
-    /// hooks table, host slot).
-    ///
-    /// For core output (`host_imports` is the planned host-imports
-    /// instance) the slots are the fused module's imports instead: no stub
-    /// and no table.
-    fn add_host_stubs(
-        &mut self,
-        host_imports: Option<InstanceId>,
-    ) -> Result<Vec<(u32, u32)>, Diagnostic> {
-        let c = &self.t.component;
-        let mut stubs = Vec::new();
-        let mut defs: Vec<&CoreDef> = Vec::new();
-        for init in &c.initializers {
-            match init {
-                GlobalInitializer::InstantiateModule(InstantiateModule::Static(_, args), _) => {
-                    defs.extend(args.iter())
-                }
-                GlobalInitializer::ExtractRealloc(e) => defs.push(&e.def),
-                GlobalInitializer::ExtractPostReturn(e) => defs.push(&e.def),
-                _ => {}
-            }
-        }
-        // An outer export may lift a host lowering straight back out.
-        for item in c.export_items.values() {
-            if let Export::LiftedFunction { func, .. } = item {
-                defs.push(func);
-            }
-        }
-        let adapted: HashSet<TrampolineIndex> = self
-            .t
-            .boundary
-            .adapters
-            .iter()
-            .filter_map(|a| match a.site {
-                Site::Import(t) => Some(t),
-                Site::Export(_) => None,
-            })
-            .collect();
-        let mut push = |b: &mut Self, slot: HostSlot, flags: Option<u32>, sig: CoreSig| {
-            let k = b.host.len() as u32;
-            b.host.push(slot);
-            stubs.push(HostStub {
-                sig: sig.clone(),
-                flags,
-            });
-            b.host_sigs.push(sig);
-            k
-        };
-        let mut outer_lowerings: HashMap<(RuntimeImportIndex, StringEncoding), u32> =
-            HashMap::new();
-        for def in defs {
-            let CoreDef::Trampoline(t) = def else {
-                continue;
-            };
-            if self.host_slot.contains_key(t) || self.boundary_callee.contains_key(t) {
-                continue;
-            }
-            let Trampoline::LowerImport {
-                index,
-                lower_ty,
-                options,
-            } = &self.t.trampolines[*t]
-            else {
-                continue;
-            };
-            let opts = &c.options[*options];
-            let import = *self
-                .lowered
-                .get(index)
-                .ok_or_else(|| internal("lowering without import"))?;
-            if opts.async_ || opts.callback.is_some() {
-                return Err(async_unsupported("an async `canon lower` of an import"));
-            }
-            if adapted.contains(t) {
-                // The adapter checks the caller's `may_leave`; the outer
-                // lowering uses the outer instance's scratch memory.
-                // Inner instances lowering the same import with the same
-                // encoding share one outer lowering.
-                let adapter = self.adapter(Site::Import(*t))?;
-                let key = (import, adapter.encoding);
-                let k = match outer_lowerings.get(&key) {
-                    Some(&k) => k,
-                    None => {
-                        let options = scratch_options(adapter.encoding, None);
-                        let sig = adapter.lower_sig.clone();
-                        let slot = HostSlot::Lower {
-                            import,
-                            ty: *lower_ty,
-                            options,
-                        };
-                        let k = push(self, slot, None, sig);
-                        outer_lowerings.insert(key, k);
-                        k
-                    }
-                };
-                self.boundary_callee.insert(*t, k);
-            } else {
-                let sig = lowering_signature(self.t, *options)?;
-                let slot = HostSlot::Lower {
-                    import,
-                    ty: *lower_ty,
-                    options: self.options(*options),
-                };
-                let k = push(self, slot, Some(opts.instance.as_u32()), sig);
-                self.host_slot.insert(*t, k);
-            }
-        }
-        let mut hooks = Vec::new();
-        if self.t.boundary.first_outer_table > 0 {
-            let i32 = wasm_encoder::ValType::I32;
-            for (r, import) in c.imported_resources.iter() {
-                let k = push(
-                    self,
-                    HostSlot::ResourceDrop { import: *import },
-                    None,
-                    CoreSig::new(vec![i32], vec![]),
-                );
-                hooks.push((hook(r, rt::HOOK_DROP), k));
-            }
-            for r in self.outer_resources.clone() {
-                for (op, h, sig) in [
-                    (
-                        OuterOp::New,
-                        rt::HOOK_OUTER_NEW,
-                        CoreSig::new(vec![i32], vec![i32]),
-                    ),
-                    (
-                        OuterOp::Rep,
-                        rt::HOOK_OUTER_REP,
-                        CoreSig::new(vec![i32], vec![i32]),
-                    ),
-                    (
-                        OuterOp::Drop,
-                        rt::HOOK_OUTER_DROP,
-                        CoreSig::new(vec![i32], vec![]),
-                    ),
-                ] {
-                    let k = push(self, HostSlot::OuterResource { resource: r, op }, None, sig);
-                    hooks.push((hook(r, h), k));
-                }
-            }
-        }
-        let args = self
-            .flags
-            .iter()
-            .map(|&f| Ref {
-                instance: f,
-                item: Item::Name(intrinsics::FLAGS.into()),
-            })
-            .collect();
-        self.stubs = match host_imports {
-            Some(id) => {
-                self.plan.instances[id.0].module =
-                    Cow::Owned(intrinsics::host_imports_module(&self.host_sigs));
-                id
-            }
-            None => self.plan.push(
-                Cow::Owned(intrinsics::host_stubs_module(&stubs, self.flags.len())),
-                args,
-                "host stubs",
-            ),
-        };
-        Ok(hooks)
-    }
-
     /// Exports an inner memory, `realloc` or post-return for the component
     /// wrapper's canonical options; core output has no use for them (its
     /// outer functions all go through boundary adapters).
@@ -530,21 +358,7 @@ impl<'t> Builder<'t> {
     }
 
     fn options(&mut self, idx: OptionsIndex) -> Options {
-        let o = &self.t.component.options[idx];
-        let memory = o.memory().map(|m| FusedExport::Memory(m.as_u32()));
-        let realloc = match o.data_model {
-            wasmtime_environ::component::CanonicalOptionsDataModel::LinearMemory(l) => {
-                l.realloc.map(|r| FusedExport::Realloc(r.as_u32()))
-            }
-            _ => None,
-        };
-        let post_return = o.post_return.map(|p| FusedExport::PostReturn(p.as_u32()));
-        Options {
-            memory,
-            realloc,
-            post_return,
-            encoding: o.string_encoding,
-        }
+        canonical_options(self.t, idx)
     }
 
     fn initializer(&mut self, init: &GlobalInitializer) -> Result<(), Diagnostic> {
@@ -656,13 +470,13 @@ impl<'t> Builder<'t> {
     }
 
     fn trampoline(&mut self, t: TrampolineIndex) -> Result<Ref, Diagnostic> {
-        if let Some(slot) = self.host_slot.get(&t) {
+        if let Some(slot) = self.host.slot_of.get(&t) {
             return Ok(Ref {
-                instance: self.stubs,
+                instance: self.host.stubs,
                 item: Item::Name(slot.to_string()),
             });
         }
-        if self.boundary_callee.contains_key(&t) {
+        if self.host.boundary_callee.contains_key(&t) {
             let id = self.boundary_adapter(Site::Import(t))?;
             return Ok(Ref {
                 instance: id,
@@ -790,6 +604,25 @@ impl<'t> Builder<'t> {
                 ));
             }
         })
+    }
+}
+
+/// The canonical options `idx` as fused-module exports.
+fn canonical_options(t: &Translation, idx: OptionsIndex) -> Options {
+    let o = &t.component.options[idx];
+    let memory = o.memory().map(|m| FusedExport::Memory(m.as_u32()));
+    let realloc = match o.data_model {
+        wasmtime_environ::component::CanonicalOptionsDataModel::LinearMemory(l) => {
+            l.realloc.map(|r| FusedExport::Realloc(r.as_u32()))
+        }
+        _ => None,
+    };
+    let post_return = o.post_return.map(|p| FusedExport::PostReturn(p.as_u32()));
+    Options {
+        memory,
+        realloc,
+        post_return,
+        encoding: o.string_encoding,
     }
 }
 

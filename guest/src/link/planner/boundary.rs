@@ -8,12 +8,7 @@ use crate::intrinsics::resources::RuntimeFunc;
 impl<'t> Builder<'t> {
     /// The boundary adapter of `site`.
     pub(super) fn adapter(&self, site: Site) -> Result<&'t BoundaryAdapter, Diagnostic> {
-        self.t
-            .boundary
-            .adapters
-            .iter()
-            .find(|a| a.site == site)
-            .ok_or_else(|| internal("boundary adapter missing"))
+        adapter_of(self.t, site)
     }
 
     /// The instance of the boundary adapter of `site`, planned on first use.
@@ -56,11 +51,12 @@ impl<'t> Builder<'t> {
                 BImport::Callee => match site {
                     Site::Import(t) => {
                         let slot = self
+                            .host
                             .boundary_callee
                             .get(&t)
                             .ok_or_else(|| internal("boundary callee without host slot"))?;
                         let lowered = Ref {
-                            instance: self.stubs,
+                            instance: self.host.stubs,
                             item: Item::Name(slot.to_string()),
                         };
                         self.lift_flavoured(a, lowered, scratch, false)
@@ -135,4 +131,13 @@ impl<'t> Builder<'t> {
             item: Item::Name("lift".into()),
         }
     }
+}
+
+/// The boundary adapter of `site` in `t`.
+pub(super) fn adapter_of(t: &Translation, site: Site) -> Result<&BoundaryAdapter, Diagnostic> {
+    t.boundary
+        .adapters
+        .iter()
+        .find(|a| a.site == site)
+        .ok_or_else(|| internal("boundary adapter missing"))
 }

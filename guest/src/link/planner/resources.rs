@@ -7,35 +7,36 @@ use super::*;
 use crate::intrinsics::resources::RuntimeFunc;
 use crate::link::exports::FusedExport;
 
-impl Builder<'_> {
-    /// Resources defined inside the composition that the outer world exports.
-    pub(super) fn exported_defined_resources(&self) -> Vec<ResourceIndex> {
-        let c = &self.t.component;
-        let mut out = Vec::new();
-        let mut stack: Vec<ExportIndex> = c.exports.raw_iter().map(|(_, (i, _))| *i).collect();
-        while let Some(i) = stack.pop() {
-            match &c.export_items[i] {
-                Export::Type(TypeDef::Resource(t)) => {
-                    if let TypeResourceTable::Concrete { ty, .. } = self.t.types[*t]
-                        && c.defined_resource_index(ty).is_some()
-                        && !out.contains(&ty)
-                    {
-                        out.push(ty);
-                    }
+/// Resources defined inside the composition that the outer world exports.
+pub(super) fn exported_defined_resources(t: &Translation) -> Vec<ResourceIndex> {
+    let c = &t.component;
+    let mut out = Vec::new();
+    let mut stack: Vec<ExportIndex> = c.exports.raw_iter().map(|(_, (i, _))| *i).collect();
+    while let Some(i) = stack.pop() {
+        match &c.export_items[i] {
+            Export::Type(TypeDef::Resource(tt)) => {
+                if let TypeResourceTable::Concrete { ty, .. } = t.types[*tt]
+                    && c.defined_resource_index(ty).is_some()
+                    && !out.contains(&ty)
+                {
+                    out.push(ty);
                 }
-                Export::Instance { exports, .. } => {
-                    stack.extend(exports.raw_iter().map(|(_, (i, _))| *i))
-                }
-                _ => {}
             }
+            Export::Instance { exports, .. } => {
+                stack.extend(exports.raw_iter().map(|(_, (i, _))| *i))
+            }
+            _ => {}
         }
-        out.sort();
-        out
     }
+    out.sort();
+    out
+}
 
+impl Builder<'_> {
     /// Plans the resource runtime: its configuration (the resource-type
     /// table, hooks), the runtime itself and the built-in shims.
-    pub(super) fn add_runtime(&mut self, hooks: Vec<(u32, u32)>) -> Result<(), Diagnostic> {
+    pub(super) fn add_runtime(&mut self) -> Result<(), Diagnostic> {
+        let hooks = self.host.hooks.clone();
         let c = &self.t.component;
         let types = &self.t.types;
         let n_tables = self.t.boundary.first_outer_table;
@@ -90,13 +91,13 @@ impl Builder<'_> {
             .iter()
             .map(|&(slot, k)| rt::Hook {
                 slot,
-                returns: self.host_sigs[k as usize].results.len() == 1,
+                returns: self.host.sigs[k as usize].results.len() == 1,
             })
             .collect();
         let args = hooks
             .iter()
             .map(|&(_, k)| Ref {
-                instance: self.stubs,
+                instance: self.host.stubs,
                 item: Item::Name(k.to_string()),
             })
             .collect();
