@@ -32,9 +32,14 @@ enum Target {
     /// output valid, the same output twice.
     Fuse(Run),
     /// A digest of Meld's outputs (component and core) for the examples,
-    /// the fixtures, the differential cases and the fuse cases of a seed,
-    /// one line per input: for refactorings that must not change a byte
-    /// (run before and after, compare with `diff`).
+    /// the fixtures, every `.wast` component, the differential cases and
+    /// the fuse cases of a seed, one line per input: for refactorings that
+    /// must not change a byte (run before and after, compare with `diff`).
+    /// Known caveat: a composition that passes several resource types to one
+    /// instantiation is fused to different bytes in different processes
+    /// (wasmtime-environ 48 numbers resource tables in the iteration order
+    /// of a `HashMap` of instantiation arguments); such lines differ between
+    /// runs of the same build, so compare them over several runs.
     Digest(Run),
 }
 
