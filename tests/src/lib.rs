@@ -6,7 +6,21 @@
 //! - [`world_wit`]: the component's outer world decoded by wit-component,
 //!   printed as WIT, for exact comparison;
 //! - [`core_modules`]: every core module in a component (nested ones
-//!   included) with its number of function bodies.
+//!   included) with its number of function bodies;
+//! - [`call_export`] and [`Trapped`]: a call that returns a value or traps,
+//!   with where and why ([`trap_message`]), so that a test asserts the trap
+//!   itself, not only that something failed.
+//!
+//! Modules:
+//! - [`conformance`]: the runner of the component model's reference tests
+//!   (`tests/conformance.rs`), over [`wast_split`], which cuts `.wast`
+//!   files into components and their directives;
+//! - [`core_host`]: a host for Meld's core output on wasmtime's core API
+//!   (`tests/core_output.rs`).
+
+pub mod conformance;
+pub mod core_host;
+pub mod wast_split;
 
 use std::path::PathBuf;
 use wasmtime::component::{Component, Linker, ResourceTable};
@@ -193,24 +207,53 @@ pub fn function_names(component: &[u8]) -> anyhow::Result<Vec<String>> {
     Ok(names)
 }
 
+/// Where and why a run of a component trapped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trapped {
+    /// Instantiation trapped (a start function, an initializer), with
+    /// [`trap_message`].
+    Instantiating(String),
+    /// The call trapped, with [`trap_message`].
+    Calling(String),
+}
+
+/// What a trap says: for a wasm trap ([`wasmtime::Trap`], e.g. an
+/// `unreachable` in the fused module's intrinsics), its description
+/// (`wasm trap: …`); for an error raised by wasmtime's runtime (a string
+/// transcoder finding invalid UTF-8, …), the innermost error's text.
+pub fn trap_message(e: &wasmtime::Error) -> String {
+    match e.downcast_ref::<wasmtime::Trap>() {
+        Some(trap) => trap.to_string(),
+        None => e.root_cause().to_string(),
+    }
+}
+
 /// Instantiates `bytes` with no imports and calls its export `name` with
-/// `args`, expecting one result; `None` if instantiation or the call traps.
+/// `args`, expecting one result: the result, or where and why it trapped.
+///
+/// # Panics
+/// When `bytes` does not compile or has no export `name`: that is no trap,
+/// and must not pass for one.
 pub fn call_export(
     bytes: &[u8],
     name: &str,
     args: &[wasmtime::component::Val],
-) -> Option<wasmtime::component::Val> {
+) -> Result<wasmtime::component::Val, Trapped> {
     let engine = engine();
-    let component = Component::new(engine, bytes).ok()?;
+    let component =
+        Component::new(engine, bytes).unwrap_or_else(|e| panic!("the component compiles: {e:?}"));
     let mut store = Store::new(engine, ());
     let instance = wasmtime::component::Linker::new(engine)
         .instantiate(&mut store, &component)
-        .ok()?;
-    let func = instance.get_func(&mut store, name)?;
+        .map_err(|e| Trapped::Instantiating(trap_message(&e)))?;
+    let func = instance
+        .get_func(&mut store, name)
+        .unwrap_or_else(|| panic!("no export {name:?}"));
     let mut results = [wasmtime::component::Val::Bool(false)];
-    func.call(&mut store, args, &mut results).ok()?;
+    func.call(&mut store, args, &mut results)
+        .map_err(|e| Trapped::Calling(trap_message(&e)))?;
     let [r] = results;
-    Some(r)
+    Ok(r)
 }
 
 /// Fuses `input` into one core module (`meld::Output::Core`, the component

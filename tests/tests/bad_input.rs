@@ -71,7 +71,18 @@ fn invalid_component() {
     .unwrap();
     let d = meld_tests::refusal(&c);
     assert_eq!(d[0].code, Code::Invalid, "{:?}", d[0]);
-    assert!(d[0].offset.is_some());
+    // Where and what the validator (with the features Meld accepts) finds.
+    let error = wasmparser::Validator::new_with_features(meld::translate::features())
+        .validate_all(&c)
+        .err()
+        .expect("the component is invalid");
+    assert_eq!(d[0].offset, Some(error.offset() as u64), "{:?}", d[0]);
+    assert!(
+        d[0].message.contains(error.message()),
+        "{:?} does not say {:?}",
+        d[0].message,
+        error.message()
+    );
 }
 
 #[test]

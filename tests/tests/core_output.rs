@@ -6,9 +6,10 @@
 //!   `ComponentEncoder` (`wasm-tools component new`) that declares the
 //!   input's world and runs exactly like the input (the resource fixtures
 //!   are driven the same way in `tests/resources.rs`);
-//! - a core-only host: the core output of the WASI command examples run with
-//!   wasmtime's *core* API, the few `cm32p2|wasi:…` imports they use written
-//!   by hand below, prints what the component prints;
+//! - a core-only host ([`meld_tests::core_host`]): the core output of the
+//!   WASI command examples run with wasmtime's *core* API, the few
+//!   `cm32p2|wasi:…` imports they use written by hand, prints what the
+//!   component prints;
 //! - core tools: `wasm-opt -O` (npm `binaryen`) on the core output, wrapped
 //!   back, runs the same and is smaller;
 //! - strings at the outer boundary in `utf16` components reach the host as
@@ -101,192 +102,6 @@ fn core_output_exports_the_build_target_names() {
         "cm32p2|wasi:io/streams@0.2".into(),
         "[method]output-stream.blocking-flush".into()
     )));
-}
-
-/// What an embedded runtime does with the core output: wasmtime's core API
-/// (`Module`, `Linker`; no component model), with the `cm32p2|wasi:…`
-/// functions a command uses for stdio implemented here by hand, following
-/// the canonical ABI (handles are `i32`s of the host's choosing; results go
-/// through the return pointer into `cm32p2_memory`).
-mod core_host {
-    use meld_tests::Outcome;
-    use wasmtime::{Caller, Extern, Linker, Module, Store, Val, ValType};
-
-    #[derive(Default)]
-    struct Host {
-        stdout: Vec<u8>,
-        stderr: Vec<u8>,
-        exit: Option<i32>,
-    }
-
-    /// A host function of the core-only host.
-    type HostFn =
-        dyn Fn(Caller<'_, Host>, &[Val], &mut [Val]) -> wasmtime::Result<()> + Send + Sync;
-
-    const STDIN: i32 = 1;
-    const STDOUT: i32 = 2;
-    const STDERR: i32 = 3;
-    const POLLABLE: i32 = 4;
-
-    /// The host's exit signal (`wasi:cli/exit`), unwound as an error.
-    #[derive(Debug)]
-    struct Exit;
-    impl std::fmt::Display for Exit {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("exit")
-        }
-    }
-    impl std::error::Error for Exit {}
-
-    fn memory(caller: &mut Caller<'_, Host>) -> wasmtime::Memory {
-        match caller.get_export("cm32p2_memory") {
-            Some(Extern::Memory(m)) => m,
-            _ => panic!("the module does not export cm32p2_memory"),
-        }
-    }
-
-    fn write(caller: &mut Caller<'_, Host>, at: i32, bytes: &[u8]) {
-        memory(caller)
-            .write(caller, at as usize, bytes)
-            .expect("return area inside cm32p2_memory");
-    }
-
-    fn i32_of(v: &Val) -> i32 {
-        v.i32().expect("an i32 parameter")
-    }
-
-    /// Runs `core` as a `wasi:cli/run` command.
-    pub fn run(core: &[u8]) -> Outcome {
-        let engine = meld_tests::engine();
-        let module = Module::new(engine, core).expect("the core output compiles");
-        let mut linker = Linker::<Host>::new(engine);
-        for import in module.imports() {
-            let (m, name) = (import.module().to_string(), import.name().to_string());
-            let ty = import
-                .ty()
-                .func()
-                .expect("only functions are imported")
-                .clone();
-            let interface = m
-                .strip_prefix("cm32p2|")
-                .and_then(|i| i.split('@').next())
-                .unwrap_or_else(|| panic!("unexpected import module {m}"))
-                .to_string();
-            let handler: Box<HostFn> = match (interface.as_str(), name.as_str()) {
-                ("wasi:cli/stdin", "get-stdin") => Box::new(|_, _, r| {
-                    r[0] = Val::I32(STDIN);
-                    Ok(())
-                }),
-                ("wasi:cli/stdout", "get-stdout") => Box::new(|_, _, r| {
-                    r[0] = Val::I32(STDOUT);
-                    Ok(())
-                }),
-                ("wasi:cli/stderr", "get-stderr") => Box::new(|_, _, r| {
-                    r[0] = Val::I32(STDERR);
-                    Ok(())
-                }),
-                // result<u64, stream-error>: ok(1 MiB) at the return pointer.
-                ("wasi:io/streams", "[method]output-stream.check-write") => {
-                    Box::new(|mut c, p, _| {
-                        let mut area = [0u8; 16];
-                        area[8..].copy_from_slice(&(1u64 << 20).to_le_bytes());
-                        write(&mut c, i32_of(&p[1]), &area);
-                        Ok(())
-                    })
-                }
-                // (this, ptr, len, retptr): result<_, stream-error> = ok.
-                ("wasi:io/streams", "[method]output-stream.write")
-                | ("wasi:io/streams", "[method]output-stream.blocking-write-and-flush") => {
-                    Box::new(|mut c, p, _| {
-                        let (this, ptr, len) = (i32_of(&p[0]), i32_of(&p[1]), i32_of(&p[2]));
-                        let mut bytes = vec![0; len as usize];
-                        memory(&mut c)
-                            .read(&c, ptr as usize, &mut bytes)
-                            .expect("contents inside cm32p2_memory");
-                        match this {
-                            STDOUT => c.data_mut().stdout.extend(bytes),
-                            STDERR => c.data_mut().stderr.extend(bytes),
-                            other => panic!("write to handle {other}"),
-                        }
-                        write(&mut c, i32_of(&p[3]), &[0]);
-                        Ok(())
-                    })
-                }
-                ("wasi:io/streams", "[method]output-stream.blocking-flush")
-                | ("wasi:io/streams", "[method]output-stream.flush") => Box::new(|mut c, p, _| {
-                    write(&mut c, i32_of(&p[1]), &[0]);
-                    Ok(())
-                }),
-                ("wasi:io/streams", "[method]output-stream.subscribe") => Box::new(|_, _, r| {
-                    r[0] = Val::I32(POLLABLE);
-                    Ok(())
-                }),
-                ("wasi:io/poll", "[method]pollable.block") => Box::new(|_, _, _| Ok(())),
-                // list<tuple<string, string>> / list<string>: empty.
-                ("wasi:cli/environment", "get-environment")
-                | ("wasi:cli/environment", "get-arguments") => Box::new(|mut c, p, _| {
-                    write(&mut c, i32_of(&p[0]), &[0; 8]);
-                    Ok(())
-                }),
-                // option<terminal-*>: none.
-                ("wasi:cli/terminal-stdin", _)
-                | ("wasi:cli/terminal-stdout", _)
-                | ("wasi:cli/terminal-stderr", _) => Box::new(|mut c, p, _| {
-                    write(&mut c, i32_of(&p[0]), &[0]);
-                    Ok(())
-                }),
-                // result<_, _>: 0 is ok.
-                ("wasi:cli/exit", "exit") => Box::new(|mut c, p, _| {
-                    c.data_mut().exit = Some(i32_of(&p[0]));
-                    Err(wasmtime::Error::new(Exit))
-                }),
-                (_, n) if n.ends_with("_drop") => Box::new(|_, _, _| Ok(())),
-                _ => panic!("the core-only host does not provide {m}::{name}"),
-            };
-            linker
-                .func_new(&m, &name, ty, move |c, p, r| handler(c, p, r))
-                .unwrap();
-        }
-        let mut store = Store::new(engine, Host::default());
-        let mut outcome = Outcome {
-            stdout: Vec::new(),
-            stderr: Vec::new(),
-            result: None,
-            exit_code: None,
-            trapped: false,
-        };
-        let ran = (|| -> wasmtime::Result<i32> {
-            let instance = linker.instantiate(&mut store, &module)?;
-            let init = instance.get_typed_func::<(), ()>(&mut store, "cm32p2_initialize")?;
-            init.call(&mut store, ())?;
-            let run = instance
-                .get_func(&mut store, "cm32p2|wasi:cli/run@0.2|run")
-                .expect("the module exports run");
-            assert_eq!(run.ty(&store).results().collect::<Vec<_>>().len(), 1);
-            assert!(matches!(
-                run.ty(&store).results().next(),
-                Some(ValType::I32)
-            ));
-            let mut result = [Val::I32(0)];
-            run.call(&mut store, &[], &mut result)?;
-            let post = instance
-                .get_func(&mut store, "cm32p2|wasi:cli/run@0.2|run_post")
-                .expect("the module exports run_post");
-            post.call(&mut store, &result, &mut [])?;
-            Ok(result[0].unwrap_i32())
-        })();
-        match ran {
-            Ok(0) => outcome.result = Some(Ok(())),
-            Ok(_) => outcome.result = Some(Err(())),
-            Err(e) if e.downcast_ref::<Exit>().is_some() => {
-                outcome.exit_code = store.data().exit.map(|e| if e == 0 { 0 } else { 1 })
-            }
-            Err(_) => outcome.trapped = true,
-        }
-        outcome.stdout = std::mem::take(&mut store.data_mut().stdout);
-        outcome.stderr = std::mem::take(&mut store.data_mut().stderr);
-        outcome
-    }
 }
 
 #[test]
@@ -435,6 +250,26 @@ fn echo(bytes: &[u8], s: &str, middleware: bool) -> Option<String> {
     }
 }
 
+/// A core function's parameter and result types, e.g. `(i32 i32) -> (i32)`.
+fn signature(ty: wasmtime::ExternType) -> String {
+    let f = ty.func().expect("a function");
+    let list = |t: &mut dyn Iterator<Item = wasmtime::ValType>| {
+        t.map(|t| t.to_string()).collect::<Vec<_>>().join(" ")
+    };
+    format!(
+        "({}) -> ({})",
+        list(&mut f.params()),
+        list(&mut f.results())
+    )
+}
+
+/// `func(s: string) -> string` lowered, as the host provides it: the
+/// string's pointer and length in utf8, and the return pointer.
+const LOWERED_STRING_TO_STRING: &str = "(i32 i32 i32) -> ()";
+/// `func(s: string) -> string` lifted, as the host calls it: the string's
+/// pointer and length in utf8; the result's pointer back.
+const LIFTED_STRING_TO_STRING: &str = "(i32 i32) -> (i32)";
+
 const STRINGS: [&str; 4] = ["", "hello", "grüße, 世界 🎉", "ab€ab€ab€ab€ab€ab€"];
 
 #[test]
@@ -449,8 +284,11 @@ fn utf16_strings_cross_the_core_boundary_as_utf8() {
         .imports()
         .find(|i| i.module() == "cm32p2" && i.name() == "shout")
         .expect("shout is imported as cm32p2::shout");
-    assert_eq!(shout.ty().func().unwrap().params().len(), 3);
-    assert!(module.get_export("cm32p2||echo").is_some());
+    assert_eq!(signature(shout.ty()), LOWERED_STRING_TO_STRING);
+    assert_eq!(
+        signature(module.get_export("cm32p2||echo").expect("echo is exported")),
+        LIFTED_STRING_TO_STRING
+    );
     let long = "ab€".repeat(1000);
     for s in STRINGS.iter().copied().chain([long.as_str()]) {
         let expected = format!("{}!", s.to_uppercase());
@@ -475,12 +313,19 @@ fn middleware_imports_and_exports_one_interface() {
     let input = echo_component("utf8", true);
     let rewrapped = core_roundtrip("middleware", &input);
     let module = wasmtime::Module::new(engine(), fuse_core("middleware", &input)).unwrap();
-    assert!(
-        module
-            .imports()
-            .any(|i| i.module() == "cm32p2|meld:t/greet" && i.name() == "greet")
+    let greet = module
+        .imports()
+        .find(|i| i.module() == "cm32p2|meld:t/greet" && i.name() == "greet")
+        .expect("greet is imported");
+    assert_eq!(signature(greet.ty()), LOWERED_STRING_TO_STRING);
+    assert_eq!(
+        signature(
+            module
+                .get_export("cm32p2|meld:t/greet|greet")
+                .expect("greet is exported")
+        ),
+        LIFTED_STRING_TO_STRING
     );
-    assert!(module.get_export("cm32p2|meld:t/greet|greet").is_some());
     for s in STRINGS {
         let expected = format!("{}!", s.to_uppercase());
         assert_eq!(

@@ -3,6 +3,7 @@
 //! change, or be called before it is filled, the shim stays and behaves as
 //! unfused.
 
+use meld_tests::{Trapped, trap_message};
 use wasmtime::Store;
 use wasmtime::component::{Component, Linker, Val};
 
@@ -75,8 +76,8 @@ fn composition(main_extra: &str, main_imports_table: bool) -> Vec<u8> {
     .expect("test composition parses")
 }
 
-/// `run(41)`, or `None` if instantiation or the call traps.
-fn run(bytes: &[u8]) -> Option<Val> {
+/// `run(41)`, or where and why it trapped.
+fn run(bytes: &[u8]) -> Result<Val, Trapped> {
     meld_tests::call_export(bytes, "run", &[Val::U32(41)])
 }
 
@@ -100,8 +101,8 @@ fn call_indirects(component: &[u8]) -> usize {
 fn a_shim_with_a_fixed_slot_becomes_a_direct_call() {
     let input = composition("", false);
     let output = meld::fuse(&input).unwrap();
-    assert_eq!(run(&input), Some(Val::U32(42)));
-    assert_eq!(run(&output), Some(Val::U32(42)));
+    assert_eq!(run(&input), Ok(Val::U32(42)));
+    assert_eq!(run(&output), Ok(Val::U32(42)));
     assert_eq!(call_indirects(&input), 1);
     assert_eq!(
         call_indirects(&output),
@@ -118,8 +119,8 @@ fn a_shim_whose_table_can_change_stays() {
         true,
     );
     let output = meld::fuse(&input).unwrap();
-    assert_eq!(run(&input), Some(Val::U32(42)));
-    assert_eq!(run(&output), Some(Val::U32(42)));
+    assert_eq!(run(&input), Ok(Val::U32(42)));
+    assert_eq!(run(&output), Ok(Val::U32(42)));
     assert_eq!(call_indirects(&output), 1);
 }
 
@@ -145,9 +146,13 @@ fn a_shim_whose_table_changes_through_a_second_import_stays() {
         run.call(&mut store, &[Val::U32(41)], &mut r).unwrap();
         assert_eq!(r[0], Val::U32(42));
         clear.call(&mut store, &[], &mut []).unwrap();
-        assert!(
-            run.call(&mut store, &[Val::U32(41)], &mut r).is_err(),
-            "run after clear must trap"
+        let err = run
+            .call(&mut store, &[Val::U32(41)], &mut r)
+            .expect_err("run after clear must trap");
+        assert_eq!(
+            trap_message(&err),
+            "wasm trap: uninitialized element",
+            "run after clear must trap on the emptied slot"
         );
     }
 }
@@ -161,6 +166,13 @@ fn a_shim_called_before_its_slot_is_filled_still_traps() {
         false,
     );
     let output = meld::fuse(&input).unwrap();
-    assert_eq!(run(&input), None, "the input should trap at instantiation");
-    assert_eq!(run(&output), None, "the fused output must trap too");
+    let trap = Err(Trapped::Instantiating(
+        "wasm trap: uninitialized element".into(),
+    ));
+    assert_eq!(run(&input), trap, "the input should trap at instantiation");
+    assert_eq!(
+        run(&output),
+        trap,
+        "the fused output must trap the same way"
+    );
 }

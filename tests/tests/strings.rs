@@ -59,8 +59,9 @@ fn composition(from: &str, data: &str, units: u32, to: &str) -> Vec<u8> {
     .expect("test composition parses")
 }
 
-/// Calls `len` and returns its value, or `None` if the call traps.
-fn call_len(bytes: &[u8]) -> Option<u32> {
+/// Calls `len`: the length the caller received, or what the trap says
+/// ([`meld_tests::trap_message`]).
+fn call_len(bytes: &[u8]) -> Result<u32, String> {
     let engine = Engine::new(&Config::new()).unwrap();
     let component = Component::new(&engine, bytes).unwrap();
     let mut store = Store::new(&engine, ());
@@ -71,36 +72,74 @@ fn call_len(bytes: &[u8]) -> Option<u32> {
     let mut results = [Val::U32(0)];
     match func.call(&mut store, &[], &mut results) {
         Ok(()) => match results[0] {
-            Val::U32(n) => Some(n),
+            Val::U32(n) => Ok(n),
             ref other => panic!("unexpected result {other:?}"),
         },
-        Err(_) => None,
+        Err(e) => Err(meld_tests::trap_message(&e)),
     }
 }
 
-/// Runs the composition before and after fusion (as a component, and as a
-/// core module wrapped back) and returns the common outcome; fails if they
-/// differ.
-fn differential(from: &str, data: &str, units: u32, to: &str) -> Option<u32> {
-    let input = composition(from, data, units, to);
-    let fused = meld::fuse(&input).unwrap_or_else(|d| panic!("{from}->{to}: {d:?}"));
-    let (before, after) = (call_len(&input), call_len(&fused));
-    assert_eq!(
-        before, after,
-        "{from} -> {to} with {data:?}: input gave {before:?}, fused gave {after:?}"
-    );
-    let via_core = call_len(&meld_tests::core_roundtrip(
-        &format!("{from}->{to}"),
-        &input,
-    ));
-    assert_eq!(
-        before, via_core,
-        "{from} -> {to} with {data:?}: input gave {before:?}, the core output {via_core:?}"
-    );
-    before
+/// The outcome of `len` for one composition: before fusion, fused to a
+/// component, and fused to a core module wrapped back.
+#[derive(Debug, PartialEq, Eq)]
+struct Runs {
+    input: Result<u32, String>,
+    fused: Result<u32, String>,
+    via_core: Result<u32, String>,
 }
 
+/// Runs the composition before and after fusion (as a component, and as a
+/// core module wrapped back).
+fn differential(from: &str, data: &str, units: u32, to: &str) -> Runs {
+    let input = composition(from, data, units, to);
+    let fused = meld::fuse(&input).unwrap_or_else(|d| panic!("{from}->{to}: {d:?}"));
+    let via_core = meld_tests::core_roundtrip(&format!("{from}->{to}"), &input);
+    Runs {
+        input: call_len(&input),
+        fused: call_len(&fused),
+        via_core: call_len(&via_core),
+    }
+}
+
+/// Where the input returns `len`, both fused forms return the same.
+fn returns(len: u32) -> Runs {
+    Runs {
+        input: Ok(len),
+        fused: Ok(len),
+        via_core: Ok(len),
+    }
+}
+
+/// Where the input traps with wasmtime's `message` (its transcoders and
+/// adapters run in the host), both fused forms trap too, where the same
+/// checks run in wasm: on `unreachable`.
+fn traps(message: &str) -> Runs {
+    let fused = Err(FUSED_TRAP.to_string());
+    Runs {
+        input: Err(message.to_string()),
+        fused: fused.clone(),
+        via_core: fused,
+    }
+}
+
+/// How every trap of the fused module's intrinsics reads.
+const FUSED_TRAP: &str = "wasm trap: wasm `unreachable` instruction executed";
+
 const ENCODINGS: [&str; 3] = ["utf8", "utf16", "latin1+utf16"];
+
+/// The length of `s` as the canonical ABI hands it over in `to`: bytes of
+/// UTF-8, UTF-16 code units, or for `latin1+utf16` Latin-1 bytes when every
+/// character fits and UTF-16 code units with the tag bit (1 << 31)
+/// otherwise.
+fn length_in(s: &str, to: &str) -> u32 {
+    let utf16 = s.encode_utf16().count() as u32;
+    match to {
+        "utf8" => s.len() as u32,
+        "utf16" => utf16,
+        _ if s.chars().all(|c| u32::from(c) <= 0xff) => s.chars().count() as u32,
+        _ => utf16 | 1 << 31,
+    }
+}
 
 /// "hé🦀" in each source encoding, with its code-unit count. latin1+utf16
 /// cannot hold the crab in Latin-1, so that source uses its UTF-16 form (tag
@@ -118,23 +157,31 @@ fn valid_strings_in_every_encoding_pair() {
     for from in ENCODINGS {
         for to in ENCODINGS {
             let (data, units) = sample(from);
-            assert!(
-                differential(from, data, units, to).is_some(),
-                "{from} -> {to} should succeed"
+            assert_eq!(
+                differential(from, data, units, to),
+                returns(length_in("hé🦀", to)),
+                "{from} -> {to}"
             );
         }
     }
+    // The expected lengths themselves: 7 bytes, 4 units, 4 units tagged.
+    assert_eq!(
+        ENCODINGS.map(|to| length_in("hé🦀", to)),
+        [7, 4, 4 | 1 << 31]
+    );
 }
 
 #[test]
 fn latin1_strings_in_every_encoding_pair() {
     for to in ENCODINGS {
         // "héé" as Latin-1 (tag bit clear).
-        assert!(
-            differential("latin1+utf16", "h\\e9\\e9", 3, to).is_some(),
+        assert_eq!(
+            differential("latin1+utf16", "h\\e9\\e9", 3, to),
+            returns(length_in("héé", to)),
             "latin1 -> {to}"
         );
     }
+    assert_eq!(ENCODINGS.map(|to| length_in("héé", to)), [5, 3, 3]);
 }
 
 #[test]
@@ -142,24 +189,34 @@ fn invalid_utf8_traps_in_every_destination_encoding() {
     for to in ENCODINGS {
         assert_eq!(
             differential("utf8", "ok\\ff\\fe", 4, to),
-            None,
+            traps("invalid utf8 encoding"),
             "utf8 -> {to}"
         );
     }
 }
 
+/// A lone high surrogate in a UTF-16 string: wasmtime's transcoders decode
+/// it (even utf16 to utf16 is validated, not copied) and trap.
 #[test]
 fn unpaired_surrogates_trap_where_the_input_traps() {
     for to in ENCODINGS {
-        // A lone high surrogate; whether it traps is wasmtime's decision, the
-        // fused component must agree either way.
-        differential("utf16", "h\\00\\3e\\d8", 2, to);
+        assert_eq!(
+            differential("utf16", "h\\00\\3e\\d8", 2, to),
+            traps("invalid utf16 encoding"),
+            "utf16 -> {to}"
+        );
     }
 }
 
+/// A string that runs past the end of the source memory (70000 bytes from
+/// address 16 of a one-page memory): the adapter's bounds check.
 #[test]
 fn out_of_bounds_strings_trap() {
     for to in ENCODINGS {
-        assert_eq!(differential("utf8", "x", 70000, to), None, "utf8 -> {to}");
+        assert_eq!(
+            differential("utf8", "x", 70000, to),
+            traps("wasm trap: string content out-of-bounds"),
+            "utf8 -> {to}"
+        );
     }
 }

@@ -5,6 +5,24 @@
 
 use meld::Code;
 
+/// The byte offset of the first async function type (`(func async)`) in
+/// a component's type sections, nested components included.
+fn first_async_func_type(bytes: &[u8]) -> Option<u64> {
+    for payload in wasmparser::Parser::new(0).parse_all(bytes) {
+        if let wasmparser::Payload::ComponentTypeSection(types) = payload.unwrap() {
+            for ty in types.into_iter_with_offsets() {
+                let (offset, ty) = ty.unwrap();
+                if let wasmparser::ComponentType::Func(f) = ty
+                    && f.async_
+                {
+                    return Some(offset as u64);
+                }
+            }
+        }
+    }
+    None
+}
+
 fn refused(wat: &str) -> meld::Diagnostic {
     let bytes = wat::parse_str(wat).unwrap();
     let mut diags = meld_tests::refusal(&bytes);
@@ -15,8 +33,7 @@ fn refused(wat: &str) -> meld::Diagnostic {
 /// adapters when translation runs without concurrency support.
 #[test]
 fn async_lift_between_inner_components() {
-    let d = refused(
-        r#"(component
+    let wat = r#"(component
   (component $callee
     (core module $m (func (export "f")))
     (core instance $i (instantiate $m))
@@ -30,10 +47,13 @@ fn async_lift_between_inner_components() {
     (func (export "g") (canon lift (core func $i "g"))))
   (instance $a (instantiate $callee))
   (instance $b (instantiate $caller (with "f" (func $a "f"))))
-  (export "g" (func $b "g")))"#,
-    );
+  (export "g" (func $b "g")))"#;
+    let d = refused(wat);
+    let bytes = wat::parse_str(wat).unwrap();
     assert_eq!(d.code, Code::UnsupportedAsync, "{d:?}");
-    assert!(d.offset.is_some());
+    // The first use: `(type $t (func async))` in `$callee`.
+    assert_eq!(d.offset, first_async_func_type(&bytes), "{d:?}");
+    assert_eq!(d.offset, Some(72), "{d:?}");
 }
 
 /// A function imported under an interface name is valid but not WIT;

@@ -26,9 +26,10 @@
 //! Then every call of `F` calls `G` with the same arguments and gets the
 //! same results, as the indirect call would; only the hop is gone.
 
-use super::live::{Liveness, Maps, Provisional, Space};
+use super::live::Liveness;
 use super::parse::{ParsedModule, const_offset};
 use super::plan::Kind;
+use super::space::{Maps, Provisional, Space};
 use std::collections::HashMap;
 use wasmparser::{ElementItems, ElementKind, Operator, TableInit};
 

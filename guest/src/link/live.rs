@@ -33,178 +33,9 @@
 //! `ref.func` ([`Liveness::ref_funcs`]).
 
 use super::parse::ParsedModule;
-use super::plan::Kind;
+use super::space::{DEAD, Maps, Provisional, SPACE_LIST, SPACES, Space};
 use wasm_encoder::reencode::{Error as ReencodeError, Reencode};
 use wasmparser::{DataKind, ElementKind, Operator};
-
-/// The index of an item that is not emitted.
-pub const DEAD: u32 = u32::MAX;
-
-/// The index spaces of a core module.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Space {
-    /// Types (each in a recursion group).
-    Type = 0,
-    /// Functions.
-    Func,
-    /// Tables.
-    Table,
-    /// Memories.
-    Memory,
-    /// Globals.
-    Global,
-    /// Tags.
-    Tag,
-    /// Element segments.
-    Elem,
-    /// Data segments.
-    Data,
-}
-
-const SPACES: usize = 8;
-
-impl From<Kind> for Space {
-    fn from(k: Kind) -> Self {
-        match k {
-            Kind::Func => Space::Func,
-            Kind::Table => Space::Table,
-            Kind::Memory => Space::Memory,
-            Kind::Global => Space::Global,
-            Kind::Tag => Space::Tag,
-        }
-    }
-}
-
-/// Per-instance maps from the instance's own indices to fused indices (all
-/// eight index spaces).
-#[derive(Default, Clone)]
-pub struct Maps {
-    spaces: [Vec<u32>; SPACES],
-}
-
-impl Maps {
-    /// The map of one index space.
-    pub fn space(&self, s: Space) -> &Vec<u32> {
-        &self.spaces[s as usize]
-    }
-    /// The map of one index space, to fill.
-    pub fn space_mut(&mut self, s: Space) -> &mut Vec<u32> {
-        &mut self.spaces[s as usize]
-    }
-    /// Whether the item `local` of space `s` is emitted.
-    pub fn is_live(&self, s: Space, local: usize) -> bool {
-        self.space(s).get(local).is_some_and(|&i| i != DEAD)
-    }
-    fn get(&self, s: Space, i: u32) -> Result<u32, ReencodeError<String>> {
-        match self.space(s).get(i as usize) {
-            Some(&f) if f != DEAD => Ok(f),
-            Some(_) => Err(ReencodeError::UserError(format!(
-                "{s:?} {i} is used but was removed as unreachable"
-            ))),
-            None => Err(ReencodeError::UserError(format!(
-                "{s:?} index {i} out of range"
-            ))),
-        }
-    }
-}
-
-impl Reencode for Maps {
-    type Error = String;
-    fn type_index(&mut self, i: u32) -> Result<u32, ReencodeError<String>> {
-        self.get(Space::Type, i)
-    }
-    fn function_index(&mut self, i: u32) -> Result<u32, ReencodeError<String>> {
-        self.get(Space::Func, i)
-    }
-    fn table_index(&mut self, i: u32) -> Result<u32, ReencodeError<String>> {
-        self.get(Space::Table, i)
-    }
-    fn memory_index(&mut self, i: u32) -> Result<u32, ReencodeError<String>> {
-        self.get(Space::Memory, i)
-    }
-    fn global_index(&mut self, i: u32) -> Result<u32, ReencodeError<String>> {
-        self.get(Space::Global, i)
-    }
-    fn tag_index(&mut self, i: u32) -> Result<u32, ReencodeError<String>> {
-        self.get(Space::Tag, i)
-    }
-    fn element_index(&mut self, i: u32) -> Result<u32, ReencodeError<String>> {
-        self.get(Space::Elem, i)
-    }
-    fn data_index(&mut self, i: u32) -> Result<u32, ReencodeError<String>> {
-        self.get(Space::Data, i)
-    }
-}
-
-/// Where a provisional fused item comes from: (planned instance, index among
-/// that module's *defined* items of its space; for types, its recursion
-/// group's index in the fused type list).
-type Owner = (u32, u32);
-
-/// The provisional fused index spaces, as [`super::merge`] assigned them.
-#[derive(Default)]
-pub struct Provisional {
-    /// Owner of every provisional item, per space.
-    owners: [Vec<Owner>; SPACES],
-    /// For each provisional type: its recursion group (index in `groups`).
-    type_group: Vec<u32>,
-    /// Unique recursion groups: (instance, group index in that module, first
-    /// provisional type, number of types).
-    pub groups: Vec<(u32, u32, u32, u32)>,
-    /// The number of leading provisional functions that are imports of the
-    /// fused module (core output: the host's functions); the owner of import
-    /// `j` is (its instance, `j`) with `j` an *import* index.
-    pub imported_funcs: u32,
-}
-
-impl Provisional {
-    /// Records a defined item: its provisional index is the next one of `s`.
-    pub fn define(&mut self, s: Space, instance: usize, local_defined: usize) -> u32 {
-        let owners = &mut self.owners[s as usize];
-        owners.push((instance as u32, local_defined as u32));
-        owners.len() as u32 - 1
-    }
-    /// Records import `j` (a function) of `instance` as an import of the
-    /// fused module: the next provisional function, which must come before
-    /// every defined one. `None` if a function is already defined.
-    pub fn define_import(&mut self, instance: usize, j: usize) -> Option<u32> {
-        let owners = &mut self.owners[Space::Func as usize];
-        if owners.len() as u32 != self.imported_funcs {
-            return None;
-        }
-        owners.push((instance as u32, j as u32));
-        self.imported_funcs += 1;
-        Some(self.imported_funcs - 1)
-    }
-    /// The (instance, import index) of provisional function `f`, one of the
-    /// first [`Provisional::imported_funcs`].
-    pub fn import_owner(&self, f: u32) -> (u32, u32) {
-        self.owners[Space::Func as usize][f as usize]
-    }
-    /// Records a unique recursion group of `len` types starting at `base`.
-    pub fn group(&mut self, instance: usize, group: usize, base: u32, len: u32) {
-        let g = self.groups.len() as u32;
-        self.groups.push((instance as u32, group as u32, base, len));
-        self.type_group
-            .resize(self.type_group.len() + len as usize, g);
-    }
-    /// The owner of provisional item `i` of space `s` (not types): its
-    /// planned instance and its index among that module's defined items.
-    /// `None` for an imported function.
-    pub fn owner(&self, s: Space, i: u32) -> Option<(u32, u32)> {
-        if s == Space::Func && i < self.imported_funcs {
-            return None;
-        }
-        self.owners[s as usize].get(i as usize).copied()
-    }
-    /// The number of provisional items of space `s`.
-    pub fn len(&self, s: Space) -> usize {
-        match s {
-            Space::Type => self.type_group.len(),
-            _ => self.owners[s as usize].len(),
-        }
-    }
-}
 
 /// The result of the analysis: a mark per provisional item.
 pub struct Liveness {
@@ -299,8 +130,7 @@ impl Walk<'_, '_> {
     /// Records in `self.uses` what item `i` of space `s` names.
     fn visit(&mut self, s: Space, i: u32) -> Result<(), ReencodeError<String>> {
         if s == Space::Type {
-            let (inst, group, base, len) =
-                self.prov.groups[self.prov.type_group[i as usize] as usize];
+            let (inst, group, base, len) = self.prov.group_of(i);
             for t in base..base + len {
                 self.mark(Space::Type, t);
             }
@@ -312,7 +142,7 @@ impl Walk<'_, '_> {
             r.parse_recursive_type_group(wasm_encoder::TypeSection::new().ty(), group)?;
             return Ok(());
         }
-        let (inst, k) = self.prov.owners[s as usize][i as usize];
+        let (inst, k) = self.prov.owners(s)[i as usize];
         let m = &self.parsed[inst as usize];
         let k = k as usize;
         let mut r = Recorder {
@@ -421,7 +251,7 @@ impl Liveness {
         let live = std::array::from_fn(|s| vec![false; prov.len(SPACE_LIST[s])]);
         let mut table_elems = vec![Vec::new(); prov.len(Space::Table)];
         let mut memory_datas = vec![Vec::new(); prov.len(Space::Memory)];
-        for (i, &(inst, k)) in prov.owners[Space::Elem as usize].iter().enumerate() {
+        for (i, &(inst, k)) in prov.owners(Space::Elem).iter().enumerate() {
             if let ElementKind::Active { table_index, .. } =
                 &parsed[inst as usize].elems[k as usize].kind
             {
@@ -429,7 +259,7 @@ impl Liveness {
                 table_elems[t as usize].push(i as u32);
             }
         }
-        for (i, &(inst, k)) in prov.owners[Space::Data as usize].iter().enumerate() {
+        for (i, &(inst, k)) in prov.owners(Space::Data).iter().enumerate() {
             if let DataKind::Active { memory_index, .. } =
                 &parsed[inst as usize].datas[k as usize].kind
             {
@@ -481,11 +311,7 @@ impl Liveness {
                 .collect()
         });
         for map in maps {
-            for (s, space) in map.spaces.iter_mut().enumerate() {
-                for e in space.iter_mut() {
-                    *e = finals[s].get(*e as usize).copied().unwrap_or(DEAD);
-                }
-            }
+            map.remap(&finals);
         }
         let funcs = &finals[Space::Func as usize];
         for f in &mut self.ref_funcs {
@@ -518,14 +344,3 @@ impl Liveness {
         &self.ref_funcs
     }
 }
-
-const SPACE_LIST: [Space; SPACES] = [
-    Space::Type,
-    Space::Func,
-    Space::Table,
-    Space::Memory,
-    Space::Global,
-    Space::Tag,
-    Space::Elem,
-    Space::Data,
-];

@@ -7,8 +7,9 @@
 
 mod devirt;
 pub mod exports;
-pub mod planner;
 mod live;
 pub mod merge;
 mod parse;
 pub mod plan;
+pub mod planner;
+mod space;
