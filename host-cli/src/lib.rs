@@ -676,22 +676,14 @@ fn compile(engine: &Engine) -> anyhow::Result<Component> {
     Ok(Component::new(engine, GUEST).context("cannot compile the Meld guest")?)
 }
 
-/// Writes the serialized `component` to `path` atomically (temporary file in
-/// the same directory, then rename), and removes older `guest-*.cwasm`
+/// Writes the serialized `component` to `path` atomically
+/// ([`output::write_output`]: temporary file in the same directory, then
+/// rename), and removes older `guest-*.cwasm`
 /// entries, which belong to earlier guests or engines.
 fn write_cache(component: &Component, dir: &Path, path: &Path) -> anyhow::Result<()> {
     let bytes = component.serialize()?;
     std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        path.file_name().unwrap_or_default().to_string_lossy(),
-        std::process::id()
-    ));
-    let result = std::fs::write(&tmp, &bytes).and_then(|()| std::fs::rename(&tmp, path));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result?;
+    output::write_output(path, &bytes)?;
     if let Ok(entries) = std::fs::read_dir(dir) {
         for entry in entries.flatten() {
             let name = entry.file_name();

@@ -1,5 +1,10 @@
 //! The planner: from wasmtime's instance graph to a link [`Plan`].
 //!
+//! In phases, each taking what earlier ones return: the instance flags; the
+//! host table ([`host::HostTable::plan`]); the resource runtime
+//! ([`resources::ResourceRuntime::plan`]); the scratch memory of boundary
+//! adapters; then the initializers and the outer exports.
+//!
 //! Walks the translated [`GlobalInitializer`]s in order. Each core module
 //! instantiation becomes a planned instance whose imports refer to earlier
 //! instances; each `CoreDef` that is not a core export becomes an instance of
@@ -25,7 +30,7 @@ use crate::sig::CoreSig;
 use crate::translate::Translation;
 use crate::translate::boundary::{ADAPTER_EXPORT, BoundaryAdapter, Import as BImport, Mem, Site};
 use host::HostTable;
-use resources::exported_defined_resources;
+use resources::{ResourceRuntime, exported_defined_resources};
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use wasmtime_environ::component::{
@@ -146,15 +151,11 @@ pub struct Planned<'a> {
     pub exported_resources: Vec<ExportedResource>,
 }
 
-/// The planned resource runtime.
-struct Runtime {
-    config: InstanceId,
-    runtime: InstanceId,
-    shims: InstanceId,
-    /// Resource trampoline → shim export.
-    shim_of: HashMap<TrampolineIndex, u32>,
-}
-
+/// Phase 3 of the planner: the initializers walked in order, with the host
+/// table (phase 1) and the resource runtime (phase 2) complete. The maps it
+/// holds are filled as the initializers define what they map (memories,
+/// reallocs, core instances) or on first use (transcoders, trap, boundary
+/// adapters).
 struct Builder<'t> {
     t: &'t Translation,
     /// What the fused module is for.
@@ -172,17 +173,14 @@ struct Builder<'t> {
     memories: HashMap<Mem, Ref>,
     reallocs: HashMap<RuntimeReallocIndex, Ref>,
     post_returns: HashMap<RuntimePostReturnIndex, Ref>,
-    /// The resource runtime, if the input has resources.
-    runtime: Option<Runtime>,
+    /// The resource runtime (phase 2), if the input has resource tables.
+    runtime: Option<ResourceRuntime>,
     /// The scratch memory of the outer instance, if any boundary adapter.
     scratch: Option<InstanceId>,
     /// Boundary adapter instances by site.
     boundary: HashMap<Site, InstanceId>,
     /// Fused exports already made.
     exported: HashSet<String>,
-    exported_resources: Vec<ExportedResource>,
-    /// Resources defined inside and exported (the wrapper re-defines them).
-    outer_resources: Vec<ResourceIndex>,
     lifts: u32,
 }
 
@@ -225,6 +223,15 @@ pub fn plan(t: &Translation, output: Output) -> Result<Planned<'_>, Diagnostic> 
         &mut plan,
         host_imports,
     )?;
+    let runtime = ResourceRuntime::plan(t, &host, &outer_resources, &flags, &mut plan);
+    // The outer instance's scratch memory, which boundary adapters use.
+    let scratch = (!t.boundary.adapters.is_empty()).then(|| {
+        plan.push(
+            Cow::Borrowed(intrinsics::resources::scratch_module()),
+            Vec::new(),
+            "scratch memory of the outer instance",
+        )
+    });
     let mut b = Builder {
         t,
         output,
@@ -237,22 +244,13 @@ pub fn plan(t: &Translation, output: Output) -> Result<Planned<'_>, Diagnostic> 
         memories: HashMap::new(),
         reallocs: HashMap::new(),
         post_returns: HashMap::new(),
-        runtime: None,
-        scratch: None,
+        runtime,
+        scratch,
         boundary: HashMap::new(),
         exported: HashSet::new(),
-        exported_resources: Vec::new(),
-        outer_resources,
         lifts: 0,
     };
-    b.add_runtime()?;
-    if !t.boundary.adapters.is_empty() {
-        let id = b.plan.push(
-            Cow::Borrowed(intrinsics::resources::scratch_module()),
-            Vec::new(),
-            "scratch memory of the outer instance",
-        );
-        b.scratch = Some(id);
+    if let Some(id) = scratch {
         let r = Ref {
             instance: id,
             item: Item::Name("memory".into()),
@@ -291,7 +289,7 @@ pub fn plan(t: &Translation, output: Output) -> Result<Planned<'_>, Diagnostic> 
         host: b.host.slots,
         host_sigs: b.host.sigs,
         exports,
-        exported_resources: b.exported_resources,
+        exported_resources: b.runtime.map(|r| r.exported).unwrap_or_default(),
     })
 }
 
@@ -508,14 +506,8 @@ impl<'t> Builder<'t> {
                     .runtime
                     .as_ref()
                     .ok_or_else(|| internal("a resource built-in without resource types"))?;
-                let k = rt
-                    .shim_of
-                    .get(&t)
-                    .ok_or_else(|| internal("a resource built-in without a shim"))?;
-                Ok(Ref {
-                    instance: rt.shims,
-                    item: Item::Name(k.to_string()),
-                })
+                rt.shim(t)
+                    .ok_or_else(|| internal("a resource built-in without a shim"))
             }
             Trampoline::ResourceTransferOwn => self.runtime_func(RuntimeFunc::TransferOwn),
             Trampoline::ResourceTransferBorrow => self.runtime_func(RuntimeFunc::TransferBorrow),

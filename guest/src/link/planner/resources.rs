@@ -32,16 +32,44 @@ pub(super) fn exported_defined_resources(t: &Translation) -> Vec<ResourceIndex> 
     out
 }
 
-impl Builder<'_> {
-    /// Plans the resource runtime: its configuration (the resource-type
-    /// table, hooks), the runtime itself and the built-in shims.
-    pub(super) fn add_runtime(&mut self) -> Result<(), Diagnostic> {
-        let hooks = self.host.hooks.clone();
-        let c = &self.t.component;
-        let types = &self.t.types;
-        let n_tables = self.t.boundary.first_outer_table;
+/// Phase 2 of the planner, the resource runtime, planned: its instances and
+/// what later phases look up in it.
+pub(super) struct ResourceRuntime {
+    /// The configuration instance (resource-type table, hooks table).
+    pub config: InstanceId,
+    /// The runtime (`intrinsics/resources.wat`).
+    runtime: InstanceId,
+    /// The shims of the resource built-ins and the wrapper's destructors.
+    shims: InstanceId,
+    /// Resource trampoline → shim export.
+    shim_of: HashMap<TrampolineIndex, u32>,
+    /// Resources defined inside and exported, in resource order, with the
+    /// fused export of each one's wrapper destructor.
+    pub exported: Vec<ExportedResource>,
+}
+
+impl ResourceRuntime {
+    /// Plans the resource runtime of `t`: its configuration (the
+    /// resource-type table; the hooks, which are `host`'s hook slots), the
+    /// runtime itself and one shim per resource built-in, then one wrapper
+    /// destructor per resource of `outer_resources` (exported as
+    /// [`FusedExport::Dtor`]). `flags` are the component instances' flags
+    /// instances.
+    ///
+    /// `None` when the composition has no resource tables: no handle can
+    /// exist, so neither can a runtime call.
+    pub(super) fn plan(
+        t: &Translation,
+        host: &HostTable,
+        outer_resources: &[ResourceIndex],
+        flags: &[InstanceId],
+        plan: &mut Plan<'_>,
+    ) -> Option<ResourceRuntime> {
+        let c = &t.component;
+        let types = &t.types;
+        let n_tables = t.boundary.first_outer_table;
         if n_tables == 0 {
-            return Ok(());
+            return None;
         }
         let mut dtors = HashSet::new();
         for init in &c.initializers {
@@ -80,28 +108,27 @@ impl Builder<'_> {
                 TypeResourceTable::Abstract(_) => rt::TypeEntry { table: 0, info: 0 },
             });
         }
-        for r in &self.t.boundary.outer_tables {
+        for r in &t.boundary.outer_tables {
             entries.push(rt::TypeEntry {
                 table: 0,
                 info: info(*r) | rt::OUTER,
             });
         }
         let n_resources = (c.imported_resources.len() + c.defined_resource_instances.len()) as u32;
-        let config_hooks: Vec<rt::Hook> = hooks
+        let config_hooks: Vec<rt::Hook> = host
+            .hooks
             .iter()
             .map(|&(slot, k)| rt::Hook {
                 slot,
-                returns: self.host.sigs[k as usize].results.len() == 1,
+                returns: host.sigs[k as usize].results.len() == 1,
             })
             .collect();
-        let args = hooks
+        let args = host
+            .hooks
             .iter()
-            .map(|&(_, k)| Ref {
-                instance: self.host.stubs,
-                item: Item::Name(k.to_string()),
-            })
+            .map(|&(_, k)| item(host.stubs, &k.to_string()))
             .collect();
-        let config = self.plan.push(
+        let config = plan.push(
             Cow::Owned(rt::config_module(
                 &entries,
                 c.num_runtime_component_instances,
@@ -111,11 +138,7 @@ impl Builder<'_> {
             args,
             "resource runtime configuration",
         );
-        let item = |instance: InstanceId, n: &str| Ref {
-            instance,
-            item: Item::Name(n.into()),
-        };
-        let runtime = self.plan.push(
+        let runtime = plan.push(
             Cow::Borrowed(rt::runtime_module()),
             ["memory", "headers", "heap", "hooks"]
                 .iter()
@@ -126,7 +149,7 @@ impl Builder<'_> {
         // Shims: one per resource built-in, then the wrapper's destructors.
         let mut shims = Vec::new();
         let mut shim_of = HashMap::new();
-        for (t, tramp) in self.t.trampolines.iter() {
+        for (t, tramp) in t.trampolines.iter() {
             let shim = match *tramp {
                 Trampoline::ResourceNew { instance, ty } => Shim::New {
                     ty: ty.as_u32(),
@@ -142,9 +165,9 @@ impl Builder<'_> {
             shim_of.insert(t, shims.len() as u32);
             shims.push(shim);
         }
-        let mut exported = Vec::new();
-        for r in self.outer_resources.clone() {
-            exported.push((r, shims.len() as u32));
+        let mut outer_dtors = Vec::new();
+        for &r in outer_resources {
+            outer_dtors.push((r, shims.len() as u32));
             shims.push(Shim::OuterDtor {
                 resource: r.as_u32(),
                 has_dtor: dtors.contains(&r),
@@ -159,37 +182,55 @@ impl Builder<'_> {
         .iter()
         .map(|f| item(runtime, f.name()))
         .collect();
-        args.extend(self.flags.iter().map(|&f| item(f, intrinsics::FLAGS)));
-        let shims_id = self.plan.push(
-            Cow::Owned(rt::shims_module(&shims, self.flags.len() as u32)),
+        args.extend(flags.iter().map(|&f| item(f, intrinsics::FLAGS)));
+        let shims_id = plan.push(
+            Cow::Owned(rt::shims_module(&shims, flags.len() as u32)),
             args,
             "resource built-ins",
         );
-        for (r, k) in exported {
+        let mut exported = Vec::new();
+        for (r, k) in outer_dtors {
             let dtor = FusedExport::Dtor(r.as_u32());
-            self.plan
-                .export(dtor.name(), Kind::Func, item(shims_id, &k.to_string()));
-            self.exported_resources
-                .push(ExportedResource { resource: r, dtor });
+            plan.export(dtor.name(), Kind::Func, item(shims_id, &k.to_string()));
+            exported.push(ExportedResource { resource: r, dtor });
         }
-        self.runtime = Some(Runtime {
+        Some(ResourceRuntime {
             config,
             runtime,
             shims: shims_id,
             shim_of,
-        });
-        Ok(())
+            exported,
+        })
     }
 
+    /// A function of the resource runtime.
+    pub(super) fn func(&self, func: RuntimeFunc) -> Ref {
+        item(self.runtime, func.name())
+    }
+
+    /// The shim of the resource built-in `t` (`resource.new`, `.rep` or
+    /// `.drop`), if `t` is one.
+    pub(super) fn shim(&self, t: TrampolineIndex) -> Option<Ref> {
+        let k = self.shim_of.get(&t)?;
+        Some(item(self.shims, &k.to_string()))
+    }
+}
+
+/// Export `name` of planned instance `instance`.
+fn item(instance: InstanceId, name: &str) -> Ref {
+    Ref {
+        instance,
+        item: Item::Name(name.into()),
+    }
+}
+
+impl Builder<'_> {
     /// A function of the resource runtime.
     pub(super) fn runtime_func(&self, func: RuntimeFunc) -> Result<Ref, Diagnostic> {
         let rt = self
             .runtime
             .as_ref()
             .ok_or_else(|| internal("a resource intrinsic without resource types"))?;
-        Ok(Ref {
-            instance: rt.runtime,
-            item: Item::Name(func.name().into()),
-        })
+        Ok(rt.func(func))
     }
 }
