@@ -1,0 +1,276 @@
+//! Component-model async (P3) calls between inner components: the fixtures
+//! `examples/async-calls.wasm` (async-runner ← async-lib, with an async host
+//! import) and `examples/async-chain.wasm` (async-front ← async-middle ←
+//! async-leaf), built by `examples/build.sh` from the Rust guests beside it.
+//!
+//! Each scenario is an exported `async func` returning a transcript (the
+//! results the caller saw, then the library's journal). It runs under
+//! wasmtime 48 with component-model async, driven through the concurrent API
+//! (`run_concurrent`, `call_concurrent`), and its transcript is pinned here:
+//! these are wasmtime's answers, the oracle the fused output must match.
+//!
+//! Meld does not fuse async yet (issue 19 is under way): every fixture must be
+//! refused with E0007, component and core output alike.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use wasmtime::component::{Component, Linker, ResourceTable};
+use wasmtime::{Config, Engine, Store};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+/// An engine with component-model async on (as `wasmtime run -W
+/// component-model-async=y`).
+fn engine() -> &'static Engine {
+    static ENGINE: std::sync::OnceLock<Engine> = std::sync::OnceLock::new();
+    ENGINE.get_or_init(|| {
+        let mut config = Config::new();
+        config.wasm_component_model(true);
+        config.wasm_component_model_async(true);
+        config.concurrency_support(true);
+        Engine::new(&config).expect("engine")
+    })
+}
+
+struct Host {
+    ctx: WasiCtx,
+    table: ResourceTable,
+}
+
+impl WasiView for Host {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.ctx,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// Pending once, then ready: the host's `clock.tick` completes on a later
+/// turn of the event loop, so the guest's subtask is really pending.
+#[derive(Default)]
+struct PendingOnce(bool);
+
+impl Future for PendingOnce {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            Poll::Ready(())
+        } else {
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+}
+
+/// Runs `f` to completion on this thread (nothing here waits on I/O: a
+/// pending future has always already asked to be woken).
+fn block_on<F: Future>(f: F) -> F::Output {
+    struct Noop;
+    impl Wake for Noop {
+        fn wake(self: Arc<Self>) {}
+    }
+    let waker = Waker::from(Arc::new(Noop));
+    let mut cx = Context::from_waker(&waker);
+    let mut f = std::pin::pin!(f);
+    loop {
+        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+    }
+}
+
+/// Instantiates `bytes` (with WASI and the host's `meld:async-demo/clock`)
+/// and calls the exported `async func` `func` of instance `interface` with
+/// `params`, returning its result or the trap's message.
+fn call<P, R>(bytes: &[u8], interface: &str, func: &str, params: P) -> Result<R, String>
+where
+    P: wasmtime::component::ComponentNamedList + wasmtime::component::Lower + Send + Sync + 'static,
+    R: wasmtime::component::ComponentNamedList + wasmtime::component::Lift + Send + Sync + 'static,
+{
+    let engine = engine();
+    let component = Component::new(engine, bytes).map_err(|e| format!("{e:#}"))?;
+    let mut linker = Linker::<Host>::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| format!("{e:#}"))?;
+    linker
+        .instance("meld:async-demo/clock")
+        .and_then(|mut i| {
+            i.func_wrap_concurrent("tick", |_, (ms,): (u32,)| {
+                Box::pin(async move {
+                    if ms == u32::MAX {
+                        // Never completes: only cancellation ends it.
+                        std::future::pending::<()>().await;
+                    }
+                    PendingOnce::default().await;
+                    Ok((ms + 1,))
+                })
+            })
+        })
+        .map_err(|e| format!("{e:#}"))?;
+    let mut store = Store::new(
+        engine,
+        Host {
+            ctx: WasiCtx::builder().build(),
+            table: ResourceTable::new(),
+        },
+    );
+    block_on(async {
+        let instance = linker
+            .instantiate_async(&mut store, &component)
+            .await
+            .map_err(|e| format!("{e:#}"))?;
+        let iface = instance
+            .get_export_index(&mut store, None, interface)
+            .ok_or_else(|| format!("no export {interface}"))?;
+        let index = instance
+            .get_export_index(&mut store, Some(&iface), func)
+            .ok_or_else(|| format!("no export {interface}#{func}"))?;
+        let f = instance
+            .get_typed_func::<P, R>(&mut store, index)
+            .map_err(|e| format!("{e:#}"))?;
+        store
+            .run_concurrent(async move |a| f.call_concurrent(a, params).await)
+            .await
+            .and_then(|r| r)
+            .map_err(|e| format!("{e:#}"))
+    })
+}
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = meld_tests::repo().join("examples").join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+}
+
+/// The transcript of scenario `name` of `examples/async-calls.wasm`.
+fn scenario(bytes: &[u8], name: &str) -> Vec<String> {
+    let (lines,): (Vec<String>,) = call(bytes, "meld:async-demo/scenarios", name, ())
+        .unwrap_or_else(|e| panic!("scenario {name}: {e}"));
+    lines
+}
+
+fn lines(s: &[&str]) -> Vec<String> {
+    s.iter().map(|l| l.to_string()).collect()
+}
+
+#[test]
+fn basic_values_cross_async_calls() {
+    let input = fixture("async-calls.wasm");
+    assert_eq!(
+        scenario(&input, "basic"),
+        lines(&[
+            "héllo wörld, dlröw olléh",
+            "21",
+            "-3 -6 q×-3",
+            "peek 41",
+            "get 41",
+            "consume 82",
+            "many: 4321",
+            "--- journal",
+            "echo héllo wörld",
+            "peek 41",
+            "consume 41",
+            "counter 1041 dropped",
+        ])
+    );
+}
+
+#[test]
+fn a_yielding_callee_lets_another_call_run() {
+    let input = fixture("async-calls.wasm");
+    assert_eq!(
+        scenario(&input, "interleave"),
+        lines(&[
+            "spin 3",
+            "between, neewteb",
+            "--- journal",
+            "spin 0",
+            "echo between",
+            "spin 1",
+            "spin 2",
+            "spin done",
+        ])
+    );
+}
+
+#[test]
+fn backpressure_queues_calls_until_it_is_lowered() {
+    let input = fixture("async-calls.wasm");
+    assert_eq!(
+        scenario(&input, "backpressure"),
+        lines(&[
+            "10 20 30",
+            "--- journal",
+            "guarded 1 enters",
+            "guarded 1 leaves",
+            "guarded 2 enters",
+            "guarded 2 leaves",
+            "guarded 3 enters",
+            "guarded 3 leaves",
+        ])
+    );
+}
+
+#[test]
+fn a_pending_subtask_is_cancelled() {
+    let input = fixture("async-calls.wasm");
+    assert_eq!(
+        scenario(&input, "cancel"),
+        lines(&[
+            "never: None",
+            "after, retfa",
+            "--- journal",
+            "never starts",
+            "never cancelled",
+            "echo after",
+        ])
+    );
+}
+
+#[test]
+fn a_sync_lower_blocks_on_an_async_lift() {
+    let input = fixture("async-calls.wasm");
+    assert_eq!(
+        scenario(&input, "sync-call"),
+        lines(&["sum 5050", "--- journal", "sum of 100"])
+    );
+}
+
+#[test]
+fn a_callee_awaits_an_async_host_import() {
+    let input = fixture("async-calls.wasm");
+    assert_eq!(
+        scenario(&input, "host"),
+        lines(&[
+            "wait-host 12",
+            "meanwhile, elihwnaem",
+            "--- journal",
+            "wait-host 5",
+            "echo meanwhile",
+            "tick 6",
+        ])
+    );
+}
+
+#[test]
+fn a_chain_async_then_sync_then_async() {
+    let input = fixture("async-chain.wasm");
+    let (r,): (u32,) = call(&input, "meld:async-demo/chain", "run", (7u32,)).unwrap();
+    // relay(x) = double(x + 1) + 1 = 2x + 3.
+    assert_eq!(r, 17 * 1000 + 217);
+}
+
+#[test]
+fn async_fixtures_are_refused_until_meld_fuses_async() {
+    for name in ["async-calls.wasm", "async-chain.wasm"] {
+        let d = meld_tests::refusal(&fixture(name)).remove(0);
+        assert_eq!(d.code, meld::Code::UnsupportedAsync, "{name}: {d:?}");
+        assert!(
+            d.message.contains("component-model async"),
+            "{name}: {}",
+            d.message
+        );
+        assert!(d.offset.is_some(), "{name}: {d:?}");
+    }
+}
