@@ -173,7 +173,7 @@ fn build_guest(workspace: &Path, out_dir: &Path) -> PathBuf {
     if !status.success() {
         fail(&format!(
             "building the guest failed ({status}); run `cargo build -p meld --release --target wasm32-wasip2` to see why \
-             (the target must be installed: `rustup target add wasm32-wasip2`)"
+             (the targets must be installed: `rustup target add wasm32-wasip2 wasm32-unknown-unknown`)"
         ));
     }
     target_dir

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # Runs all of Meld's tests: the command CI runs (.ci/run) and README documents.
 # Installs what it needs: the wasm32-wasip2 Rust target (the guest component is
-# built by host-cli/build.rs) and npm's binaryen (tests/tools). Everything else
+# built by host-cli/build.rs), the wasm32-unknown-unknown target (the async
+# runtime, compiled by guest/build.rs) and npm's binaryen (tests/tools). Everything else
 # comes from crates.io and npm.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-if ! rustup target list --installed | grep -qx wasm32-wasip2; then
-    rustup target add wasm32-wasip2
-fi
+for target in wasm32-wasip2 wasm32-unknown-unknown; do
+    if ! rustup target list --installed | grep -qx "$target"; then
+        rustup target add "$target"
+    fi
+done
 
 # wasm-opt (npm `binaryen`), which tests/core_output.rs runs on Meld's core
 # module output.

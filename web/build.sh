@@ -31,6 +31,9 @@ else
     if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx wasm32-wasip2; then
         rustup target add wasm32-wasip2
     fi
+    if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+        rustup target add wasm32-unknown-unknown
+    fi
     echo "== cargo build -p meld --release --target wasm32-wasip2"
     (cd "$repo" && CARGO_TARGET_DIR=target/guest cargo build --locked -p meld --release --target wasm32-wasip2)
 fi

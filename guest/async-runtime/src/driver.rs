@@ -1,0 +1,701 @@
+//! The runtime's operations: the canonical built-ins inner code calls, the
+//! entry points of FACT's async adapters, and the scheduler that runs guest
+//! code. Every call into guest code is made with no borrow of the state
+//! held (guest code calls back into the runtime).
+//!
+//! One stack: where wasmtime suspends a fiber (a caller waiting for its
+//! callee's first activation, `waitable-set.wait`, a sync lower of an async
+//! callee, `thread.yield`, sync `subtask.cancel`), the runtime pushes a
+//! frame and runs the scheduler in a nested loop until the frame's `Resume`
+//! comes up (see `ASYNC.md`).
+
+use crate::codes::{Trap, callback, event, status, BLOCKED};
+use crate::glue;
+use crate::state::{Call, Handle, Id, Set, State, SyncCall, Thread, Waitable, Waiter, Work, Entity};
+use crate::with;
+
+/// The value of `r`, or the trap.
+fn check<T>(r: Result<T, Trap>) -> T {
+    match r {
+        Ok(v) => v,
+        Err(t) => glue::raise(t),
+    }
+}
+
+fn trap_if(cond: bool, t: Trap) {
+    if cond {
+        glue::raise(t)
+    }
+}
+
+/// The running task, for built-ins that need one.
+fn current_task(s: &mut State) -> Result<Id, Trap> {
+    match s.current {
+        Thread::Task(t) => Ok(t),
+        // A sync callee is not a task the built-ins can act on: wasmtime
+        // traps these as invalid for a synchronous task.
+        Thread::Sync(_) | Thread::Host => Err(Trap::CannotBlockSyncTask),
+    }
+}
+
+/// Makes `to` the running thread (wasmtime's `set_thread`): the live
+/// context slots and `task_may_block` of the old thread are saved, the new
+/// thread's loaded. Returns the old thread.
+fn switch(to: Thread) -> Thread {
+    let live_may_block = glue::task_may_block();
+    let (from, may_block) = with(|s| {
+        let from = s.current;
+        if from == to {
+            return (from, None);
+        }
+        let live = s.context;
+        match from {
+            Thread::Host => {
+                s.host_context = live;
+                s.host_may_block = live_may_block;
+            }
+            Thread::Task(t) => {
+                if let Some(Entity::Task(task)) = s.store.get_mut(t) {
+                    task.context = live;
+                }
+            }
+            Thread::Sync(d) => {
+                let c = &mut s.sync_calls[d as usize];
+                c.context = live;
+                c.may_block = live_may_block;
+            }
+        }
+        let (context, may_block) = match to {
+            Thread::Host => (s.host_context, s.host_may_block),
+            Thread::Task(t) => {
+                let task = s.task(t);
+                (task.context, task.may_block())
+            }
+            Thread::Sync(d) => {
+                let c = s.sync_calls[d as usize];
+                (c.context, c.may_block)
+            }
+        };
+        s.context = context;
+        s.current = to;
+        (from, Some(may_block))
+    });
+    if let Some(m) = may_block {
+        glue::set_may_block(m);
+    }
+    from
+}
+
+// ---------------------------------------------------------------------
+// The scheduler
+
+/// Pushes a frame: the caller is about to wait. Returns its id.
+fn push_frame() -> u32 {
+    with(|s| {
+        let id = s.next_frame;
+        s.next_frame = s.next_frame.wrapping_add(1);
+        s.frames.push(crate::state::Frame { id, resumed: false });
+        id
+    })
+}
+
+fn pop_frame(id: u32) {
+    with(|s| {
+        let f = s.frames.pop();
+        debug_assert_eq!(f.map(|f| f.id), Some(id));
+    });
+}
+
+/// Runs queued work until frame `id` (the top of the stack) is resumed.
+///
+/// A `Resume` of a frame deeper on the stack is remembered: that frame
+/// goes on when the frames above it return. With nothing left to run, the
+/// runtime traps as wasmtime does (`AsyncDeadlock`), or with
+/// [`Trap::StackOrder`] when a deeper frame was resumed and one stack
+/// cannot return to it.
+fn run_until(id: u32) {
+    loop {
+        let next = with(|s| {
+            if s.frames.last().is_some_and(|f| f.id == id && f.resumed) {
+                return Err(());
+            }
+            Ok(s.pop())
+        });
+        let Ok(next) = next else { return };
+        match next {
+            Some(Work::Resume(f)) if f == id => return,
+            Some(Work::Resume(f)) => with(|s| {
+                if let Some(frame) = s.frames.iter_mut().find(|fr| fr.id == f) {
+                    frame.resumed = true;
+                }
+            }),
+            Some(work) => run_work(work),
+            None => {
+                let deeper = with(|s| s.frames.iter().any(|f| f.resumed));
+                glue::raise(if deeper { Trap::StackOrder } else { Trap::AsyncDeadlock })
+            }
+        }
+    }
+}
+
+/// Runs queued work until no work is left (the outer boundary's loop).
+pub fn run_all() {
+    while let Some(work) = with(|s| s.pop()) {
+        match work {
+            Work::Resume(f) => with(|s| {
+                if let Some(frame) = s.frames.iter_mut().find(|fr| fr.id == f) {
+                    frame.resumed = true;
+                }
+            }),
+            work => run_work(work),
+        }
+    }
+}
+
+/// Runs one start or delivery, or parks it when its instance cannot be
+/// entered now.
+fn run_work(work: Work) {
+    if !with(|s| s.is_ready(work)) {
+        with(|s| s.park(work));
+        return;
+    }
+    match work {
+        Work::Start(t) => start_task(t),
+        Work::Deliver { task, set } => {
+            let code = call_callback(task, set);
+            on_callback_code(task, code);
+        }
+        Work::Resume(_) => unreachable!("resumes are handled by the loops"),
+    }
+}
+
+/// Starts task `t` in its instance (wasmtime's `StartImplicit`).
+fn start_task(t: Id) {
+    let (instance, call) = with(|s| {
+        let task = s.task(t);
+        (task.instance, task.call)
+    });
+    let prev = switch(Thread::Task(t));
+    with(|s| s.enter(instance));
+    if call.callback {
+        let code = glue::call_start(call.adapter, t);
+        with(|s| s.leave(instance));
+        switch(prev);
+        on_callback_code(t, code);
+    } else {
+        // The glue lowers the parameters (`started`), calls the callee,
+        // leaves the instance (`sync_callee_returned`), lowers the results
+        // as the caller (`[async-return]`), runs post-return and completes
+        // the task (`sync_callee_done`).
+        glue::call_run_sync(call.adapter, t);
+        switch(prev);
+        exit_task(t);
+    }
+}
+
+/// The task's thread is done (wasmtime's `cleanup_thread`).
+fn exit_task(t: Id) {
+    let lift_pending = with(|s| {
+        let task = s.task(t);
+        task.exited = true;
+        task.lift_pending
+    });
+    trap_if(lift_pending, Trap::NoAsyncResult);
+    with(|s| {
+        s.end_thread(t);
+        s.maybe_delete(t);
+    });
+}
+
+/// Calls task `t`'s callback with its next event.
+fn call_callback(t: Id, set: Option<Id>) -> u32 {
+    let (instance, adapter, ev) = with(|s| {
+        let ev = s.next_event(t, set, true).unwrap_or((event::NONE, 0, 0));
+        let task = s.task(t);
+        (task.instance, task.call.adapter, ev)
+    });
+    let prev = switch(Thread::Task(t));
+    with(|s| s.enter(instance));
+    let code = glue::call_callback(adapter, t, ev.0, ev.1, ev.2);
+    with(|s| s.leave(instance));
+    switch(prev);
+    code
+}
+
+/// Acts on what a callback-lifted task returned (wasmtime's
+/// `handle_callback_code`).
+fn on_callback_code(t: Id, mut code: u32) {
+    loop {
+        match code & 0xf {
+            callback::EXIT => return exit_task(t),
+            callback::YIELD => {
+                let may_block = with(|s| {
+                    let task = s.task(t);
+                    if task.own_event.is_none() {
+                        task.own_event = Some(event::NONE);
+                    }
+                    task.may_block()
+                });
+                if may_block {
+                    with(|s| s.push_low(Work::Deliver { task: t, set: None }));
+                    return;
+                }
+                code = call_callback(t, None);
+            }
+            callback::WAIT => {
+                let may_block = with(|s| s.task(t).may_block());
+                trap_if(!may_block, Trap::CannotBlockSyncTask);
+                check(with(|s| {
+                    let (instance, thread, has_event) = {
+                        let task = s.task(t);
+                        (task.instance, task.thread, task.own_event.is_some())
+                    };
+                    let set = s.set_handle(instance, code >> 4)?;
+                    if has_event || !s.set(set).ready.is_empty() {
+                        s.push_high(Work::Deliver { task: t, set: Some(set) });
+                    } else {
+                        s.set(set).waiting.insert(thread, Waiter::Callback(t));
+                        s.task(t).wake_on_cancel = Some(set);
+                    }
+                    Ok(())
+                }));
+                return;
+            }
+            _ => glue::raise(Trap::UnsupportedCallbackCode),
+        }
+    }
+}
+
+/// Blocks the running thread until subtask `t` has a new event, running
+/// other work meanwhile (the caller's fiber suspended on its sync-call set).
+fn wait_for_subtask(t: Id) -> u32 {
+    let frame = push_frame();
+    with(|s| s.task(t).sync_waiter = Some(frame));
+    run_until(frame);
+    pop_frame(frame);
+    with(|s| s.take_event(Waitable::Guest(t))).expect("a resumed waiter has an event")
+}
+
+// ---------------------------------------------------------------------
+// FACT's async adapters
+
+/// `[prepare-call]`: a new task for the call `call` from `caller_instance`
+/// into `callee_instance`; the glue then stores the lowered parameters in
+/// [`params`]. A sync caller of an async-typed function must be allowed to
+/// block (wasmtime's `prepare_call`: `CannotBlockSyncTask`).
+pub fn prepare_call(call: Call, caller_instance: u32, callee_instance: u32, sync_caller: bool) -> Id {
+    if sync_caller && call.async_function {
+        trap_if(!glue::task_may_block(), Trap::CannotBlockSyncTask);
+    }
+    check(with(|s| s.new_task(callee_instance, call, Some(caller_instance))))
+}
+
+/// Where the glue stores task `t`'s lowered parameters (17 slots of 8
+/// bytes, the retptr last).
+pub fn params(t: Id) -> *mut u64 {
+    with(|s| s.task(t).params.as_mut_ptr())
+}
+
+/// `async [start-call]`: starts prepared task `t` for an async caller and
+/// returns the packed status (`RETURNED`, or `STARTING` / `STARTED` with a
+/// new subtask handle in the caller's table, `handle << 4 | status`).
+pub fn async_start(t: Id) -> u32 {
+    with(|s| s.push_high(Work::Start(t)));
+    let ev = wait_for_subtask(t);
+    with(|s| {
+        let task = s.task(t);
+        if ev == status::RETURNED {
+            task.terminal_delivered = true;
+            task.released = true;
+            s.maybe_delete(t);
+            return status::RETURNED;
+        }
+        let caller = task.caller_instance.expect("an inner caller");
+        let h = check(s.instance(caller).handles.insert(Handle::Subtask(Waitable::Guest(t))));
+        s.task(t).handle = Some(h);
+        h << 4 | ev
+    })
+}
+
+/// `sync [start-call]`: starts prepared task `t` for a sync caller, blocks
+/// until it returns and gives its one flat result (if any).
+pub fn sync_start(t: Id) -> u64 {
+    with(|s| s.push_high(Work::Start(t)));
+    while wait_for_subtask(t) != status::RETURNED {}
+    with(|s| {
+        let task = s.task(t);
+        task.terminal_delivered = true;
+        task.released = true;
+        let r = task.result;
+        s.maybe_delete(t);
+        r
+    })
+}
+
+/// Called by the start glue once `[async-start]` has lowered the
+/// parameters into the callee: the caller sees STARTED.
+pub fn started(t: Id) {
+    with(|s| {
+        s.task(t).lower_pending = false;
+        s.set_event(Waitable::Guest(t), status::STARTED);
+    });
+}
+
+/// Called by the glue when a sync-lifted callee (started by an async
+/// lower) has returned: the instance is left and the results are lowered
+/// as the caller (`[async-return]` follows).
+pub fn sync_callee_returned(t: Id) {
+    let (instance, caller) = with(|s| {
+        let task = s.task(t);
+        task.lift_pending = false;
+        (task.instance, task.caller)
+    });
+    with(|s| s.leave(instance));
+    switch(caller);
+}
+
+/// Called by the glue after `[async-return]` and post-return of a
+/// sync-lifted callee: the task returned.
+pub fn sync_callee_done(t: Id) {
+    switch(Thread::Task(t));
+    complete(t, status::RETURNED);
+}
+
+/// Stores a sync caller's one flat result (by the `[async-return]` glue).
+pub fn set_result(t: Id, value: u64) {
+    with(|s| s.task(t).result = value);
+}
+
+/// The task resolved: its caller sees `st` (wasmtime's `task_complete`).
+fn complete(t: Id, st: u32) {
+    with(|s| s.set_event(Waitable::Guest(t), st));
+}
+
+// ---------------------------------------------------------------------
+// Task built-ins
+
+/// `task.return` begins: checks the running task may return with
+/// signature `sig` and switches to its caller's thread for
+/// `[async-return]`. Returns the task (the glue finds the adapter by
+/// [`adapter_of`]).
+pub fn task_return_begin(sig: u32) -> Id {
+    let (t, caller) = check(with(|s| {
+        let t = current_task(s)?;
+        let task = s.task(t);
+        if !task.lift_pending {
+            return Err(Trap::TaskCancelOrReturnTwice);
+        }
+        if task.call.return_sig != sig {
+            return Err(Trap::TaskReturnInvalid);
+        }
+        task.lift_pending = false;
+        Ok((t, task.caller))
+    }));
+    switch(caller);
+    t
+}
+
+/// `task.return` ends: back on the task's thread, the task returned.
+pub fn task_return_end(t: Id) {
+    switch(Thread::Task(t));
+    complete(t, status::RETURNED);
+}
+
+/// The adapter of task `t`.
+pub fn adapter_of(t: Id) -> u32 {
+    with(|s| s.task(t).call.adapter)
+}
+
+/// `task.cancel`.
+pub fn task_cancel() {
+    let t = check(with(|s| {
+        let t = current_task(s)?;
+        let task = s.task(t);
+        if !task.cancel_sent {
+            return Err(Trap::TaskCancelNotCancelled);
+        }
+        if !task.lift_pending {
+            return Err(Trap::TaskCancelOrReturnTwice);
+        }
+        task.lift_pending = false;
+        Ok(t)
+    }));
+    complete(t, status::RETURN_CANCELLED);
+}
+
+/// `backpressure.inc` / `backpressure.dec` of `instance`: a `u16` that
+/// traps on over- and underflow; at 0 the calls waiting to enter go on.
+pub fn backpressure(instance: u32, increment: bool) {
+    check(with(|s| {
+        let inst = s.instance(instance);
+        let bp = if increment {
+            inst.backpressure.checked_add(1)
+        } else {
+            inst.backpressure.checked_sub(1)
+        };
+        inst.backpressure = bp.ok_or(Trap::BackpressureOverflow)?;
+        if bp == Some(0) {
+            s.release_pending(instance);
+        }
+        Ok(())
+    }))
+}
+
+/// `thread.yield`: lets other work run (when the task may block) and
+/// returns 1 if the task was cancelled (only when `cancellable`).
+pub fn thread_yield(cancellable: bool) -> u32 {
+    let take_cancel = |s: &mut State, t: Id| {
+        let task = s.task(t);
+        if cancellable && task.own_event == Some(event::TASK_CANCELLED) {
+            task.own_event = None;
+            return true;
+        }
+        false
+    };
+    let (t, may_block) = check(with(|s| {
+        let t = current_task(s)?;
+        Ok((t, s.task(t).may_block()))
+    }));
+    if with(|s| take_cancel(s, t)) {
+        return 1;
+    }
+    if may_block {
+        let frame = push_frame();
+        with(|s| s.push_low(Work::Resume(frame)));
+        run_until(frame);
+        pop_frame(frame);
+    }
+    u32::from(with(|s| take_cancel(s, t)))
+}
+
+/// `context.get i32 n`.
+pub fn context_get(n: u32) -> u32 {
+    with(|s| s.context[n as usize])
+}
+
+/// `context.set i32 n`.
+pub fn context_set(n: u32, value: u32) {
+    with(|s| s.context[n as usize] = value);
+}
+
+/// `enter-sync-call`: a sync→sync adapter's callee starts with fresh zero
+/// context slots.
+pub fn enter_sync_call() {
+    let depth = with(|s| {
+        s.sync_calls.push(SyncCall {
+            outer: s.current,
+            context: [0; 2],
+            may_block: false,
+        });
+        s.sync_calls.len() as u32 - 1
+    });
+    let may_block = glue::task_may_block();
+    with(|s| s.sync_calls[depth as usize].may_block = may_block);
+    switch(Thread::Sync(depth));
+}
+
+/// `exit-sync-call`: the caller's context slots come back.
+pub fn exit_sync_call() {
+    let outer = with(|s| s.sync_calls.last().expect("a sync call").outer);
+    switch(outer);
+    with(|s| s.sync_calls.pop());
+}
+
+// ---------------------------------------------------------------------
+// Waitables
+
+/// `waitable-set.new` in `instance`: the new set's handle.
+pub fn waitable_set_new(instance: u32) -> u32 {
+    check(with(|s| {
+        let set = s.store.insert(Entity::Set(Set {
+            instance,
+            ..Set::default()
+        }))?;
+        s.instance(instance).handles.insert(Handle::Set(set))
+    }))
+}
+
+/// `waitable-set.drop`.
+pub fn waitable_set_drop(instance: u32, h: u32) {
+    check(with(|s| {
+        let set = s.set_handle(instance, h)?;
+        s.instance(instance).handles.remove(h);
+        let st = s.set(set);
+        if !st.waiting.is_empty() {
+            return Err(Trap::WaitableSetDropHasWaiters);
+        }
+        if st.members > 0 {
+            return Err(Trap::SetHasMembers);
+        }
+        s.store.remove(set);
+        Ok(())
+    }))
+}
+
+/// `waitable.join`: moves waitable `w` into set `set` (0: out of any set);
+/// a pending event makes it ready there at once.
+pub fn waitable_join(instance: u32, w: u32, set: u32) {
+    check(with(|s| {
+        let waitable = s.waitable_handle(instance, w)?;
+        let new = if set == 0 { None } else { Some(s.set_handle(instance, set)?) };
+        join(s, waitable, new);
+        Ok(())
+    }))
+}
+
+fn join(s: &mut State, w: Waitable, new: Option<Id>) {
+    let Waitable::Guest(t) = w else {
+        unreachable!("host subtasks arrive with the outer boundary")
+    };
+    if let Some(old) = s.task(t).set.take() {
+        let old = s.set(old);
+        old.members -= 1;
+        old.ready.remove(&w);
+    }
+    if let Some(new) = new {
+        s.set(new).members += 1;
+        let task = s.task(t);
+        task.set = Some(new);
+        if let Some(ev) = task.event {
+            s.set_event(w, ev);
+        }
+    }
+}
+
+/// `waitable-set.wait`: blocks until the running task or the set has an
+/// event; returns the event code, with handle and payload in
+/// [`event_out`].
+pub fn waitable_set_wait(instance: u32, h: u32, cancellable: bool) -> u32 {
+    trap_if(!glue::task_may_block(), Trap::CannotBlockSyncTask);
+    let (t, set) = check(with(|s| Ok((current_task(s)?, s.set_handle(instance, h)?))));
+    loop {
+        if let Some(ev) = with(|s| take_event_out(s, t, set, cancellable)) {
+            return ev;
+        }
+        let frame = push_frame();
+        with(|s| {
+            let thread = s.task(t).thread;
+            s.set(set).waiting.insert(thread, Waiter::Frame(frame));
+        });
+        run_until(frame);
+        pop_frame(frame);
+    }
+}
+
+/// `waitable-set.poll`: the event if there is one, else `NONE`.
+pub fn waitable_set_poll(instance: u32, h: u32, cancellable: bool) -> u32 {
+    let (t, set) = check(with(|s| Ok((current_task(s)?, s.set_handle(instance, h)?))));
+    with(|s| {
+        take_event_out(s, t, set, cancellable).unwrap_or_else(|| {
+            s.event_out = [0, 0];
+            event::NONE
+        })
+    })
+}
+
+fn take_event_out(s: &mut State, t: Id, set: Id, cancellable: bool) -> Option<u32> {
+    let (code, handle, payload) = s.next_event(t, Some(set), cancellable)?;
+    s.event_out = [handle, payload];
+    Some(code)
+}
+
+/// Where `waitable-set.wait` / `poll` leave the event's handle and payload
+/// (two `u32`s) for the glue to copy into guest memory.
+pub fn event_out() -> *const u32 {
+    with(|s| s.event_out.as_ptr())
+}
+
+/// `subtask.drop`: traps unless the subtask resolved and its last event
+/// was delivered.
+pub fn subtask_drop(instance: u32, h: u32) {
+    check(with(|s| {
+        let w = s.waitable_handle(instance, h)?;
+        join(s, w, None);
+        s.instance(instance).handles.remove(h);
+        let Waitable::Guest(t) = w else {
+            unreachable!("host subtasks arrive with the outer boundary")
+        };
+        let task = s.task(t);
+        if task.lift_pending || task.event.is_some() {
+            return Err(Trap::SubtaskDropNotResolved);
+        }
+        task.released = true;
+        s.maybe_delete(t);
+        Ok(())
+    }))
+}
+
+/// `subtask.cancel` (sync, or async when `async_`): returns the terminal
+/// status, `START_CANCELLED` for a call that had not started, or `BLOCKED`
+/// (async only) when the callee has not resolved yet.
+pub fn subtask_cancel(instance: u32, h: u32, async_: bool) -> u32 {
+    if !async_ {
+        trap_if(!glue::task_may_block(), Trap::CannotBlockSyncTask);
+    }
+    let t = check(with(|s| {
+        let Waitable::Guest(t) = s.waitable_handle(instance, h)? else {
+            unreachable!("host subtasks arrive with the outer boundary")
+        };
+        if !async_ && s.task(t).set.is_some() {
+            return Err(Trap::WaitableSyncAndAsync);
+        }
+        Ok(t)
+    }));
+    let (lower_pending, lift_pending) = with(|s| {
+        let task = s.task(t);
+        (task.lower_pending, task.lift_pending)
+    });
+    if lower_pending {
+        let found = with(|s| {
+            let task = s.task(t);
+            task.lower_pending = false;
+            task.lift_pending = false;
+            task.exited = true;
+            s.end_thread(t);
+            s.unqueue(t)
+        });
+        trap_if(!found, Trap::SubtaskCancelAfterTerminal);
+        return status::START_CANCELLED;
+    }
+    let mut needs_block = false;
+    if lift_pending {
+        let woken = with(|s| {
+            let task = s.task(t);
+            task.cancel_sent = true;
+            task.own_event = Some(event::TASK_CANCELLED);
+            let thread = task.thread;
+            let set = task.wake_on_cancel.take()?;
+            s.set(set).waiting.remove(&thread);
+            s.push_high(Work::Deliver { task: t, set: None });
+            Some(())
+        });
+        if woken.is_some() {
+            // The caller yields so that the callee sees its cancellation.
+            let frame = push_frame();
+            with(|s| s.push_low(Work::Resume(frame)));
+            run_until(frame);
+            pop_frame(frame);
+        }
+        needs_block = with(|s| s.task(t).lift_pending);
+    }
+    if needs_block {
+        if async_ {
+            return BLOCKED;
+        }
+        loop {
+            let ev = wait_for_subtask(t);
+            if ev >= status::RETURNED {
+                with(|s| s.task(t).event = Some(ev));
+                break;
+            }
+        }
+    }
+    let ev = with(|s| s.take_event(Waitable::Guest(t)));
+    match ev {
+        Some(st @ (status::RETURNED | status::RETURN_CANCELLED)) => {
+            with(|s| s.task(t).terminal_delivered = true);
+            st
+        }
+        _ => glue::raise(Trap::SubtaskCancelAfterTerminal),
+    }
+}

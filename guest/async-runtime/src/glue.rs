@@ -1,0 +1,96 @@
+//! Calls from the runtime into the fused module: the per-adapter thunks
+//! Meld generates (they know the adapter's signature, memories and
+//! callee), the `task_may_block` global FACT's adapters read, and traps.
+//!
+//! In the fused module these are imports of the runtime's core module
+//! (module `meld:async-glue`), resolved by the linker. In the native unit
+//! tests they are a mock installed per test thread.
+
+#[cfg(not(test))]
+mod imp {
+    #[link(wasm_import_module = "meld:async-glue")]
+    unsafe extern "C" {
+        fn start(adapter: u32, task: u32) -> u32;
+        fn run_sync(adapter: u32, task: u32);
+        fn callback(adapter: u32, task: u32, event: u32, handle: u32, payload: u32) -> u32;
+        fn get_task_may_block() -> u32;
+        fn set_task_may_block(value: u32);
+        fn trap(code: u32) -> !;
+    }
+
+    pub fn call_start(adapter: u32, task: u32) -> u32 {
+        unsafe { start(adapter, task) }
+    }
+    pub fn call_run_sync(adapter: u32, task: u32) {
+        unsafe { run_sync(adapter, task) }
+    }
+    pub fn call_callback(adapter: u32, task: u32, event: u32, handle: u32, payload: u32) -> u32 {
+        unsafe { callback(adapter, task, event, handle, payload) }
+    }
+    pub fn task_may_block() -> bool {
+        unsafe { get_task_may_block() != 0 }
+    }
+    pub fn set_may_block(value: bool) {
+        unsafe { set_task_may_block(value as u32) }
+    }
+    pub fn raise(code: crate::codes::Trap) -> ! {
+        unsafe { trap(code as u32) }
+    }
+}
+
+#[cfg(test)]
+mod mock {
+    use std::cell::{Cell, RefCell};
+    use std::rc::Rc;
+
+    /// What a test's guest code does when the runtime calls it.
+    pub trait Mock {
+        /// A callback-lifted callee's first call: lower the parameters
+        /// (the glue calls [`crate::driver::started`]), run, return the
+        /// callback code.
+        fn start(&self, adapter: u32, task: u32) -> u32;
+        /// A sync-lifted callee started by an async lower.
+        fn run_sync(&self, adapter: u32, task: u32);
+        fn callback(&self, adapter: u32, task: u32, event: u32, handle: u32, payload: u32) -> u32;
+    }
+
+    thread_local! {
+        static MOCK: RefCell<Option<Rc<dyn Mock>>> = const { RefCell::new(None) };
+        static MAY_BLOCK: Cell<bool> = const { Cell::new(false) };
+    }
+
+    pub fn install(mock: Rc<dyn Mock>) {
+        MOCK.with(|m| *m.borrow_mut() = Some(mock));
+    }
+
+    /// Runs `f` on the mock; no borrow is held while it runs, so that it
+    /// can call the runtime (and, through it, itself) again.
+    fn with_mock<R>(f: impl FnOnce(&dyn Mock) -> R) -> R {
+        let mock = MOCK.with(|m| m.borrow().clone()).expect("a mock is installed");
+        f(&*mock)
+    }
+
+    pub fn call_start(adapter: u32, task: u32) -> u32 {
+        with_mock(|m| m.start(adapter, task))
+    }
+    pub fn call_run_sync(adapter: u32, task: u32) {
+        with_mock(|m| m.run_sync(adapter, task))
+    }
+    pub fn call_callback(adapter: u32, task: u32, event: u32, handle: u32, payload: u32) -> u32 {
+        with_mock(|m| m.callback(adapter, task, event, handle, payload))
+    }
+    pub fn task_may_block() -> bool {
+        MAY_BLOCK.with(Cell::get)
+    }
+    pub fn set_may_block(value: bool) {
+        MAY_BLOCK.with(|c| c.set(value))
+    }
+    pub fn raise(code: crate::codes::Trap) -> ! {
+        std::panic::panic_any(code)
+    }
+}
+
+#[cfg(not(test))]
+pub use imp::*;
+#[cfg(test)]
+pub use mock::*;

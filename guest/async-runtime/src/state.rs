@@ -1,0 +1,517 @@
+//! The runtime's data: per inner component instance, per task, per waitable
+//! set, and the scheduler's queues. Plain data and the operations that need
+//! no call into guest code; [`crate::driver`] runs guest code.
+//!
+//! The model is the spec's (`definitions.py`: `ComponentInstance`, `Task`,
+//! `Subtask`, `WaitableSet`) in the form wasmtime 48 gives it
+//! (`concurrent.rs`: `GuestTask`, `WaitableCommon`, `WorkItem`), because the
+//! fused module must behave as wasmtime runs the input: the same handle
+//! numbers, the same event order, the same interleaving.
+
+use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
+use alloc::vec::Vec;
+
+use crate::codes::{Trap, event, status};
+use crate::slab::Slab;
+
+/// A store-wide id (wasmtime's `ResourceTable` rep). Tasks, their implicit
+/// threads and sync-call sets, and waitable sets draw from one numbering
+/// with LIFO reuse, in the order wasmtime creates them; events of one set
+/// are delivered in the order of these ids.
+pub type Id = u32;
+
+/// Something a waitable set can hold. The derived order is wasmtime's
+/// delivery order (`Waitable: Ord`): host subtasks, then guest subtasks,
+/// each by id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Waitable {
+    /// A subtask of an async host import (the outer boundary).
+    Host(Id),
+    /// A subtask calling another inner component.
+    Guest(Id),
+}
+
+/// What an instance's handle points at. One index space per instance,
+/// shared with resource handles (whose data the resource runtime keeps).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Handle {
+    /// Reserved for the resource runtime.
+    Resource,
+    Subtask(Waitable),
+    Set(Id),
+}
+
+/// A unit of work for the scheduler (wasmtime's `WorkItem`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Work {
+    /// Start a prepared task in its instance (`GuestCallKind::StartImplicit`).
+    Start(Id),
+    /// Call a callback-lifted task's callback with its next event
+    /// (`GuestCallKind::DeliverEvent`).
+    Deliver { task: Id, set: Option<Id> },
+    /// Let the frame `n` of the stack go on (`WorkItem::ResumeFiber`).
+    Resume(u32),
+}
+
+impl Work {
+    fn task(self) -> Option<Id> {
+        match self {
+            Work::Start(t) | Work::Deliver { task: t, .. } => Some(t),
+            Work::Resume(_) => None,
+        }
+    }
+}
+
+/// Who waits on a waitable set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Waiter {
+    /// A callback-lifted task that returned WAIT: its callback is called.
+    Callback(Id),
+    /// A frame of the stack blocked in `waitable-set.wait`, a sync lower or
+    /// a sync `subtask.cancel`: it is resumed.
+    Frame(u32),
+}
+
+/// Per inner component instance (the spec's `ComponentInstance`, wasmtime's
+/// `InstanceState`).
+pub struct Instance {
+    pub handles: Slab<Handle>,
+    /// `backpressure.inc` / `dec`: a `u16`, over- and underflow trap.
+    pub backpressure: u16,
+    /// Set while a callback-lifted task (or a sync-lifted callee started
+    /// by an async lower) of this instance runs.
+    pub do_not_enter: bool,
+    /// Calls that could not run yet, by `(task, thread)` id: released in
+    /// that order (wasmtime's `partition_pending`).
+    pub pending: BTreeMap<(Id, Id), Work>,
+}
+
+impl Instance {
+    fn new() -> Self {
+        Instance {
+            handles: Slab::new(1),
+            backpressure: 0,
+            do_not_enter: false,
+            pending: BTreeMap::new(),
+        }
+    }
+}
+
+/// What the adapter needs to run a task; fixed per adapter by the planner.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Call {
+    /// The adapter: which glue thunks start the callee and return results.
+    pub adapter: u32,
+    /// The lifted function is typed `async`.
+    pub async_function: bool,
+    /// Lifted with a callback (else lifted sync; stackful lifts are refused
+    /// by the planner).
+    pub callback: bool,
+    /// The signature `task.return` must give: its result type, string
+    /// encoding and memory, as one id the planner assigns.
+    pub return_sig: u32,
+}
+
+/// A task: a call into an inner instance, with the waitable its caller
+/// sees (a `GuestTask` with its one implicit thread).
+pub struct Task {
+    pub instance: u32,
+    pub call: Call,
+    /// The thread that made the call, and its instance (`None` for the
+    /// host, at the outer boundary).
+    pub caller: Thread,
+    pub caller_instance: Option<u32>,
+    /// The caller holds no reference any more: it was told RETURNED at
+    /// once, dropped the subtask, or was a sync caller that returned.
+    pub released: bool,
+    /// A sync caller's one flat result.
+    pub result: u64,
+    /// The implicit thread's id and its sync-call set's id (both only
+    /// numbered: they order events like wasmtime's).
+    pub thread: Id,
+    pub sync_set: Id,
+    /// Parameters not lowered into the callee yet.
+    pub lower_pending: bool,
+    /// Neither `task.return` nor `task.cancel` yet.
+    pub lift_pending: bool,
+    pub starting_sent: bool,
+    pub cancel_sent: bool,
+    pub exited: bool,
+    /// The task's own next event: `NONE` after a yield or `TASK_CANCELLED`.
+    pub own_event: Option<u32>,
+    /// The set a callback WAIT is in, woken by cancellation.
+    pub wake_on_cancel: Option<Id>,
+    /// Seen as the caller's subtask: its one event slot (last write wins),
+    /// the set it joined, its handle in the caller's table.
+    pub event: Option<u32>,
+    pub set: Option<Id>,
+    pub handle: Option<u32>,
+    /// The caller's frame blocked on this subtask's next event.
+    pub sync_waiter: Option<u32>,
+    /// The terminal status was delivered to the caller.
+    pub terminal_delivered: bool,
+    /// The implicit thread's context slots (`context.get/set`).
+    pub context: [u32; 2],
+    /// The lowered parameters (retptr last, when there is one), stored by
+    /// the prepare-call glue and read by the start glue; a sync caller's
+    /// one flat result is left in `params[0]`.
+    pub params: [u64; 17],
+}
+
+impl Task {
+    /// wasmtime's `may_block`: an async-typed function, or one that has
+    /// returned, may block.
+    pub fn may_block(&self) -> bool {
+        self.call.async_function || !self.lift_pending
+    }
+}
+
+/// A waitable set.
+#[derive(Default)]
+pub struct Set {
+    /// The instance whose table holds its handle.
+    pub instance: u32,
+    /// Members with an undelivered event, in delivery order.
+    pub ready: BTreeSet<Waitable>,
+    pub members: u32,
+    /// Waiters by thread id (wasmtime's `waiting`, a `BTreeMap`).
+    pub waiting: BTreeMap<Id, Waiter>,
+}
+
+/// What the store-wide ids name.
+pub enum Entity {
+    Task(Task),
+    /// A task's implicit thread (numbered only).
+    Thread,
+    Set(Set),
+}
+
+/// The thread running inner code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Thread {
+    /// No inner task: the host called in, or nothing runs.
+    Host,
+    /// A task's implicit thread.
+    Task(Id),
+    /// The callee of a sync→sync adapter, by depth in [`State::sync_calls`]
+    /// (wasmtime materialises no task for these unless a built-in needs
+    /// one).
+    Sync(u32),
+}
+
+/// A sync→sync call in progress (`enter-sync-call` .. `exit-sync-call`).
+#[derive(Clone, Copy, Debug)]
+pub struct SyncCall {
+    /// The thread that made the call.
+    pub outer: Thread,
+    /// The callee's context slots and `task_may_block` while it is not the
+    /// running thread.
+    pub context: [u32; 2],
+    pub may_block: bool,
+}
+
+/// A frame of the one stack: a nested scheduler loop waiting to go on.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Frame {
+    pub id: u32,
+    /// Its `Resume` was taken by a loop higher on the stack: it goes on as
+    /// soon as the frames above it return.
+    pub resumed: bool,
+}
+
+/// The runtime's whole state.
+pub struct State {
+    pub instances: Vec<Instance>,
+    pub store: Slab<Entity>,
+    pub high: VecDeque<Work>,
+    pub low: VecDeque<Work>,
+    pub frames: Vec<Frame>,
+    pub next_frame: u32,
+    pub current: Thread,
+    /// The live context slots of the running thread.
+    pub context: [u32; 2],
+    pub sync_calls: Vec<SyncCall>,
+    /// The host thread's context and `task_may_block` while an inner task
+    /// runs.
+    pub host_context: [u32; 2],
+    pub host_may_block: bool,
+    /// The last event `waitable-set.wait` / `poll` took: handle, payload.
+    pub event_out: [u32; 2],
+}
+
+impl State {
+    /// The state of a fused module with `instances` inner instances.
+    pub fn new(instances: u32) -> Self {
+        State {
+            instances: (0..instances).map(|_| Instance::new()).collect(),
+            store: Slab::new(0),
+            high: VecDeque::new(),
+            low: VecDeque::new(),
+            frames: Vec::new(),
+            next_frame: 0,
+            current: Thread::Host,
+            context: [0; 2],
+            sync_calls: Vec::new(),
+            host_context: [0; 2],
+            host_may_block: false,
+            event_out: [0; 2],
+        }
+    }
+
+    pub fn instance(&mut self, i: u32) -> &mut Instance {
+        &mut self.instances[i as usize]
+    }
+
+    pub fn task(&mut self, t: Id) -> &mut Task {
+        match self.store.get_mut(t) {
+            Some(Entity::Task(t)) => t,
+            _ => unreachable!("task {t} is live"),
+        }
+    }
+
+    pub fn set(&mut self, s: Id) -> &mut Set {
+        match self.store.get_mut(s) {
+            Some(Entity::Set(s)) => s,
+            _ => unreachable!("set {s} is live"),
+        }
+    }
+
+    /// Handle `h` of instance `i`.
+    pub fn handle(&mut self, i: u32, h: u32) -> Result<Handle, Trap> {
+        self.instance(i).handles.get(h).copied().ok_or(Trap::UnknownHandle)
+    }
+
+    /// The set behind handle `h` of instance `i`.
+    pub fn set_handle(&mut self, i: u32, h: u32) -> Result<Id, Trap> {
+        match self.handle(i, h)? {
+            Handle::Set(s) => Ok(s),
+            _ => Err(Trap::WrongHandleKind),
+        }
+    }
+
+    /// The waitable behind handle `h` of instance `i`.
+    pub fn waitable_handle(&mut self, i: u32, h: u32) -> Result<Waitable, Trap> {
+        match self.handle(i, h)? {
+            Handle::Subtask(w) => Ok(w),
+            _ => Err(Trap::WrongHandleKind),
+        }
+    }
+
+    /// A new task for `call` into `instance`, called by the running thread
+    /// (wasmtime's `GuestTask::new`: the task, its thread's sync-call set,
+    /// then the thread, in that order).
+    pub fn new_task(
+        &mut self,
+        instance: u32,
+        call: Call,
+        caller_instance: Option<u32>,
+    ) -> Result<Id, Trap> {
+        let task = Task {
+            instance,
+            call,
+            caller: self.current,
+            caller_instance,
+            released: false,
+            result: 0,
+            thread: 0,
+            sync_set: 0,
+            lower_pending: true,
+            lift_pending: true,
+            starting_sent: false,
+            cancel_sent: false,
+            exited: false,
+            own_event: None,
+            wake_on_cancel: None,
+            event: None,
+            set: None,
+            handle: None,
+            sync_waiter: None,
+            terminal_delivered: false,
+            context: [0; 2],
+            params: [0; 17],
+        };
+        let id = self.store.insert(Entity::Task(task))?;
+        let sync_set = self.store.insert(Entity::Thread)?;
+        let thread = self.store.insert(Entity::Thread)?;
+        let t = self.task(id);
+        t.sync_set = sync_set;
+        t.thread = thread;
+        Ok(id)
+    }
+
+    /// The task's thread ends (wasmtime's `cleanup_thread`): its ids are
+    /// freed (thread, then sync-call set).
+    pub fn end_thread(&mut self, t: Id) {
+        let (thread, sync_set) = {
+            let t = self.task(t);
+            (t.thread, t.sync_set)
+        };
+        self.store.remove(thread);
+        self.store.remove(sync_set);
+    }
+
+    /// Frees task `t`'s id once it has exited and its caller holds no
+    /// reference (wasmtime's `ready_to_delete`).
+    pub fn maybe_delete(&mut self, t: Id) {
+        let task = self.task(t);
+        if task.exited && task.released && !task.lift_pending {
+            self.store.remove(t);
+        }
+    }
+
+    /// Sets `w`'s event (overwriting the one there) and wakes whoever waits
+    /// for it (wasmtime's `set_event` and `mark_ready`).
+    pub fn set_event(&mut self, w: Waitable, code_status: u32) {
+        let Waitable::Guest(t) = w else {
+            unreachable!("host subtasks arrive with the outer boundary")
+        };
+        let task = self.task(t);
+        task.event = Some(code_status);
+        if let Some(frame) = task.sync_waiter.take() {
+            self.high.push_front(Work::Resume(frame));
+            return;
+        }
+        if let Some(s) = task.set {
+            let set = self.set(s);
+            set.ready.insert(w);
+            if let Some((_, waiter)) = set.waiting.pop_first() {
+                self.wake(waiter, Some(s));
+            }
+        }
+    }
+
+    /// Queues what lets `waiter` go on.
+    pub fn wake(&mut self, waiter: Waiter, set: Option<Id>) {
+        let item = match waiter {
+            Waiter::Frame(f) => Work::Resume(f),
+            Waiter::Callback(task) => {
+                self.task(task).wake_on_cancel = None;
+                Work::Deliver { task, set }
+            }
+        };
+        self.high.push_front(item);
+    }
+
+    /// Takes `w`'s event (wasmtime's `take_event`).
+    pub fn take_event(&mut self, w: Waitable) -> Option<u32> {
+        let Waitable::Guest(t) = w else {
+            unreachable!("host subtasks arrive with the outer boundary")
+        };
+        let task = self.task(t);
+        let ev = task.event.take();
+        if let Some(s) = task.set {
+            self.set(s).ready.remove(&w);
+        }
+        ev
+    }
+
+    /// The next event for `task` waiting on `set`: its own event first,
+    /// then the set's first ready member (wasmtime's `get_event`). Returns
+    /// `(code, handle, payload)`.
+    pub fn next_event(&mut self, task: Id, set: Option<Id>, cancellable: bool) -> Option<(u32, u32, u32)> {
+        let t = self.task(task);
+        if let Some(ev) = t.own_event
+            && (cancellable || ev != event::TASK_CANCELLED)
+        {
+            t.own_event = None;
+            return Some((ev, 0, 0));
+        }
+        let w = self.set(set?).ready.pop_first()?;
+        let Waitable::Guest(sub) = w else {
+            unreachable!("host subtasks arrive with the outer boundary")
+        };
+        let sub = self.task(sub);
+        let st = sub.event.take().expect("a ready waitable has an event");
+        let handle = sub.handle.expect("a waitable in a set has a handle");
+        if st >= status::RETURNED {
+            sub.terminal_delivered = true;
+        }
+        Some((event::SUBTASK, handle, st))
+    }
+
+    /// Queues `work` at the back of the high-priority queue.
+    pub fn push_high(&mut self, work: Work) {
+        self.high.push_front(work);
+    }
+
+    /// Queues `work` at the back of the low-priority queue.
+    pub fn push_low(&mut self, work: Work) {
+        self.low.push_front(work);
+    }
+
+    /// The next item: one high-priority item, or a low-priority one when no
+    /// high-priority item is left (wasmtime's `poll_until`).
+    pub fn pop(&mut self) -> Option<Work> {
+        self.high.pop_back().or_else(|| self.low.pop_back())
+    }
+
+    /// Whether `work` can run now (wasmtime's `GuestCall::is_ready`).
+    pub fn is_ready(&mut self, work: Work) -> bool {
+        match work {
+            Work::Start(t) => {
+                let i = self.task(t).instance;
+                let inst = self.instance(i);
+                !inst.do_not_enter && inst.backpressure == 0
+            }
+            Work::Deliver { task, .. } => {
+                let i = self.task(task).instance;
+                !self.instance(i).do_not_enter
+            }
+            Work::Resume(_) => true,
+        }
+    }
+
+    /// Parks `work`, which is not ready; a task not started yet tells its
+    /// caller STARTING, once (wasmtime's `handle_work_item`).
+    pub fn park(&mut self, work: Work) {
+        let t = work.task().expect("only calls are parked");
+        let task = self.task(t);
+        let (instance, thread) = (task.instance, task.thread);
+        if !task.starting_sent {
+            task.starting_sent = true;
+            if matches!(work, Work::Start(_)) {
+                self.set_event(Waitable::Guest(t), status::STARTING);
+            }
+        }
+        self.instance(instance).pending.insert((t, thread), work);
+    }
+
+    /// Marks `instance` entered by a task (wasmtime's `enter_instance`).
+    pub fn enter(&mut self, instance: u32) {
+        self.instance(instance).do_not_enter = true;
+    }
+
+    /// Leaves `instance` and requeues its parked calls that can run now, in
+    /// id order (wasmtime's `exit_instance` and `partition_pending`).
+    pub fn leave(&mut self, instance: u32) {
+        self.instance(instance).do_not_enter = false;
+        self.release_pending(instance);
+    }
+
+    pub fn release_pending(&mut self, instance: u32) {
+        let parked: Vec<((Id, Id), Work)> =
+            core::mem::take(&mut self.instance(instance).pending).into_iter().collect();
+        for (key, work) in parked {
+            if self.is_ready(work) {
+                self.push_high(work);
+            } else {
+                self.instance(instance).pending.insert(key, work);
+            }
+        }
+    }
+
+    /// Removes every queued or parked call of task `t`; whether any was.
+    pub fn unqueue(&mut self, t: Id) -> bool {
+        let i = self.task(t).instance;
+        let pending = &mut self.instance(i).pending;
+        let before = pending.len();
+        pending.retain(|(task, _), _| *task != t);
+        let mut found = pending.len() != before;
+        for q in [&mut self.high, &mut self.low] {
+            let before = q.len();
+            q.retain(|w| w.task() != Some(t));
+            found |= q.len() != before;
+        }
+        found
+    }
+}

@@ -1,0 +1,380 @@
+//! The runtime driven natively through a mock of the glue: each test
+//! scripts what guest code does when it is started or called back, and
+//! checks the statuses, handles, events and traps against what wasmtime 48
+//! gives for the same calls (`concurrent.rs`; the fixtures'
+//! transcripts in `tests/tests/async_calls.rs` check the same end to end).
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use crate::codes::{Trap, callback, event, status};
+use crate::driver::*;
+use crate::glue::{self, Mock};
+use crate::state::Call;
+use crate::{init, with};
+
+type StartFn = Rc<dyn Fn(u32) -> u32>;
+type CallbackFn = Rc<dyn Fn(u32, u32, u32, u32) -> u32>;
+
+/// Guest code by adapter: the first call (after the parameters are
+/// lowered) and the callback.
+#[derive(Default)]
+struct Script {
+    start: RefCell<HashMap<u32, StartFn>>,
+    callback: RefCell<HashMap<u32, CallbackFn>>,
+    log: RefCell<Vec<String>>,
+}
+
+impl Mock for Script {
+    fn start(&self, adapter: u32, task: u32) -> u32 {
+        started(task);
+        let f = self.start.borrow()[&adapter].clone();
+        f(task)
+    }
+    fn run_sync(&self, adapter: u32, task: u32) {
+        started(task);
+        let f = self.start.borrow()[&adapter].clone();
+        let r = f(task);
+        sync_callee_returned(task);
+        set_result(task, u64::from(r));
+        sync_callee_done(task);
+    }
+    fn callback(&self, adapter: u32, task: u32, ev: u32, h: u32, p: u32) -> u32 {
+        let f = self.callback.borrow()[&adapter].clone();
+        f(task, ev, h, p)
+    }
+}
+
+/// A runtime of `instances` instances and an empty script.
+fn setup(instances: u32) -> Rc<Script> {
+    init(instances);
+    glue::set_may_block(true);
+    let script = Rc::new(Script::default());
+    glue::install(script.clone());
+    script
+}
+
+impl Script {
+    fn on_start(&self, adapter: u32, f: impl Fn(u32) -> u32 + 'static) {
+        self.start.borrow_mut().insert(adapter, Rc::new(f));
+    }
+    fn on_callback(&self, adapter: u32, f: impl Fn(u32, u32, u32, u32) -> u32 + 'static) {
+        self.callback.borrow_mut().insert(adapter, Rc::new(f));
+    }
+    fn log(&self, line: impl Into<String>) {
+        self.log.borrow_mut().push(line.into());
+    }
+    fn lines(&self) -> Vec<String> {
+        self.log.borrow().clone()
+    }
+}
+
+fn call(adapter: u32) -> Call {
+    Call {
+        adapter,
+        async_function: true,
+        callback: true,
+        return_sig: 7,
+    }
+}
+
+/// `task.return` with signature 7.
+fn ret() {
+    let t = task_return_begin(7);
+    task_return_end(t);
+}
+
+/// The trap `f` raises.
+fn trap_of(f: impl FnOnce()) -> Trap {
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    match r {
+        Ok(()) => panic!("no trap"),
+        Err(e) => *e.downcast::<Trap>().expect("a runtime trap"),
+    }
+}
+
+fn event_of(t: u32) -> Option<u32> {
+    with(|s| s.task(t).event)
+}
+
+#[test]
+fn a_callee_that_returns_at_once_gives_returned_and_no_handle() {
+    let g = setup(2);
+    let g2 = g.clone();
+    g.on_start(0, move |_| {
+        g2.log("callee runs");
+        ret();
+        callback::EXIT
+    });
+    let t = prepare_call(call(0), 0, 1, false);
+    assert_eq!(async_start(t), status::RETURNED);
+    assert_eq!(g.lines(), ["callee runs"]);
+    // The task is gone: its id is free again.
+    assert!(with(|s| s.store.get(t).is_none()));
+    // No handle was allocated: the next one is 1.
+    assert_eq!(waitable_set_new(0), 1);
+}
+
+#[test]
+fn a_yielding_callee_is_started_then_returns_on_a_later_turn() {
+    let g = setup(2);
+    g.on_start(0, |_| callback::YIELD);
+    let g2 = g.clone();
+    g.on_callback(0, move |_, ev, h, p| {
+        g2.log(format!("callback {ev} {h} {p}"));
+        ret();
+        callback::EXIT
+    });
+    let t = prepare_call(call(0), 0, 1, false);
+    // STARTED, subtask handle 1 in the caller's table.
+    assert_eq!(async_start(t), 1 << 4 | status::STARTED);
+    assert!(g.lines().is_empty());
+    run_all();
+    // A yield is delivered as (NONE, 0, 0).
+    assert_eq!(g.lines(), ["callback 0 0 0"]);
+    assert_eq!(event_of(t), Some(status::RETURNED));
+    // Resolved and its event not taken yet: dropping it traps.
+    assert_eq!(trap_of(|| subtask_drop(0, 1)), Trap::SubtaskDropNotResolved);
+}
+
+#[test]
+fn backpressure_holds_a_call_until_it_is_lowered() {
+    let g = setup(2);
+    let g2 = g.clone();
+    g.on_start(0, move |_| {
+        g2.log("entered");
+        ret();
+        callback::EXIT
+    });
+    backpressure(1, true);
+    let t = prepare_call(call(0), 0, 1, false);
+    assert_eq!(async_start(t), 1 << 4 | status::STARTING);
+    assert!(g.lines().is_empty());
+    backpressure(1, false);
+    run_all();
+    assert_eq!(g.lines(), ["entered"]);
+    assert_eq!(event_of(t), Some(status::RETURNED));
+    assert_eq!(trap_of(|| backpressure(1, false)), Trap::BackpressureOverflow);
+}
+
+#[test]
+fn a_callback_waiting_on_a_set_gets_its_subtask_events() {
+    // Caller (adapter 0, instance 1) calls callee (adapter 1, instance 2),
+    // which yields once; the caller joins the subtask to a set and waits.
+    let g = setup(3);
+    let g2 = g.clone();
+    g.on_start(0, move |_| {
+        let sub = prepare_call(call(1), 1, 2, false);
+        let st = async_start(sub);
+        g2.log(format!("caller: status {st:#x}"));
+        let set = waitable_set_new(1);
+        waitable_join(1, st >> 4, set);
+        callback::WAIT | set << 4
+    });
+    let g3 = g.clone();
+    g.on_callback(0, move |_, ev, h, p| {
+        g3.log(format!("caller: event {ev} {h} {p}"));
+        subtask_drop(1, h);
+        ret();
+        callback::EXIT
+    });
+    g.on_start(1, |_| callback::YIELD);
+    let g4 = g.clone();
+    g.on_callback(1, move |_, _, _, _| {
+        g4.log("callee returns");
+        ret();
+        callback::EXIT
+    });
+    let t = prepare_call(call(0), 0, 1, false);
+    assert_eq!(async_start(t), 1 << 4 | status::STARTED);
+    run_all();
+    assert_eq!(
+        g.lines(),
+        [
+            "caller: status 0x11",
+            "callee returns",
+            "caller: event 1 1 2",
+        ]
+    );
+    assert_eq!(event_of(t), Some(status::RETURNED));
+}
+
+#[test]
+fn a_sync_caller_blocks_until_the_async_callee_returns() {
+    let g = setup(2);
+    g.on_start(0, |_| callback::YIELD);
+    let count = Rc::new(RefCell::new(0));
+    g.on_callback(0, move |t, _, _, _| {
+        *count.borrow_mut() += 1;
+        if *count.borrow() < 3 {
+            return callback::YIELD;
+        }
+        let r = task_return_begin(7);
+        set_result(r, 42);
+        task_return_end(r);
+        let _ = t;
+        callback::EXIT
+    });
+    let t = prepare_call(call(0), 0, 1, true);
+    assert_eq!(sync_start(t), 42);
+    assert!(with(|s| s.store.get(t).is_none()));
+}
+
+#[test]
+fn a_sync_caller_that_may_not_block_traps() {
+    setup(2);
+    glue::set_may_block(false);
+    assert_eq!(
+        trap_of(|| {
+            prepare_call(call(0), 0, 1, true);
+        }),
+        Trap::CannotBlockSyncTask
+    );
+}
+
+#[test]
+fn cancelling_a_call_that_has_not_started_returns_start_cancelled() {
+    let g = setup(2);
+    g.on_start(0, |_| unreachable!("never starts"));
+    backpressure(1, true);
+    let t = prepare_call(call(0), 0, 1, false);
+    assert_eq!(async_start(t), 1 << 4 | status::STARTING);
+    assert_eq!(subtask_cancel(0, 1, false), status::START_CANCELLED);
+    backpressure(1, false);
+    run_all();
+}
+
+#[test]
+fn cancelling_a_waiting_callee_delivers_task_cancelled() {
+    let g = setup(3);
+    // The callee waits on an empty set; cancelled, it calls task.cancel.
+    g.on_start(0, |_| {
+        let set = waitable_set_new(1);
+        callback::WAIT | set << 4
+    });
+    let g2 = g.clone();
+    g.on_callback(0, move |_, ev, h, p| {
+        g2.log(format!("callee: event {ev} {h} {p}"));
+        task_cancel();
+        callback::EXIT
+    });
+    let t = prepare_call(call(0), 2, 1, false);
+    let st = async_start(t);
+    assert_eq!(st, 1 << 4 | status::STARTED);
+    // A task of instance 2 cancels it (sync): it sees RETURN_CANCELLED.
+    let r = subtask_cancel(2, 1, false);
+    assert_eq!(r, status::RETURN_CANCELLED);
+    assert_eq!(g.lines(), [format!("callee: event {} 0 0", event::TASK_CANCELLED)]);
+    subtask_drop(2, 1);
+    assert!(with(|s| s.store.get(t).is_none()));
+}
+
+#[test]
+fn handles_are_shared_and_reused_last_freed_first() {
+    setup(1);
+    let a = waitable_set_new(0);
+    let b = waitable_set_new(0);
+    let c = waitable_set_new(0);
+    assert_eq!((a, b, c), (1, 2, 3));
+    waitable_set_drop(0, 1);
+    waitable_set_drop(0, 3);
+    assert_eq!(waitable_set_new(0), 3);
+    assert_eq!(waitable_set_new(0), 1);
+    assert_eq!(trap_of(|| waitable_set_drop(0, 9)), Trap::UnknownHandle);
+}
+
+#[test]
+fn misuse_traps_where_wasmtime_traps() {
+    let g = setup(2);
+    // task.return twice.
+    g.on_start(0, |_| {
+        ret();
+        ret();
+        callback::EXIT
+    });
+    let t = prepare_call(call(0), 0, 1, false);
+    assert_eq!(trap_of(|| { async_start(t); }), Trap::TaskCancelOrReturnTwice);
+
+    let g = setup(2);
+    // task.return with another signature.
+    g.on_start(0, |_| {
+        task_return_begin(8);
+        callback::EXIT
+    });
+    let t = prepare_call(call(0), 0, 1, false);
+    assert_eq!(trap_of(|| { async_start(t); }), Trap::TaskReturnInvalid);
+
+    let g = setup(2);
+    // EXIT without task.return.
+    g.on_start(0, |_| callback::EXIT);
+    let t = prepare_call(call(0), 0, 1, false);
+    assert_eq!(trap_of(|| { async_start(t); }), Trap::NoAsyncResult);
+
+    let g = setup(2);
+    // An unknown callback code.
+    g.on_start(0, |_| 3);
+    let t = prepare_call(call(0), 0, 1, false);
+    assert_eq!(trap_of(|| { async_start(t); }), Trap::UnsupportedCallbackCode);
+
+    let g = setup(2);
+    // task.cancel when not cancelled.
+    g.on_start(0, |_| {
+        task_cancel();
+        callback::EXIT
+    });
+    let t = prepare_call(call(0), 0, 1, false);
+    assert_eq!(trap_of(|| { async_start(t); }), Trap::TaskCancelNotCancelled);
+
+    // A set with members cannot be dropped; nor one with a waiter.
+    let g = setup(2);
+    g.on_start(0, |_| callback::YIELD);
+    let t = prepare_call(call(0), 0, 1, false);
+    let h = async_start(t) >> 4;
+    let set = waitable_set_new(0);
+    waitable_join(0, h, set);
+    assert_eq!(trap_of(|| waitable_set_drop(0, set)), Trap::SetHasMembers);
+
+    // waitable-set.wait where the task may not block.
+    setup(1);
+    glue::set_may_block(false);
+    assert_eq!(trap_of(|| { waitable_set_wait(0, 1, false); }), Trap::CannotBlockSyncTask);
+}
+
+#[test]
+fn nothing_left_to_run_is_a_deadlock() {
+    let g = setup(2);
+    // A sync caller of a callee that waits forever.
+    g.on_start(0, |_| {
+        let set = waitable_set_new(1);
+        callback::WAIT | set << 4
+    });
+    let t = prepare_call(call(0), 0, 1, true);
+    assert_eq!(trap_of(|| { sync_start(t); }), Trap::AsyncDeadlock);
+}
+
+#[test]
+fn context_slots_belong_to_the_thread() {
+    let g = setup(2);
+    context_set(0, 5);
+    g.on_start(0, |_| {
+        assert_eq!(context_get(0), 0, "a task starts with zero slots");
+        context_set(0, 9);
+        callback::YIELD
+    });
+    g.on_callback(0, |_, _, _, _| {
+        assert_eq!(context_get(0), 9, "its slots are kept across callbacks");
+        ret();
+        callback::EXIT
+    });
+    let t = prepare_call(call(0), 0, 1, false);
+    async_start(t);
+    assert_eq!(context_get(0), 5, "the caller's slots come back");
+    run_all();
+    assert_eq!(context_get(0), 5);
+    enter_sync_call();
+    assert_eq!(context_get(0), 0);
+    context_set(0, 1);
+    exit_sync_call();
+    assert_eq!(context_get(0), 5);
+}

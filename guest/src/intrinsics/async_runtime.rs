@@ -1,0 +1,174 @@
+//! The component-model async runtime (`guest/async-runtime/`, compiled by
+//! `build.rs`): its binary and its contract with the planner, the names and
+//! core signatures of what it exports and imports.
+//!
+//! Not linked yet: issue 19 builds the planner's side (see `ASYNC.md`).
+
+use crate::sig::CoreSig;
+use wasm_encoder::ValType::{I32, I64};
+
+/// The runtime's core module: one memory of its own, imports from
+/// [`GLUE_MODULE`], exports [`RuntimeFunc`]s.
+pub fn module() -> &'static [u8] {
+    include_bytes!(concat!(env!("OUT_DIR"), "/async_runtime.wasm"))
+}
+
+/// The module name of the runtime's imports ([`GlueFunc`]).
+pub const GLUE_MODULE: &str = "meld:async-glue";
+
+macro_rules! contract {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $v:ident = $s:literal ($($p:ident),*) -> ($($r:ident),*),)* }) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum $name { $($(#[$vm])* $v,)* }
+
+        impl $name {
+            /// Every member.
+            pub const ALL: &[$name] = &[$($name::$v,)*];
+
+            /// The export or import name.
+            pub fn name(self) -> &'static str {
+                match self { $($name::$v => $s,)* }
+            }
+
+            /// The member named `name`.
+            pub fn parse(name: &str) -> Option<Self> {
+                match name { $($s => Some($name::$v),)* _ => None }
+            }
+
+            /// Its core signature.
+            pub fn sig(self) -> CoreSig {
+                match self { $($name::$v => CoreSig::new(vec![$($p),*], vec![$($r),*]),)* }
+            }
+        }
+    };
+}
+
+contract! {
+    /// The runtime's exports. Instance arguments are inner component
+    /// instance numbers; handles are per instance, starting at 1.
+    RuntimeFunc {
+        /// `(instances)`: sets up that many inner instances.
+        Init = "init" (I32) -> (),
+        /// `(adapter, flags, return_sig, caller, callee) -> task`: FACT's
+        /// `[prepare-call]` (flags: 1 async-typed, 2 callback, 4 sync caller).
+        PrepareCall = "prepare-call" (I32, I32, I32, I32, I32) -> (I32),
+        /// `(task) -> ptr`: 17 slots of 8 bytes for the lowered parameters.
+        Params = "params" (I32) -> (I32),
+        /// `(task) -> status`: `async [start-call]`.
+        AsyncStart = "async-start" (I32) -> (I32),
+        /// `(task) -> result`: `sync [start-call]`, the one flat result.
+        SyncStart = "sync-start" (I32) -> (I64),
+        Started = "started" (I32) -> (),
+        SyncCalleeReturned = "sync-callee-returned" (I32) -> (),
+        SyncCalleeDone = "sync-callee-done" (I32) -> (),
+        SetResult = "set-result" (I32, I64) -> (),
+        /// `(return_sig) -> task`, then the glue's `[async-return]`, then
+        /// `task-return-end(task)`.
+        TaskReturnBegin = "task-return-begin" (I32) -> (I32),
+        TaskReturnEnd = "task-return-end" (I32) -> (),
+        AdapterOf = "adapter-of" (I32) -> (I32),
+        TaskCancel = "task.cancel" () -> (),
+        BackpressureInc = "backpressure.inc" (I32) -> (),
+        BackpressureDec = "backpressure.dec" (I32) -> (),
+        /// `(cancellable) -> cancelled`.
+        ThreadYield = "thread.yield" (I32) -> (I32),
+        ContextGet = "context.get" (I32) -> (I32),
+        ContextSet = "context.set" (I32, I32) -> (),
+        EnterSyncCall = "enter-sync-call" () -> (),
+        ExitSyncCall = "exit-sync-call" () -> (),
+        WaitableSetNew = "waitable-set.new" (I32) -> (I32),
+        WaitableSetDrop = "waitable-set.drop" (I32, I32) -> (),
+        WaitableJoin = "waitable.join" (I32, I32, I32) -> (),
+        /// `(instance, set, cancellable) -> event code`; handle and payload
+        /// at `event-out()`.
+        WaitableSetWait = "waitable-set.wait" (I32, I32, I32) -> (I32),
+        WaitableSetPoll = "waitable-set.poll" (I32, I32, I32) -> (I32),
+        EventOut = "event-out" () -> (I32),
+        SubtaskDrop = "subtask.drop" (I32, I32) -> (),
+        /// `(instance, subtask, async) -> status or BLOCKED`.
+        SubtaskCancel = "subtask.cancel" (I32, I32, I32) -> (I32),
+        /// Runs queued work until none is left.
+        Run = "run" () -> (),
+    }
+}
+
+contract! {
+    /// What the runtime imports from the fused module ([`GLUE_MODULE`]).
+    GlueFunc {
+        /// `(adapter, task) -> callback code`: `[async-start]`, `started`,
+        /// the callback-lifted callee.
+        Start = "start" (I32, I32) -> (I32),
+        /// `(adapter, task)`: a sync-lifted callee started by an async lower.
+        RunSync = "run_sync" (I32, I32) -> (),
+        /// `(adapter, task, event, handle, payload) -> callback code`.
+        Callback = "callback" (I32, I32, I32, I32, I32) -> (I32),
+        GetTaskMayBlock = "get_task_may_block" () -> (I32),
+        SetTaskMayBlock = "set_task_may_block" (I32) -> (),
+        /// `(code)`: traps.
+        Trap = "trap" (I32) -> (),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasmparser::{Parser, Payload, TypeRef, Validator};
+
+    /// The compiled runtime validates, exports exactly [`RuntimeFunc`] and
+    /// imports exactly [`GlueFunc`], with the signatures given here.
+    #[test]
+    fn the_runtime_keeps_its_contract() {
+        let bytes = module();
+        let types = Validator::new().validate_all(bytes).expect("the runtime validates");
+        let val = |t: &wasmparser::ValType| match t {
+            wasmparser::ValType::I32 => I32,
+            wasmparser::ValType::I64 => I64,
+            other => panic!("unexpected {other:?}"),
+        };
+        let sig_of = |f: u32| {
+            let id = types.as_ref().core_function_at(f);
+            let f = types[id].unwrap_func();
+            CoreSig::new(
+                f.params().iter().map(val).collect(),
+                f.results().iter().map(val).collect(),
+            )
+        };
+        let mut imports = Vec::new();
+        let mut exports = Vec::new();
+        for payload in Parser::new(0).parse_all(bytes) {
+            match payload.unwrap() {
+                Payload::ImportSection(s) => {
+                    for (i, imp) in s.into_imports().enumerate() {
+                        let imp = imp.unwrap();
+                        assert_eq!(imp.module, GLUE_MODULE);
+                        assert!(matches!(imp.ty, TypeRef::Func(_)), "{}", imp.name);
+                        let f = GlueFunc::parse(imp.name)
+                            .unwrap_or_else(|| panic!("unexpected import {}", imp.name));
+                        assert_eq!(sig_of(i as u32), f.sig(), "{}", imp.name);
+                        imports.push(f);
+                    }
+                }
+                Payload::ExportSection(s) => {
+                    for e in s {
+                        let e = e.unwrap();
+                        if e.kind != wasmparser::ExternalKind::Func {
+                            continue;
+                        }
+                        let f = RuntimeFunc::parse(e.name)
+                            .unwrap_or_else(|| panic!("unexpected export {}", e.name));
+                        assert_eq!(sig_of(e.index), f.sig(), "{}", e.name);
+                        exports.push(f);
+                    }
+                }
+                _ => {}
+            }
+        }
+        for f in GlueFunc::ALL {
+            assert!(imports.contains(f), "{f:?} is not imported");
+        }
+        for f in RuntimeFunc::ALL {
+            assert!(exports.contains(f), "{f:?} is not exported");
+        }
+    }
+}
