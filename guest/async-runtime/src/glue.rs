@@ -7,6 +7,11 @@
 //! tests they are a mock installed per test thread.
 
 #[cfg(not(test))]
+pub use imp::*;
+#[cfg(test)]
+pub use mock::*;
+
+#[cfg(not(test))]
 mod imp {
     #[link(wasm_import_module = "meld:async-glue")]
     unsafe extern "C" {
@@ -90,7 +95,3 @@ mod mock {
     }
 }
 
-#[cfg(not(test))]
-pub use imp::*;
-#[cfg(test)]
-pub use mock::*;
