@@ -1,11 +1,13 @@
-//! Finds uses of component-model features Meld refuses, before translation.
+//! Finds uses of component-model async and threads, before translation.
 //!
-//! Component-model async must be refused before `wasmtime-environ` compiles
-//! adapters: with `concurrency_support` off (see [`super::tunables`]) FACT
-//! asserts that no adapter is async. So every level of the input (nested
-//! components included) is scanned for async function types, `stream` /
-//! `future` / `error-context` types, async canonical options and the
-//! canonical built-ins of async and threads.
+//! Whether the input uses async decides how it is translated: FACT's
+//! adapters track tasks only with `concurrency_support` on (see
+//! [`super::tunables`]), and with it off FACT asserts that no adapter is
+//! async. A composition without async is translated without it and fuses to
+//! the same bytes as before async existed. So every level of the input
+//! (nested components included) is scanned for async function types,
+//! `stream` / `future` / `error-context` types, async canonical options and
+//! the canonical built-ins of async and threads.
 
 use crate::diagnostics::{Code, Diagnostic};
 use wasmparser::{
@@ -13,42 +15,68 @@ use wasmparser::{
     ComponentTypeDeclaration, InstanceTypeDeclaration, Parser, Payload, PrimitiveValType,
 };
 
-/// Returns E0007 (async) or E0006 (threads) for the first such use, with its
-/// byte offset. Input that does not parse is left to the validator.
-pub fn refuse_unsupported(input: &[u8]) -> Result<(), Diagnostic> {
+/// The first use of component-model async in an input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AsyncUse {
+    /// What it is, e.g. "an async function type".
+    pub what: &'static str,
+    /// Its byte offset in the input.
+    pub offset: usize,
+}
+
+impl AsyncUse {
+    /// E0007 for this use, with its offset.
+    pub fn refusal(self) -> Diagnostic {
+        Diagnostic::error(
+            Code::UnsupportedAsync,
+            format!("unsupported: component-model async ({})", self.what),
+        )
+        .at(self.offset as u64)
+        .note("Meld fuses synchronous compositions; async support is being built (issue 19)")
+    }
+}
+
+/// The first use of component-model async, if any.
+///
+/// # Errors
+/// E0006 for shared-everything threads (`thread.spawn*`,
+/// `thread.available-parallelism`), which wasmtime does not translate.
+/// Input that does not parse is left to the validator.
+pub fn first_async_use(input: &[u8]) -> Result<Option<AsyncUse>, Diagnostic> {
+    let mut first = None;
+    let mut note = |what, offset| {
+        first.get_or_insert(AsyncUse { what, offset });
+    };
     for payload in Parser::new(0).parse_all(input) {
-        let Ok(payload) = payload else { return Ok(()) };
+        let Ok(payload) = payload else { break };
         match payload {
             Payload::ComponentTypeSection(s) => {
                 for ty in s.into_iter_with_offsets() {
-                    let Ok((offset, ty)) = ty else { return Ok(()) };
+                    let Ok((offset, ty)) = ty else { break };
                     if let Some(what) = async_in_type(&ty) {
-                        return Err(async_at(what, offset));
+                        note(what, offset);
                     }
                 }
             }
             Payload::ComponentCanonicalSection(s) => {
                 for f in s.into_iter_with_offsets() {
-                    let Ok((offset, f)) = f else { return Ok(()) };
-                    check_canonical(&f, offset)?;
+                    let Ok((offset, f)) = f else { break };
+                    if let Some(what) = async_in_canonical(&f, offset)? {
+                        note(what, offset);
+                    }
                 }
             }
             _ => {}
         }
     }
-    Ok(())
+    Ok(first)
 }
 
-fn async_at(what: &str, offset: usize) -> Diagnostic {
-    Diagnostic::error(
-        Code::UnsupportedAsync,
-        format!("unsupported: component-model async ({what})"),
-    )
-    .at(offset as u64)
-    .note("Meld fuses synchronous compositions; async support is planned")
-}
-
-fn check_canonical(f: &CanonicalFunction, offset: usize) -> Result<(), Diagnostic> {
+/// The async feature a canonical function uses, if any.
+fn async_in_canonical(
+    f: &CanonicalFunction,
+    offset: usize,
+) -> Result<Option<&'static str>, Diagnostic> {
     use CanonicalFunction as C;
     let async_options = |options: &[CanonicalOption]| {
         options
@@ -57,12 +85,9 @@ fn check_canonical(f: &CanonicalFunction, offset: usize) -> Result<(), Diagnosti
     };
     match f {
         C::Lift { options, .. } | C::Lower { options, .. } => {
-            if async_options(options) {
-                return Err(async_at("an async `canon lift` or `canon lower`", offset));
-            }
-            Ok(())
+            Ok(async_options(options).then_some("an async `canon lift` or `canon lower`"))
         }
-        C::ResourceNew { .. } | C::ResourceDrop { .. } | C::ResourceRep { .. } => Ok(()),
+        C::ResourceNew { .. } | C::ResourceDrop { .. } | C::ResourceRep { .. } => Ok(None),
         C::ThreadSpawnRef { .. }
         | C::ThreadSpawnIndirect { .. }
         | C::ThreadAvailableParallelism => Err(Diagnostic::error(
@@ -70,9 +95,8 @@ fn check_canonical(f: &CanonicalFunction, offset: usize) -> Result<(), Diagnosti
             "unsupported: shared-everything threads (`thread.*` built-ins)",
         )
         .at(offset as u64)),
-        _ => Err(async_at(
+        _ => Ok(Some(
             "an async or thread built-in such as `task.return`, `stream.new` or `context.get`",
-            offset,
         )),
     }
 }

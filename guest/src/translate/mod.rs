@@ -42,13 +42,15 @@ pub struct Translation {
 /// `Tunables::default_host()` differs between 64-bit and 32-bit hosts; Meld runs
 /// natively (64-bit) and as a wasm32 guest and must produce the same bytes on
 /// both, so the 64-bit defaults are used everywhere. Only two fields influence
-/// the FACT adapters: `debug_adapter_modules` (off) and `concurrency_support`
-/// (off: adapters then do not track sync calls, which is only needed by
-/// component-model async, refused with E0007).
-pub fn tunables() -> Tunables {
+/// the FACT adapters: `debug_adapter_modules` (off) and `concurrency_support`,
+/// on only for input that uses component-model async (`concurrency`): with
+/// it, FACT's adapters track tasks, context slots and `task_may_block`
+/// around every call (wasmtime-environ `fact/trampoline.rs`), which a
+/// synchronous composition does not need.
+pub fn tunables(concurrency: bool) -> Tunables {
     let mut t = Tunables::default_u64();
     t.debug_adapter_modules = false;
-    t.concurrency_support = false;
+    t.concurrency_support = concurrency;
     t
 }
 
@@ -250,21 +252,28 @@ fn lean_features() -> WasmFeatures {
 pub fn translate(input: &[u8], output: crate::Output) -> Result<Translation, Diagnostic> {
     // The translator validates again, cheaply; see `validate_input`.
     let validated = validate_input(input)?;
-    features::refuse_unsupported(input)?;
+    let async_use = features::first_async_use(input)?;
     let features = if validated.needs_exceptions {
         features()
     } else {
         lean_features()
     };
-    translate_with(input, features, output)
+    let translation = translate_with(input, features, output, async_use.is_some());
+    // Async input is translated (with its task-tracking adapters) but not
+    // fused yet: refused at its first use, whatever translation said.
+    match async_use {
+        Some(u) => Err(u.refusal()),
+        None => translation,
+    }
 }
 
 fn translate_with(
     input: &[u8],
     features: WasmFeatures,
     output: crate::Output,
+    concurrency: bool,
 ) -> Result<Translation, Diagnostic> {
-    let tunables = tunables();
+    let tunables = tunables(concurrency);
     let scope = ScopeVec::new();
     let mut validator = Validator::new_with_features(features);
     let mut types = ComponentTypesBuilder::new(&validator);
