@@ -72,6 +72,16 @@ pub struct Host {
     table: ResourceTable,
 }
 
+impl Default for Host {
+    /// WASI with no stdio, arguments, environment or filesystem.
+    fn default() -> Self {
+        Host {
+            ctx: WasiCtx::builder().build(),
+            table: ResourceTable::new(),
+        }
+    }
+}
+
 /// Instantiates the component `bytes` with WASI (no stdio, arguments,
 /// environment or filesystem), for components driven through their exports.
 pub fn instantiate_with_wasi(
@@ -81,13 +91,7 @@ pub fn instantiate_with_wasi(
     let component = Component::new(engine, bytes)?;
     let mut linker = Linker::<Host>::new(engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
-    let mut store = Store::new(
-        engine,
-        Host {
-            ctx: WasiCtx::builder().build(),
-            table: ResourceTable::new(),
-        },
-    );
+    let mut store = Store::new(engine, Host::default());
     let instance = linker.instantiate(&mut store, &component)?;
     Ok((store, instance))
 }

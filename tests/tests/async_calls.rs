@@ -16,9 +16,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
-use wasmtime::component::{Component, Linker, ResourceTable};
+use meld_tests::Host;
+use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, Store};
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 /// An engine with component-model async on (as `wasmtime run -W
 /// component-model-async=y`).
@@ -31,20 +31,6 @@ fn engine() -> &'static Engine {
         config.concurrency_support(true);
         Engine::new(&config).expect("engine")
     })
-}
-
-struct Host {
-    ctx: WasiCtx,
-    table: ResourceTable,
-}
-
-impl WasiView for Host {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.ctx,
-            table: &mut self.table,
-        }
-    }
 }
 
 /// Pending once, then ready: the host's `clock.tick` completes on a later
@@ -109,13 +95,7 @@ where
             })
         })
         .map_err(|e| format!("{e:#}"))?;
-    let mut store = Store::new(
-        engine,
-        Host {
-            ctx: WasiCtx::builder().build(),
-            table: ResourceTable::new(),
-        },
-    );
+    let mut store = Store::new(engine, Host::default());
     block_on(async {
         let instance = linker
             .instantiate_async(&mut store, &component)
