@@ -110,7 +110,16 @@ fn fuse_one(input: &[u8], output: Output) -> Result<Vec<u8>, Diagnostic> {
         Err(_) if !wrap::world::has_imports(input) && output == Output::Component => None,
         Err(d) => return Err(d),
     };
-    let planned = link::planner::plan(&translation, output)?;
+    let planned = link::planner::plan(&translation, output).map_err(|d| {
+        // What of async is refused is found in the translated graph, which
+        // has no offsets: point at the input's first use of async.
+        match translation.async_offset {
+            Some(at) if d.code == Code::UnsupportedAsync && d.offset.is_none() => d
+                .at(at)
+                .note("the offset is the input's first use of component-model async"),
+            _ => d,
+        }
+    })?;
     let fused = link::merge::merge(&planned.plan).map_err(|e| match e {
         link::merge::LinkError::Limit { .. } => Diagnostic::error(
             Code::ImplementationLimit,

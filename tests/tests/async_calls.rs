@@ -69,8 +69,9 @@ fn block_on<F: Future>(f: F) -> F::Output {
 }
 
 /// Instantiates `bytes` (with WASI and the host's `meld:async-demo/clock`)
-/// and calls the exported `async func` `func` of instance `interface` with
-/// `params`, returning its result or the trap's message.
+/// and calls the exported `async func` `func` of instance `interface` (or
+/// of the component, for "") with `params`, returning its result or the
+/// trap's message.
 fn call<P, R>(bytes: &[u8], interface: &str, func: &str, params: P) -> Result<R, String>
 where
     P: wasmtime::component::ComponentNamedList + wasmtime::component::Lower + Send + Sync + 'static,
@@ -101,11 +102,16 @@ where
             .instantiate_async(&mut store, &component)
             .await
             .map_err(|e| format!("{e:#}"))?;
-        let iface = instance
-            .get_export_index(&mut store, None, interface)
-            .ok_or_else(|| format!("no export {interface}"))?;
+        let iface = match interface {
+            "" => None,
+            _ => Some(
+                instance
+                    .get_export_index(&mut store, None, interface)
+                    .ok_or_else(|| format!("no export {interface}"))?,
+            ),
+        };
         let index = instance
-            .get_export_index(&mut store, Some(&iface), func)
+            .get_export_index(&mut store, iface.as_ref(), func)
             .ok_or_else(|| format!("no export {interface}#{func}"))?;
         let f = instance
             .get_typed_func::<P, R>(&mut store, index)
@@ -239,6 +245,34 @@ fn a_chain_async_then_sync_then_async() {
     let (r,): (u32,) = call(&input, "meld:async-demo/chain", "run", (7u32,)).unwrap();
     // relay(x) = double(x + 1) + 1 = 2x + 3.
     assert_eq!(r, 17 * 1000 + 217);
+}
+
+/// An export typed `async` and lifted with the sync ABI fuses: the host's
+/// call runs as a task of the async runtime (entry and exit shims), and the
+/// fused export keeps its `async` type.
+#[test]
+fn an_async_typed_export_lifted_sync_fuses() {
+    let input = wat::parse_str(
+        r#"(component
+  (core module $m
+    (import "" "context.get" (func $get (result i32)))
+    (import "" "context.set" (func $set (param i32)))
+    (func (export "f") (param i32) (result i32)
+      (call $set (local.get 0))
+      (i32.add (call $get) (i32.const 1))))
+  (core func $get (canon context.get i32 0))
+  (core func $set (canon context.set i32 0))
+  (core instance $i (instantiate $m (with "" (instance
+    (export "context.get" (func $get)) (export "context.set" (func $set))))))
+  (type $t (func async (param "x" u32) (result u32)))
+  (func (export "f") (type $t) (canon lift (core func $i "f"))))"#,
+    )
+    .unwrap();
+    let fused = meld::fuse(&input).expect("fuses");
+    for (what, bytes) in [("input", &input), ("fused", &fused)] {
+        let (r,): (u32,) = call(bytes, "", "f", (41u32,)).unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert_eq!(r, 42, "{what}");
+    }
 }
 
 #[test]

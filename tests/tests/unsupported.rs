@@ -65,28 +65,23 @@ fn function_imported_under_an_interface_name() {
     assert_eq!(d.offset, Some(0x12), "{d:?}");
 }
 
-/// Async function types are refused even when lifted synchronously.
+/// Core output of a composition that uses async is refused with its own
+/// message (component output of the same input fuses: see
+/// `async_calls.rs`, `an_async_typed_export_lifted_sync_fuses`).
 #[test]
-fn async_function_type() {
-    let d = refused(
-        r#"(component
+fn core_output_of_async_is_refused() {
+    let bytes = wat::parse_str(ASYNC_TYPED_SYNC_LIFT).unwrap();
+    let d = meld::fuse_with(&bytes, &meld::Options::with_output(meld::Output::Core))
+        .expect_err("core output of async is refused")
+        .remove(0);
+    assert_eq!(d.code, Code::UnsupportedAsync, "{d:?}");
+    assert!(d.message.contains("core output"), "{d:?}");
+    assert_eq!(d.offset, first_async_func_type(&bytes), "{d:?}");
+}
+
+/// An export typed `async`, lifted with the sync ABI.
+const ASYNC_TYPED_SYNC_LIFT: &str = r#"(component
   (core module $m (func (export "f")))
   (core instance $i (instantiate $m))
   (type $t (func async))
-  (func (export "f") (type $t) (canon lift (core func $i "f"))))"#,
-    );
-    assert_eq!(d.code, Code::UnsupportedAsync, "{d:?}");
-}
-
-/// A host function exported again as it is: valid, but wasmtime's
-/// translator does not implement it; refused as unsupported, not as invalid.
-#[test]
-fn imported_function_exported_as_it_is() {
-    let d = refused(
-        r#"(component
-  (import "h0" (func $h (param "x" u32) (result u32)))
-  (export "f0" (func $h)))"#,
-    );
-    assert_eq!(d.code, Code::Unsupported, "{d:?}");
-    assert!(d.message.contains("not implemented"), "{d:?}");
-}
+  (func (export "f") (type $t) (canon lift (core func $i "f"))))"#;

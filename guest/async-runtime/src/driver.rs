@@ -287,7 +287,58 @@ pub fn prepare_call(call: Call, caller_instance: u32, callee_instance: u32, sync
     if sync_caller && call.async_function {
         trap_if(!glue::task_may_block(), Trap::CannotBlockSyncTask);
     }
-    check(with(|s| s.new_task(callee_instance, call, Some(caller_instance))))
+    check(with(|s| {
+        let t = s.new_task(callee_instance, call, Some(caller_instance))?;
+        s.prepared = Some(t);
+        Ok(t)
+    }))
+}
+
+/// The task the last [`prepare_call`] made (FACT calls `[start-call]` right
+/// after `[prepare-call]`).
+fn take_prepared() -> Id {
+    with(|s| s.prepared.take()).expect("`[start-call]` follows `[prepare-call]`")
+}
+
+/// `async [start-call]` of the task just prepared.
+pub fn async_start_prepared() -> u32 {
+    async_start(take_prepared())
+}
+
+/// `sync [start-call]` of the task just prepared.
+pub fn sync_start_prepared() -> u64 {
+    sync_start(take_prepared())
+}
+
+/// The host calls an export of `instance` lifted with the sync ABI (of a
+/// function typed `async` when `async_function`): the call runs as a task
+/// of its own, which may block when async-typed.
+pub fn host_call_begin(instance: u32, async_function: bool) -> Id {
+    let call = Call {
+        adapter: u32::MAX,
+        async_function,
+        callback: false,
+        return_sig: u32::MAX,
+        return_memory: 0,
+    };
+    let t = check(with(|s| {
+        let t = s.new_task(instance, call, None)?;
+        let task = s.task(t);
+        task.lower_pending = false;
+        task.released = true;
+        Ok(t)
+    }));
+    switch(Thread::Task(t));
+    t
+}
+
+/// The host's call of [`host_call_begin`] returned (and its post-return
+/// ran, in the task): the running task is done, the host thread runs again.
+pub fn host_call_end() {
+    let t = check(with(current_task));
+    with(|s| s.task(t).lift_pending = false);
+    switch(Thread::Host);
+    exit_task(t);
 }
 
 /// Where the glue stores task `t`'s lowered parameters (17 slots of 8
@@ -375,20 +426,21 @@ fn complete(t: Id, st: u32) {
 // Task built-ins
 
 /// `task.return` begins: checks the running task may return with
-/// signature `sig` and switches to its caller's thread for
+/// signature `sig` (and `memory` plus one, 0 when `task.return` names no
+/// memory; wasmtime's `task_return`) and switches to its caller's thread for
 /// `[async-return]`. Returns the task (the glue finds the adapter by
 /// [`adapter_of`]).
-pub fn task_return_begin(sig: u32) -> Id {
+pub fn task_return_begin(sig: u32, memory: u32) -> Id {
     let (t, caller) = check(with(|s| {
         let t = current_task(s)?;
         let task = s.task(t);
         if !task.lift_pending {
             return Err(Trap::TaskCancelOrReturnTwice);
         }
-        if task.call.return_sig != sig {
+        task.lift_pending = false;
+        if task.call.return_sig != sig || (memory != 0 && memory != task.call.return_memory) {
             return Err(Trap::TaskReturnInvalid);
         }
-        task.lift_pending = false;
         Ok((t, task.caller))
     }));
     switch(caller);

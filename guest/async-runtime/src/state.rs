@@ -107,9 +107,12 @@ pub struct Call {
     /// Lifted with a callback (else lifted sync; stackful lifts are refused
     /// by the planner).
     pub callback: bool,
-    /// The signature `task.return` must give: its result type, string
-    /// encoding and memory, as one id the planner assigns.
+    /// The signature `task.return` must give: its result type and string
+    /// encoding, as one id the planner assigns (`type << 2 | encoding`).
     pub return_sig: u32,
+    /// The lift's memory plus one (0: none): a `task.return` that names a
+    /// memory must name this one.
+    pub return_memory: u32,
 }
 
 /// A task: a call into an inner instance, with the waitable its caller
@@ -237,6 +240,9 @@ pub struct State {
     pub host_may_block: bool,
     /// The last event `waitable-set.wait` / `poll` took: handle, payload.
     pub event_out: [u32; 2],
+    /// The task the last `[prepare-call]` made, which the `[start-call]`
+    /// right after it starts.
+    pub prepared: Option<Id>,
 }
 
 impl State {
@@ -255,6 +261,7 @@ impl State {
             host_context: [0; 2],
             host_may_block: false,
             event_out: [0; 2],
+            prepared: None,
         }
     }
 

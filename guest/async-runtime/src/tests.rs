@@ -76,12 +76,13 @@ fn call(adapter: u32) -> Call {
         async_function: true,
         callback: true,
         return_sig: 7,
+        return_memory: 1,
     }
 }
 
 /// `task.return` with signature 7.
 fn ret() {
-    let t = task_return_begin(7);
+    let t = task_return_begin(7, 0);
     task_return_end(t);
 }
 
@@ -210,7 +211,7 @@ fn a_sync_caller_blocks_until_the_async_callee_returns() {
         if *count.borrow() < 3 {
             return callback::YIELD;
         }
-        let r = task_return_begin(7);
+        let r = task_return_begin(7, 0);
         set_result(r, 42);
         task_return_end(r);
         let _ = t;
@@ -299,7 +300,7 @@ fn misuse_traps_where_wasmtime_traps() {
     let g = setup(2);
     // task.return with another signature.
     g.on_start(0, |_| {
-        task_return_begin(8);
+        task_return_begin(8, 0);
         callback::EXIT
     });
     let t = prepare_call(call(0), 0, 1, false);

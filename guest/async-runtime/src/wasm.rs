@@ -78,6 +78,7 @@ extern "C" fn export_prepare_call(
     adapter: u32,
     flags: u32,
     return_sig: u32,
+    return_memory: u32,
     caller: u32,
     callee: u32,
 ) -> u32 {
@@ -88,6 +89,7 @@ extern "C" fn export_prepare_call(
         async_function: flags & 1 != 0,
         callback: flags & 2 != 0,
         return_sig,
+        return_memory,
     };
     prepare_call(call, caller, callee, flags & 4 != 0)
 }
@@ -98,13 +100,23 @@ extern "C" fn export_params(task: u32) -> *mut u64 {
 }
 
 #[unsafe(export_name = "async-start")]
-extern "C" fn export_async_start(task: u32) -> u32 {
-    async_start(task)
+extern "C" fn export_async_start() -> u32 {
+    async_start_prepared()
 }
 
 #[unsafe(export_name = "sync-start")]
-extern "C" fn export_sync_start(task: u32) -> u64 {
-    sync_start(task)
+extern "C" fn export_sync_start() -> u64 {
+    sync_start_prepared()
+}
+
+#[unsafe(export_name = "host-call-begin")]
+extern "C" fn export_host_call_begin(instance: u32, async_function: u32) -> u32 {
+    host_call_begin(instance, async_function != 0)
+}
+
+#[unsafe(export_name = "host-call-end")]
+extern "C" fn export_host_call_end() {
+    host_call_end()
 }
 
 #[unsafe(export_name = "started")]
@@ -128,8 +140,8 @@ extern "C" fn export_set_result(task: u32, value: u64) {
 }
 
 #[unsafe(export_name = "task-return-begin")]
-extern "C" fn export_task_return_begin(sig: u32) -> u32 {
-    task_return_begin(sig)
+extern "C" fn export_task_return_begin(sig: u32, memory: u32) -> u32 {
+    task_return_begin(sig, memory)
 }
 
 #[unsafe(export_name = "task-return-end")]

@@ -50,22 +50,31 @@ contract! {
     RuntimeFunc {
         /// `(instances)`: sets up that many inner instances.
         Init = "init" (I32) -> (),
-        /// `(adapter, flags, return_sig, caller, callee) -> task`: FACT's
-        /// `[prepare-call]` (flags: 1 async-typed, 2 callback, 4 sync caller).
-        PrepareCall = "prepare-call" (I32, I32, I32, I32, I32) -> (I32),
+        /// `(adapter, flags, return_sig, return_memory, caller, callee) ->
+        /// task`: FACT's `[prepare-call]` (flags: 1 async-typed, 2 callback,
+        /// 4 sync caller; `return_sig` is `result type << 2 | encoding`,
+        /// `return_memory` the lift's memory plus one).
+        PrepareCall = "prepare-call" (I32, I32, I32, I32, I32, I32) -> (I32),
         /// `(task) -> ptr`: 17 slots of 8 bytes for the lowered parameters.
         Params = "params" (I32) -> (I32),
-        /// `(task) -> status`: `async [start-call]`.
-        AsyncStart = "async-start" (I32) -> (I32),
-        /// `(task) -> result`: `sync [start-call]`, the one flat result.
-        SyncStart = "sync-start" (I32) -> (I64),
+        /// `() -> status`: `async [start-call]` of the task just prepared.
+        AsyncStart = "async-start" () -> (I32),
+        /// `() -> result`: `sync [start-call]` of the task just prepared,
+        /// its one flat result.
+        SyncStart = "sync-start" () -> (I64),
+        /// `(instance, async-typed) -> task`: the host calls a sync-ABI
+        /// export of `instance`.
+        HostCallBegin = "host-call-begin" (I32, I32) -> (I32),
+        /// `()`: the running task, called by the host, is done (after its
+        /// post-return, if any).
+        HostCallEnd = "host-call-end" () -> (),
         Started = "started" (I32) -> (),
         SyncCalleeReturned = "sync-callee-returned" (I32) -> (),
         SyncCalleeDone = "sync-callee-done" (I32) -> (),
         SetResult = "set-result" (I32, I64) -> (),
-        /// `(return_sig) -> task`, then the glue's `[async-return]`, then
-        /// `task-return-end(task)`.
-        TaskReturnBegin = "task-return-begin" (I32) -> (I32),
+        /// `(return_sig, memory + 1 or 0) -> task`, then the glue's
+        /// `[async-return]`, then `task-return-end(task)`.
+        TaskReturnBegin = "task-return-begin" (I32, I32) -> (I32),
         TaskReturnEnd = "task-return-end" (I32) -> (),
         AdapterOf = "adapter-of" (I32) -> (I32),
         TaskCancel = "task.cancel" () -> (),

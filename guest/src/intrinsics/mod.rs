@@ -22,6 +22,7 @@ macro_rules! intrinsic {
     };
 }
 
+pub mod async_glue;
 pub mod async_runtime;
 pub mod resources;
 

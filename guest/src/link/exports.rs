@@ -21,6 +21,10 @@ pub enum FusedExport {
     PostReturn(u32),
     /// `liftN`: the core function of the `N`th lifted outer export.
     Lift(u32),
+    /// `lift-exitN`: the post-return of the `N`th lifted outer export of an
+    /// async composition, which runs the inner post-return (if any) in the
+    /// call's task and then ends the task.
+    LiftExit(u32),
     /// `dtorN`: the wrapper's destructor of exported resource `N` (a
     /// `ResourceIndex`).
     Dtor(u32),
@@ -45,6 +49,7 @@ impl FusedExport {
             FusedExport::Realloc(i) => format!("realloc{i}"),
             FusedExport::PostReturn(i) => format!("post-return{i}"),
             FusedExport::Lift(i) => format!("lift{i}"),
+            FusedExport::LiftExit(i) => format!("lift-exit{i}"),
             FusedExport::Dtor(i) => format!("dtor{i}"),
             FusedExport::ScratchMemory => "scratch-memory".into(),
             FusedExport::ScratchRealloc => "scratch-realloc".into(),
@@ -77,6 +82,8 @@ impl FusedExport {
                     FusedExport::Realloc(i)
                 } else if let Some(i) = indexed("post-return") {
                     FusedExport::PostReturn(i)
+                } else if let Some(i) = indexed("lift-exit") {
+                    FusedExport::LiftExit(i)
                 } else if let Some(i) = indexed("lift") {
                     FusedExport::Lift(i)
                 } else {
@@ -105,6 +112,7 @@ mod tests {
             FusedExport::Realloc(1),
             FusedExport::PostReturn(2),
             FusedExport::Lift(3),
+            FusedExport::LiftExit(5),
             FusedExport::Dtor(4),
             FusedExport::ScratchMemory,
             FusedExport::ScratchRealloc,

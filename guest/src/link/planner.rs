@@ -17,6 +17,7 @@
 //! exports their core functions, memories, reallocs and post-returns.
 
 mod boundary;
+mod concurrency;
 mod host;
 mod resources;
 
@@ -29,6 +30,7 @@ use crate::intrinsics::{self, HostStub};
 use crate::sig::CoreSig;
 use crate::translate::Translation;
 use crate::translate::boundary::{ADAPTER_EXPORT, BoundaryAdapter, Import as BImport, Mem, Site};
+use concurrency::AsyncRuntime;
 use host::HostTable;
 use resources::{ResourceRuntime, exported_defined_resources};
 use std::borrow::Cow;
@@ -175,6 +177,10 @@ struct Builder<'t> {
     post_returns: HashMap<RuntimePostReturnIndex, Ref>,
     /// The resource runtime (phase 2), if the input has resource tables.
     runtime: Option<ResourceRuntime>,
+    /// The async runtime (phase 2b), if the input uses async.
+    asyncs: Option<AsyncRuntime>,
+    /// Callbacks of async lifts, as extracted.
+    callbacks: HashMap<wasmtime_environ::component::RuntimeCallbackIndex, Ref>,
     /// The scratch memory of the outer instance, if any boundary adapter.
     scratch: Option<InstanceId>,
     /// Boundary adapter instances by site.
@@ -224,6 +230,11 @@ pub fn plan(t: &Translation, output: Output) -> Result<Planned<'_>, Diagnostic> 
         host_imports,
     )?;
     let runtime = ResourceRuntime::plan(t, &host, &outer_resources, &flags, &mut plan);
+    let asyncs = if t.concurrency {
+        Some(AsyncRuntime::plan(t, &flags, runtime.as_ref(), &mut plan)?)
+    } else {
+        None
+    };
     // The outer instance's scratch memory, which boundary adapters use.
     let scratch = (!t.boundary.adapters.is_empty()).then(|| {
         plan.push(
@@ -245,6 +256,8 @@ pub fn plan(t: &Translation, output: Output) -> Result<Planned<'_>, Diagnostic> 
         reallocs: HashMap::new(),
         post_returns: HashMap::new(),
         runtime,
+        asyncs,
+        callbacks: HashMap::new(),
         scratch,
         boundary: HashMap::new(),
         exported: HashSet::new(),
@@ -283,6 +296,12 @@ pub fn plan(t: &Translation, output: Output) -> Result<Planned<'_>, Diagnostic> 
     let mut exports = Vec::new();
     for (name, (idx, _)) in c.exports.raw_iter() {
         exports.push(b.export(name, *idx)?);
+    }
+    // Last, so that what both outputs refuse is refused alike.
+    if output == Output::Core && b.asyncs.is_some() {
+        return Err(async_unsupported(
+            "core output (`--emit core`) of a composition that uses it: not yet (its outer calls need the runtime's tasks)",
+        ));
     }
     Ok(Planned {
         plan: b.plan,
@@ -364,7 +383,13 @@ impl<'t> Builder<'t> {
             GlobalInitializer::InstantiateModule(InstantiateModule::Static(module, args), _) => {
                 let refs = args
                     .iter()
-                    .map(|a| self.core_def(a))
+                    .enumerate()
+                    .map(|(i, a)| {
+                        match self.asyncs.as_ref().and_then(|r| r.module_arg(*module, i)) {
+                            Some(r) => Ok(r),
+                            None => self.core_def(a),
+                        }
+                    })
                     .collect::<Result<Vec<_>, _>>()?;
                 let rt = RuntimeInstanceIndex::from_u32(self.instances.len() as u32);
                 let id = self.plan.push(
@@ -373,6 +398,18 @@ impl<'t> Builder<'t> {
                     format!("core instance {} (module {})", rt.as_u32(), module.as_u32()),
                 );
                 self.instances.insert(rt, id);
+                if let Some(a) = &self.asyncs {
+                    let callbacks = &self.callbacks;
+                    let post_returns = &self.post_returns;
+                    a.module_instantiated(
+                        *module,
+                        id,
+                        &|cb| callbacks.get(&cb).cloned(),
+                        &|pr| post_returns.get(&pr).cloned(),
+                        &self.flags,
+                        &mut self.plan,
+                    )?;
+                }
             }
             GlobalInitializer::InstantiateModule(InstantiateModule::Import(..), _) => {
                 return Err(Diagnostic::error(
@@ -385,6 +422,9 @@ impl<'t> Builder<'t> {
             GlobalInitializer::ExtractMemory(m) => {
                 let r = self.core_export(&m.export.clone().map_index(EntityIndex::Memory));
                 self.memories.insert(Mem::Inner(m.index), r.clone());
+                if let Some(a) = &self.asyncs {
+                    a.memory_defined(m.index.as_u32(), r.clone(), &mut self.plan);
+                }
                 self.export_for_wrapper(FusedExport::Memory(m.index.as_u32()), Kind::Memory, r);
             }
             GlobalInitializer::ExtractRealloc(r) => {
@@ -397,8 +437,9 @@ impl<'t> Builder<'t> {
                 self.post_returns.insert(p.index, def.clone());
                 self.export_for_wrapper(FusedExport::PostReturn(p.index.as_u32()), Kind::Func, def);
             }
-            GlobalInitializer::ExtractCallback(_) => {
-                return Err(async_unsupported("an async callback"));
+            GlobalInitializer::ExtractCallback(cb) => {
+                let def = self.core_def(&cb.def)?;
+                self.callbacks.insert(cb.index, def);
             }
             GlobalInitializer::ExtractTable(_) => {
                 return Err(Diagnostic::error(
@@ -459,11 +500,18 @@ impl<'t> Builder<'t> {
                 item: Item::Name(intrinsics::FLAGS.into()),
             }),
             CoreDef::Trampoline(t) => self.trampoline(*t),
-            CoreDef::UnsafeIntrinsic(_) => Err(Diagnostic::error(
-                Code::Unsupported,
-                "unsupported: wasmtime's unsafe intrinsics",
-            )),
-            CoreDef::TaskMayBlock => Err(async_unsupported("task state")),
+            CoreDef::UnsafeIntrinsic(i) => self
+                .asyncs
+                .as_ref()
+                .and_then(|a| a.intrinsic(*i))
+                .ok_or_else(|| {
+                    Diagnostic::error(Code::Unsupported, "unsupported: wasmtime's unsafe intrinsics")
+                }),
+            CoreDef::TaskMayBlock => self
+                .asyncs
+                .as_ref()
+                .map(AsyncRuntime::task_may_block)
+                .ok_or_else(|| internal("task state without the async runtime")),
         }
     }
 
@@ -480,6 +528,9 @@ impl<'t> Builder<'t> {
                 instance: id,
                 item: Item::Name(ADAPTER_EXPORT.into()),
             });
+        }
+        if let Some(r) = self.asyncs.as_ref().and_then(|a| a.trampoline(t)) {
+            return Ok(r);
         }
         match &self.t.trampolines[t] {
             Trampoline::Transcoder {
@@ -527,8 +578,10 @@ impl<'t> Builder<'t> {
         Ok(match &c.export_items[idx] {
             Export::LiftedFunction { ty, func, options } => {
                 let o = &c.options[*options];
-                if o.async_ || o.callback.is_some() || self.t.types[*ty].async_ {
-                    return Err(async_unsupported("an async export"));
+                if o.async_ || o.callback.is_some() {
+                    return Err(async_unsupported(
+                        "an export lifted with the async ABI at the outer boundary",
+                    ));
                 }
                 let core = FusedExport::Lift(self.lifts);
                 self.lifts += 1;
@@ -558,6 +611,36 @@ impl<'t> Builder<'t> {
                         },
                     );
                     scratch_options(a.encoding, Some(name))
+                } else if self.asyncs.is_some() {
+                    // The host's call runs as a task of the runtime, until
+                    // the post-return the wrapper calls (`lift-exitN`).
+                    let sig = lowering_signature(self.t, *options)?;
+                    let callee = self.core_def(func)?;
+                    let post_return = match o.post_return {
+                        Some(p) => Some(
+                            self.post_returns
+                                .get(&p)
+                                .cloned()
+                                .ok_or_else(|| internal("a post-return not yet extracted"))?,
+                        ),
+                        None => None,
+                    };
+                    let a = self.asyncs.as_ref().expect("checked above");
+                    let (entry, exit) = a.entry(
+                        o.instance.as_u32(),
+                        self.t.types[*ty].async_,
+                        &sig,
+                        callee,
+                        post_return,
+                        &mut self.plan,
+                    );
+                    self.plan.export(core.name(), Kind::Func, entry);
+                    let exit_name = FusedExport::LiftExit(self.lifts - 1);
+                    self.plan.export(exit_name.name(), Kind::Func, exit);
+                    Options {
+                        post_return: Some(exit_name),
+                        ..self.options(*options)
+                    }
                 } else {
                     let r = self.core_def(func)?;
                     self.plan.export(core.name(), Kind::Func, r);

@@ -35,6 +35,11 @@ pub struct Translation {
     pub modules: PrimaryMap<StaticModuleIndex, Vec<u8>>,
     /// FACT adapters for outer imports and exports that carry handles.
     pub boundary: boundary::Boundary,
+    /// The input uses component-model async: translated with
+    /// `concurrency_support`, linked with the async runtime.
+    pub concurrency: bool,
+    /// The byte offset of the input's first use of component-model async.
+    pub async_offset: Option<u64>,
 }
 
 /// Tunables used for translation, identical on every host.
@@ -258,13 +263,17 @@ pub fn translate(input: &[u8], output: crate::Output) -> Result<Translation, Dia
     } else {
         lean_features()
     };
-    let translation = translate_with(input, features, output, async_use.is_some());
-    // Async input is translated (with its task-tracking adapters) but not
-    // fused yet: refused at its first use, whatever translation said.
-    match async_use {
-        Some(u) => Err(u.refusal()),
-        None => translation,
-    }
+    // What of async is not fused yet is refused by the planner, each case
+    // with its own message; a translation error of async input is reported
+    // at the input's first async use.
+    let mut t = translate_with(input, features, output, async_use.is_some()).map_err(|e| {
+        match async_use {
+            Some(u) if e.code != Code::UnsupportedAsync => u.refusal().note(e.message),
+            _ => e,
+        }
+    })?;
+    t.async_offset = async_use.map(|u| u.offset as u64);
+    Ok(t)
 }
 
 fn translate_with(
@@ -296,12 +305,15 @@ fn translate_with(
             },
         )?;
     let modules = modules.into_iter().map(|(_, m)| m.wasm.to_vec()).collect();
+    // Boundary adapters are sync→sync between the wrapper and an inner
+    // instance: the task of an outer call is the async runtime's entry's,
+    // so they track none (FACT's lean shape).
     let boundary = boundary::compile(
         &translation.component,
         &translation.trampolines,
         &mut types,
         &mut validator,
-        &tunables,
+        &self::tunables(false),
         features,
         output,
     )?;
@@ -312,5 +324,7 @@ fn translate_with(
         types,
         modules,
         boundary,
+        concurrency,
+        async_offset: None,
     })
 }

@@ -104,6 +104,7 @@ impl<'a> TypeEncoder<'a> {
         let names = &f.param_names;
         let idx = b.ty(|enc| -> Result<(), Diagnostic> {
             let mut fe = enc.function();
+            fe.async_(f.async_);
             fe.params(names.iter().map(String::as_str).zip(params.iter().copied()));
             fe.result(result);
             Ok(())
