@@ -114,14 +114,26 @@ fn pop_frame(id: u32) {
 /// [`Trap::StackOrder`] when a deeper frame was resumed and one stack
 /// cannot return to it.
 fn run_until(id: u32) {
+    // Items run while a deeper frame is resumed: wasmtime would have
+    // switched to it; one stack cannot, and when the frame on top waits for
+    // what only that deeper frame can bring about (a task spinning on
+    // `yield` meanwhile), nothing ever changes. After this many items the
+    // runtime gives up with [`Trap::StackOrder`] rather than spin forever.
+    const PATIENCE: u32 = 100_000;
+    let mut patience = PATIENCE;
     loop {
         let next = with(|s| {
             if s.frames.last().is_some_and(|f| f.id == id && f.resumed) {
                 return Err(());
             }
-            Ok(s.pop())
+            let deeper_resumed = s.frames.iter().any(|f| f.id != id && f.resumed);
+            Ok((s.pop(), deeper_resumed))
         });
-        let Ok(next) = next else { return };
+        let Ok((next, deeper_resumed)) = next else { return };
+        if deeper_resumed {
+            patience -= 1;
+            trap_if(patience == 0, Trap::StackOrder);
+        }
         match next {
             Some(Work::Resume(f)) if f == id => return,
             Some(Work::Resume(f)) => with(|s| {
@@ -330,6 +342,56 @@ pub fn host_call_begin(instance: u32, async_function: bool) -> Id {
     }));
     switch(Thread::Task(t));
     t
+}
+
+/// The host calls an export of `instance` lifted with the async ABI and a
+/// callback: a task for it (its glue is `adapter`'s), whose `task.return`
+/// must have signature `return_sig` (and `return_memory`). The entry then
+/// stores the parameters ([`params`]) and runs it ([`outer_run`]).
+pub fn outer_start(instance: u32, adapter: u32, return_sig: u32, return_memory: u32) -> Id {
+    let call = Call {
+        adapter,
+        async_function: true,
+        callback: true,
+        return_sig,
+        return_memory,
+    };
+    check(with(|s| {
+        let t = s.new_task(instance, call, None)?;
+        s.task(t).released = true;
+        Ok(t)
+    }))
+}
+
+/// Starts outer task `t` and runs inner work until none is left; returns
+/// the callback code for the host ([`outer_code`]).
+pub fn outer_run(t: Id) -> u32 {
+    with(|s| s.push_high(Work::Start(t)));
+    run_all();
+    outer_code(t)
+}
+
+/// The host called the outer task's callback: inner work runs until none
+/// is left; returns the callback code for the host.
+pub fn outer_drive(t: Id) -> u32 {
+    run_all();
+    outer_code(t)
+}
+
+/// What the outer task tells the host when no inner work is left: EXIT
+/// once it has exited. A task that has returned but waits for what can
+/// never come (nothing queued, nothing from the host) exits too: the host
+/// has its result. One that has not returned is a deadlock, as wasmtime
+/// reports it.
+fn outer_code(t: Id) -> u32 {
+    let (gone, lift_pending) = with(|s| match s.store.get(t) {
+        Some(Entity::Task(task)) if !task.exited => (false, task.lift_pending),
+        _ => (true, false),
+    });
+    if gone || !lift_pending {
+        return callback::EXIT;
+    }
+    glue::raise(Trap::AsyncDeadlock)
 }
 
 /// The host's call of [`host_call_begin`] returned (and its post-return

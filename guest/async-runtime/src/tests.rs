@@ -379,3 +379,21 @@ fn context_slots_belong_to_the_thread() {
     exit_sync_call();
     assert_eq!(context_get(0), 5);
 }
+
+#[test]
+fn a_deeper_frame_that_must_go_first_is_a_stack_order_trap() {
+    // The host starts M (lifted sync, adapter 0) with an async call; M calls
+    // Y (adapter 1) synchronously; Y yields until M's caller does something,
+    // which on one stack it never can (conformance: async-calls-sync.wast).
+    let g = setup(3);
+    g.on_start(0, |_| {
+        let y = prepare_call(call(1), 1, 2, true);
+        sync_start(y) as u32
+    });
+    g.on_start(1, |_| callback::YIELD);
+    g.on_callback(1, |_, _, _, _| callback::YIELD);
+    let mut m = call(0);
+    m.callback = false;
+    let t = prepare_call(m, 0, 1, false);
+    assert_eq!(trap_of(|| { async_start(t); }), Trap::StackOrder);
+}

@@ -114,6 +114,21 @@ extern "C" fn export_host_call_begin(instance: u32, async_function: u32) -> u32 
     host_call_begin(instance, async_function != 0)
 }
 
+#[unsafe(export_name = "outer-start")]
+extern "C" fn export_outer_start(instance: u32, adapter: u32, return_sig: u32, return_memory: u32) -> u32 {
+    outer_start(instance, adapter, return_sig, return_memory)
+}
+
+#[unsafe(export_name = "outer-run")]
+extern "C" fn export_outer_run(task: u32) -> u32 {
+    outer_run(task)
+}
+
+#[unsafe(export_name = "outer-drive")]
+extern "C" fn export_outer_drive(task: u32) -> u32 {
+    outer_drive(task)
+}
+
 #[unsafe(export_name = "host-call-end")]
 extern "C" fn export_host_call_end() {
     host_call_end()

@@ -895,6 +895,120 @@ pub fn entry_module(
     g.finish()
 }
 
+/// An outer export lifted with the async ABI and a callback.
+#[derive(Clone, Debug)]
+pub struct OuterExport {
+    /// Its number in the glue's tables (after the adapters').
+    pub adapter: u32,
+    /// The component instance it is lifted from.
+    pub instance: u32,
+    /// Its core parameters (the lift's: flat, or one pointer).
+    pub params: Vec<ValType>,
+    /// Its `task.return`'s core parameters.
+    pub results: Vec<ValType>,
+    /// `task.return`'s signature id and memory plus one (as prepare-call's).
+    pub return_sig: u32,
+    pub return_memory: u32,
+}
+
+/// The glue of an outer export lifted with the async ABI: the start thunk
+/// (parameters from the task's slots, `started`, the inner callee), the
+/// inner callback and a return thunk that hands `task.return`'s results to
+/// the host's `task.return`, in the glue's tables; then the fused module's
+/// `"entry"` (the lift's signature: a task for the call, its parameters
+/// stored, run: the callback code) and `"callback"` (the host calls it with
+/// events: inner work runs). The inner task is kept in the wrapper's
+/// context slot 0. Imports `rt.{started, params, outer-start, outer-run,
+/// outer-drive}`, `rt.memory`, `glue.thunks`, `glue.returns`, `a.callee`,
+/// `a.callback`, `a.task-return`, `a.context-get`, `a.context-set`.
+pub fn outer_export_module(o: &OuterExport, n_adapters: u32) -> Vec<u8> {
+    let mut g = Gen::default();
+    let started = g.import_rt(RuntimeFunc::Started);
+    let params = g.import_rt(RuntimeFunc::Params);
+    let start = g.import_rt(RuntimeFunc::OuterStart);
+    let run = g.import_rt(RuntimeFunc::OuterRun);
+    let drive = g.import_rt(RuntimeFunc::OuterDrive);
+    g.import_memory(RT, RT_MEMORY);
+    let thunks = g.import_table(GLUE, THUNKS, (n_adapters * THUNK_SLOTS).max(1));
+    let returns = g.import_table(GLUE, RETURNS, n_adapters.max(1));
+    let callee = g.import_func("a", "callee", &CoreSig::new(o.params.clone(), vec![I32]));
+    let callback = g.import_func("a", "callback", &CoreSig::new(vec![I32; 3], vec![I32]));
+    let task_return = g.import_func("a", "task-return", &CoreSig::new(o.results.clone(), vec![]));
+    let ctx_get = g.import_func("a", "context-get", &CoreSig::new(vec![], vec![I32]));
+    let ctx_set = g.import_func("a", "context-set", &CoreSig::new(vec![I32], vec![]));
+
+    // Start thunk: (task) -> code.
+    let (task, base) = (0, 1);
+    let mut f = Function::new([(1, I32)]);
+    f.instruction(&I::LocalGet(task));
+    f.instruction(&I::Call(params));
+    f.instruction(&I::LocalSet(base));
+    f.instruction(&I::LocalGet(task));
+    f.instruction(&I::Call(started));
+    for (i, ty) in o.params.iter().enumerate() {
+        load_slot(&mut f, base, i as u32, *ty);
+    }
+    f.instruction(&I::Call(callee));
+    f.instruction(&I::End);
+    let s = g.func(&[I32], &[I32], &f);
+    g.elem(thunks, o.adapter * THUNK_SLOTS, s);
+    g.elem(thunks, o.adapter * THUNK_SLOTS + 2, callback);
+
+    // Return thunk: (results..., task) -> () to the host.
+    let n = o.results.len() as u32;
+    let mut rp = o.results.clone();
+    rp.push(I32);
+    let mut f = Function::new([]);
+    for i in 0..n {
+        f.instruction(&I::LocalGet(i));
+    }
+    f.instruction(&I::Call(task_return));
+    f.instruction(&I::End);
+    let r = g.func(&rp, &[], &f);
+    g.elem(returns, o.adapter, r);
+
+    // entry: (params...) -> code.
+    let n = o.params.len() as u32;
+    let (t, b) = (n, n + 1);
+    let mut f = Function::new([(2, I32)]);
+    f.instruction(&I::I32Const(o.instance as i32));
+    f.instruction(&I::I32Const(o.adapter as i32));
+    f.instruction(&I::I32Const(o.return_sig as i32));
+    f.instruction(&I::I32Const(o.return_memory as i32));
+    f.instruction(&I::Call(start));
+    f.instruction(&I::LocalTee(t));
+    f.instruction(&I::Call(ctx_set));
+    f.instruction(&I::LocalGet(t));
+    f.instruction(&I::Call(params));
+    f.instruction(&I::LocalSet(b));
+    for (i, ty) in o.params.iter().enumerate() {
+        f.instruction(&I::LocalGet(b));
+        f.instruction(&I::LocalGet(i as u32));
+        let m = mem(i as u64 * 8, 3, 0);
+        f.instruction(&match ty {
+            ValType::I32 => I::I32Store(MemArg { align: 2, ..m }),
+            ValType::I64 => I::I64Store(m),
+            ValType::F32 => I::F32Store(MemArg { align: 2, ..m }),
+            ValType::F64 => I::F64Store(m),
+            other => unreachable!("no {other:?} in a flat signature"),
+        });
+    }
+    f.instruction(&I::LocalGet(t));
+    f.instruction(&I::Call(run));
+    f.instruction(&I::End);
+    let e = g.func(&o.params, &[I32], &f);
+    g.export_func("entry", e);
+
+    // callback: (event, handle, payload) -> code.
+    let mut f = Function::new([]);
+    f.instruction(&I::Call(ctx_get));
+    f.instruction(&I::Call(drive));
+    f.instruction(&I::End);
+    let c = g.func(&[I32, I32, I32], &[I32], &f);
+    g.export_func("callback", c);
+    g.finish()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -968,6 +1082,17 @@ mod tests {
             true,
         ));
         valid(&writer_module(1, 2));
+        valid(&outer_export_module(
+            &OuterExport {
+                adapter: 2,
+                instance: 1,
+                params: vec![I32, I64],
+                results: vec![I32, I32],
+                return_sig: 4,
+                return_memory: 1,
+            },
+            3,
+        ));
         valid(&entry_module(1, true, &CoreSig::new(vec![I32], vec![I32]), true));
         valid(&entry_module(1, false, &CoreSig::new(vec![I32], vec![]), false));
     }

@@ -68,6 +68,13 @@ contract! {
         /// `()`: the running task, called by the host, is done (after its
         /// post-return, if any).
         HostCallEnd = "host-call-end" () -> (),
+        /// `(instance, adapter, return_sig, return_memory) -> task`: the
+        /// host calls an export lifted with the async ABI.
+        OuterStart = "outer-start" (I32, I32, I32, I32) -> (I32),
+        /// `(task) -> callback code`: starts it, runs inner work.
+        OuterRun = "outer-run" (I32) -> (I32),
+        /// `(task) -> callback code`: the host called its callback.
+        OuterDrive = "outer-drive" (I32) -> (I32),
         Started = "started" (I32) -> (),
         SyncCalleeReturned = "sync-callee-returned" (I32) -> (),
         SyncCalleeDone = "sync-callee-done" (I32) -> (),

@@ -21,6 +21,9 @@ pub enum FusedExport {
     PostReturn(u32),
     /// `liftN`: the core function of the `N`th lifted outer export.
     Lift(u32),
+    /// `callbackN`: the callback of the `N`th lifted outer export, lifted
+    /// with the async ABI: the async runtime's driver of its task.
+    Callback(u32),
     /// `lift-exitN`: the post-return of the `N`th lifted outer export of an
     /// async composition, which runs the inner post-return (if any) in the
     /// call's task and then ends the task.
@@ -50,6 +53,7 @@ impl FusedExport {
             FusedExport::PostReturn(i) => format!("post-return{i}"),
             FusedExport::Lift(i) => format!("lift{i}"),
             FusedExport::LiftExit(i) => format!("lift-exit{i}"),
+            FusedExport::Callback(i) => format!("callback{i}"),
             FusedExport::Dtor(i) => format!("dtor{i}"),
             FusedExport::ScratchMemory => "scratch-memory".into(),
             FusedExport::ScratchRealloc => "scratch-realloc".into(),
@@ -82,6 +86,8 @@ impl FusedExport {
                     FusedExport::Realloc(i)
                 } else if let Some(i) = indexed("post-return") {
                     FusedExport::PostReturn(i)
+                } else if let Some(i) = indexed("callback") {
+                    FusedExport::Callback(i)
                 } else if let Some(i) = indexed("lift-exit") {
                     FusedExport::LiftExit(i)
                 } else if let Some(i) = indexed("lift") {
@@ -113,6 +119,7 @@ mod tests {
             FusedExport::PostReturn(2),
             FusedExport::Lift(3),
             FusedExport::LiftExit(5),
+            FusedExport::Callback(6),
             FusedExport::Dtor(4),
             FusedExport::ScratchMemory,
             FusedExport::ScratchRealloc,

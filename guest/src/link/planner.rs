@@ -54,6 +54,9 @@ pub struct Options {
     pub post_return: Option<FusedExport>,
     /// `string-encoding=...`.
     pub encoding: StringEncoding,
+    /// `async` with `(callback ...)`: the callback, a fused export of kind
+    /// func (a lift of the async ABI; lowers of it are not fused yet).
+    pub callback: Option<FusedExport>,
 }
 
 /// What the wrapper puts into one slot of the host table.
@@ -69,6 +72,23 @@ pub enum HostSlot {
         ty: TypeFuncIndex,
         /// The lowering's canonical options.
         options: Options,
+    },
+    /// `canon task.return` for the outer export `export` (lifted with the
+    /// async ABI, function type `ty`): its task's results go to the host.
+    TaskReturn {
+        /// The export.
+        export: ExportIndex,
+        /// Its function type.
+        ty: TypeFuncIndex,
+        /// The lift's options (memory, string encoding).
+        options: Options,
+    },
+    /// `canon context.get i32 0` (`set`: `context.set`) of the wrapper's
+    /// own task: where the fused module keeps which inner task an outer
+    /// async call runs.
+    Context {
+        /// `context.set` rather than `context.get`.
+        set: bool,
     },
     /// `canon resource.drop` of the outer resource import `import`.
     ResourceDrop {
@@ -569,6 +589,62 @@ impl<'t> Builder<'t> {
         }
     }
 
+    /// An outer export lifted with the async ABI: the fused module exports
+    /// its entry as `core` and its callback, which it returns.
+    fn async_export(
+        &mut self,
+        idx: ExportIndex,
+        ty: TypeFuncIndex,
+        options: OptionsIndex,
+        func: &CoreDef,
+        core: &FusedExport,
+    ) -> Result<FusedExport, Diagnostic> {
+        let o = &self.t.component.options[options];
+        let cb = o.callback.ok_or_else(|| {
+            async_unsupported("a stackful async lift (an async lift without a callback needs its own stack)")
+        })?;
+        let callee = self.core_def(func)?;
+        let callback = self
+            .callbacks
+            .get(&cb)
+            .cloned()
+            .ok_or_else(|| internal("a callback not yet extracted"))?;
+        let slot = *self
+            .host
+            .task_return_of
+            .get(&idx)
+            .ok_or_else(|| internal("an async export without its task.return"))?;
+        let (get, set) = self
+            .host
+            .context
+            .ok_or_else(|| internal("an async export without the context slots"))?;
+        let stub = |k: u32| Ref {
+            instance: self.host.stubs,
+            item: Item::Name(k.to_string()),
+        };
+        let refs = [callee, callback, stub(slot), stub(get), stub(set)];
+        let outer = crate::intrinsics::async_glue::OuterExport {
+            adapter: 0,
+            instance: o.instance.as_u32(),
+            params: lowering_signature(self.t, options)?.params,
+            results: self.host.sigs[slot as usize].params.clone(),
+            return_sig: self.t.types[ty].results.as_u32() << 2 | o.string_encoding as u32,
+            return_memory: o.memory().map_or(0, |m| m.as_u32() + 1),
+        };
+        let a = self
+            .asyncs
+            .as_ref()
+            .ok_or_else(|| internal("an async export without the async runtime"))?;
+        let (entry, cb_ref) = a.outer_export(idx, outer, refs, &mut self.plan)?;
+        self.plan.export(core.name(), Kind::Func, entry);
+        let FusedExport::Lift(n) = core else {
+            return Err(internal("an export that is not a lift"));
+        };
+        let name = FusedExport::Callback(*n);
+        self.plan.export(name.name(), Kind::Func, cb_ref);
+        Ok(name)
+    }
+
     fn export(
         &mut self,
         name: &str,
@@ -578,15 +654,23 @@ impl<'t> Builder<'t> {
         Ok(match &c.export_items[idx] {
             Export::LiftedFunction { ty, func, options } => {
                 let o = &c.options[*options];
-                if o.async_ || o.callback.is_some() {
-                    return Err(async_unsupported(
-                        "an export lifted with the async ABI at the outer boundary",
-                    ));
-                }
                 let core = FusedExport::Lift(self.lifts);
                 self.lifts += 1;
                 let site = Site::Export(idx);
-                let options = if self.t.boundary.adapters.iter().any(|a| a.site == site) {
+                let adapted = self.t.boundary.adapters.iter().any(|a| a.site == site);
+                let options = if o.async_ {
+                    if adapted {
+                        return Err(async_unsupported(
+                            "an export lifted with the async ABI whose values carry handles across the outer boundary",
+                        ));
+                    }
+                    let callback = self.async_export(idx, *ty, *options, func, &core)?;
+                    Options {
+                        callback: Some(callback),
+                        post_return: None,
+                        ..self.options(*options)
+                    }
+                } else if adapted {
                     // Handles cross: the wrapper lifts the boundary adapter
                     // with the outer instance's options.
                     let id = self.boundary_adapter(site)?;
@@ -698,6 +782,7 @@ fn canonical_options(t: &Translation, idx: OptionsIndex) -> Options {
         realloc,
         post_return,
         encoding: o.string_encoding,
+        callback: None,
     }
 }
 
@@ -734,6 +819,7 @@ fn hook(r: ResourceIndex, h: u32) -> u32 {
 /// `realloc`, the given post-return (a fused export name).
 fn scratch_options(encoding: StringEncoding, post_return: Option<FusedExport>) -> Options {
     Options {
+        callback: None,
         memory: Some(FusedExport::ScratchMemory),
         realloc: Some(FusedExport::ScratchRealloc),
         post_return,

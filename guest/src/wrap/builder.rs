@@ -272,6 +272,32 @@ impl Builder {
         bump(&mut self.n.core_funcs)
     }
 
+    /// `canon task.return` of a result of type `ty` with `options`;
+    /// returns the core function index.
+    pub fn task_return(
+        &mut self,
+        ty: Option<wasm_encoder::ComponentValType>,
+        options: &[CanonicalOption],
+    ) -> u32 {
+        let mut s = CanonicalFunctionSection::new();
+        s.task_return(ty, options.iter().copied());
+        self.component.section(&s);
+        bump(&mut self.n.core_funcs)
+    }
+
+    /// `canon context.get i32 i` (`set`: `context.set`); returns the core
+    /// function index.
+    pub fn context(&mut self, set: bool, i: u32) -> u32 {
+        let mut s = CanonicalFunctionSection::new();
+        if set {
+            s.context_set(wasm_encoder::ValType::I32, i);
+        } else {
+            s.context_get(wasm_encoder::ValType::I32, i);
+        }
+        self.component.section(&s);
+        bump(&mut self.n.core_funcs)
+    }
+
     /// `(type (resource (rep i32) (dtor dtor)))`; returns the type index.
     pub fn resource_type(&mut self, dtor: u32) -> u32 {
         let mut s = ComponentTypeSection::new();

@@ -238,7 +238,7 @@ impl<'t> Wrapper<'t> {
         let lowered = g
             .host
             .iter()
-            .map(|slot| self.host_slot(slot))
+            .map(|slot| self.host_slot(slot, types))
             .collect::<Result<Vec<_>, _>>()?;
         self.fixup(&g.host_sigs, &lowered);
         Ok(())
@@ -300,11 +300,21 @@ impl<'t> Wrapper<'t> {
                 self.core_export(p, ExportKind::Func),
             ));
         }
+        if let Some(c) = &o.callback {
+            out.push(CanonicalOption::Async);
+            out.push(CanonicalOption::Callback(
+                self.core_export(c, ExportKind::Func),
+            ));
+        }
         out
     }
 
     /// The core function for one host-table slot.
-    fn host_slot(&mut self, slot: &HostSlot) -> Result<u32, Diagnostic> {
+    fn host_slot(
+        &mut self,
+        slot: &HostSlot,
+        types: &mut TypeEncoder<'_>,
+    ) -> Result<u32, Diagnostic> {
         Ok(match slot {
             HostSlot::Lower {
                 import, options, ..
@@ -317,6 +327,15 @@ impl<'t> Wrapper<'t> {
                 let ty = self.import_item(*import, true)?;
                 self.b.resource_drop(ty)
             }
+            HostSlot::TaskReturn { ty, options, .. } => {
+                let result = match self.t.types[self.t.types[*ty].results].types.first() {
+                    Some(r) => Some(types.val(&mut self.b, r)?),
+                    None => None,
+                };
+                let opts = self.canon_options(options);
+                self.b.task_return(result, &opts)
+            }
+            HostSlot::Context { set } => self.b.context(*set, 0),
             HostSlot::OuterResource { resource, op } => {
                 let ty = *self
                     .resources

@@ -6,7 +6,7 @@
 //! `intrinsics/ASYNC.md` and [`crate::intrinsics::async_glue`].
 
 use super::*;
-use crate::intrinsics::async_glue::{self as glue, Builtin, Prepare, Thunks};
+use crate::intrinsics::async_glue::{self as glue, Builtin, OuterExport, Prepare, Thunks};
 use crate::intrinsics::async_runtime::{self as art, GlueFunc};
 use wasmparser::{Operator, Parser, Payload, TypeRef};
 use wasmtime_environ::component::{RuntimeCallbackIndex, RuntimeComponentInstanceIndex, UnsafeIntrinsic};
@@ -50,6 +50,9 @@ pub(super) struct AsyncRuntime {
     /// The async adapters of each FACT adapter module, by the module.
     adapters: HashMap<StaticModuleIndex, Vec<Adapter>>,
     n_adapters: u32,
+    /// Outer exports lifted with the async ABI → their number in the glue's
+    /// tables (after the adapters).
+    outer_index: HashMap<ExportIndex, u32>,
     /// Memories that `waitable-set.wait` / `poll` write events into.
     writer_memories: HashSet<u32>,
     n_memories: u32,
@@ -63,7 +66,7 @@ fn unsupported(what: &str) -> Diagnostic {
 
 /// The core signature of trampoline `tr`, without FACT's leading `funcref`
 /// parameters (`skip` of them).
-fn trampoline_sig(t: &Translation, tr: TrampolineIndex, skip: usize) -> Result<CoreSig, Diagnostic> {
+pub(super) fn trampoline_sig(t: &Translation, tr: TrampolineIndex, skip: usize) -> Result<CoreSig, Diagnostic> {
     let ty = t.component.trampolines[tr];
     let f = t.types.module_types()[ty]
         .as_func()
@@ -312,6 +315,15 @@ impl AsyncRuntime {
                 }
             }
         }
+        let mut outer_index = HashMap::new();
+        for (export, item) in c.export_items.iter() {
+            if let Export::LiftedFunction { options, .. } = item
+                && c.options[*options].async_
+            {
+                outer_index.insert(export, next);
+                next += 1;
+            }
+        }
         let n_adapters = next;
         let n_memories = c.num_runtime_memories;
         let n_instances = c.num_runtime_component_instances;
@@ -494,6 +506,7 @@ impl AsyncRuntime {
             builtin_of,
             adapters,
             n_adapters,
+            outer_index,
             writer_memories,
             n_memories,
         })
@@ -598,6 +611,40 @@ impl AsyncRuntime {
             );
         }
         Ok(())
+    }
+
+    /// The entry and callback of outer export `export`, lifted with the
+    /// async ABI (see [`glue::outer_export_module`]); `o` is filled but
+    /// for its number here. `refs`: the inner callee and callback, the
+    /// host's `task.return`, `context.get` and `context.set`.
+    pub(super) fn outer_export(
+        &self,
+        export: ExportIndex,
+        mut o: OuterExport,
+        refs: [Ref; 5],
+        plan: &mut Plan<'_>,
+    ) -> Result<(Ref, Ref), Diagnostic> {
+        o.adapter = *self
+            .outer_index
+            .get(&export)
+            .ok_or_else(|| internal("an async export not counted"))?;
+        let mut args = vec![
+            item(self.runtime, art::RuntimeFunc::Started.name()),
+            item(self.runtime, art::RuntimeFunc::Params.name()),
+            item(self.runtime, art::RuntimeFunc::OuterStart.name()),
+            item(self.runtime, art::RuntimeFunc::OuterRun.name()),
+            item(self.runtime, art::RuntimeFunc::OuterDrive.name()),
+            item(self.runtime, glue::RT_MEMORY),
+            item(self.glue, glue::THUNKS),
+            item(self.glue, glue::RETURNS),
+        ];
+        args.extend(refs);
+        let id = plan.push(
+            Cow::Owned(glue::outer_export_module(&o, self.n_adapters)),
+            args,
+            format!("async outer export {} of component instance {}", export.as_u32(), o.instance),
+        );
+        Ok((item(id, "entry"), item(id, "callback")))
     }
 
     /// The entry and exit of an outer export lifted with the sync ABI from

@@ -21,6 +21,12 @@ pub(super) struct HostTable {
     /// The resource runtime's hooks among the slots: (slot in the hooks
     /// table, host slot).
     pub hooks: Vec<(u32, u32)>,
+    /// Outer exports lifted with the async ABI: export → slot of its
+    /// `task.return`.
+    pub task_return_of: HashMap<ExportIndex, u32>,
+    /// The slots of the wrapper's `context.get` and `context.set` (slot 0),
+    /// when an outer export is lifted with the async ABI.
+    pub context: Option<(u32, u32)>,
 }
 
 /// The slots while they are collected.
@@ -187,6 +193,56 @@ impl HostTable {
                 }
             }
         }
+        // Outer exports lifted with the async ABI: their `task.return`, and
+        // the wrapper's context slot that keeps the inner task.
+        let mut task_return_of = HashMap::new();
+        for (export, item) in c.export_items.iter() {
+            let Export::LiftedFunction { ty, options, .. } = item else {
+                continue;
+            };
+            let o = &c.options[*options];
+            if !o.async_ {
+                continue;
+            }
+            let results = t.types[*ty].results;
+            let sig = t
+                .trampolines
+                .iter()
+                .find_map(|(tr, tramp)| match tramp {
+                    Trampoline::TaskReturn {
+                        instance, results: r, ..
+                    } if *instance == o.instance && *r == results => Some(tr),
+                    _ => None,
+                })
+                .map(|tr| concurrency::trampoline_sig(t, tr, 0))
+                .transpose()?
+                .ok_or_else(|| {
+                    async_unsupported("an async export whose instance never calls its `task.return`")
+                })?;
+            let slot = HostSlot::TaskReturn {
+                export,
+                ty: *ty,
+                options: canonical_options(t, *options),
+            };
+            let k = push(&mut table, slot, None, sig);
+            task_return_of.insert(export, k);
+        }
+        let context = (!task_return_of.is_empty()).then(|| {
+            let i32 = wasm_encoder::ValType::I32;
+            let get = push(
+                &mut table,
+                HostSlot::Context { set: false },
+                None,
+                CoreSig::new(vec![], vec![i32]),
+            );
+            let set = push(
+                &mut table,
+                HostSlot::Context { set: true },
+                None,
+                CoreSig::new(vec![i32], vec![]),
+            );
+            (get, set)
+        });
         let args = flags
             .iter()
             .map(|&f| Ref {
@@ -213,6 +269,8 @@ impl HostTable {
             slot_of: table.slot_of,
             boundary_callee: table.boundary_callee,
             hooks,
+            task_return_of,
+            context,
         })
     }
 }
