@@ -9,8 +9,8 @@
 //! (`run_concurrent`, `call_concurrent`), and its transcript is pinned here:
 //! these are wasmtime's answers, the oracle the fused output must match.
 //!
-//! Meld does not fuse async yet (issue 19 is under way): every fixture must be
-//! refused with E0007, component and core output alike.
+//! Each scenario runs as composed and as fused by Meld (component output):
+//! both transcripts must be wasmtime's.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -129,11 +129,28 @@ fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
 }
 
-/// The transcript of scenario `name` of `examples/async-calls.wasm`.
-fn scenario(bytes: &[u8], name: &str) -> Vec<String> {
-    let (lines,): (Vec<String>,) = call(bytes, "meld:async-demo/scenarios", name, ())
-        .unwrap_or_else(|e| panic!("scenario {name}: {e}"));
-    lines
+/// The transcript of scenario `name` of `examples/async-calls.wasm`, run
+/// as composed and as fused: both must be `expected`.
+fn scenario(name: &str, expected: &[&str]) {
+    let input = fixture("async-calls.wasm");
+    let fused = fused("async-calls.wasm");
+    for (what, bytes) in [("input", &input), ("fused", &fused)] {
+        let (lines,): (Vec<String>,) = call(bytes, "meld:async-demo/scenarios", name, ())
+            .unwrap_or_else(|e| panic!("scenario {name} ({what}): {e}"));
+        assert_eq!(lines, self::lines(expected), "scenario {name} ({what})");
+    }
+}
+
+/// `name` fused by Meld (once per test process).
+fn fused(name: &'static str) -> Vec<u8> {
+    static CACHE: std::sync::Mutex<Vec<(&'static str, Vec<u8>)>> = std::sync::Mutex::new(Vec::new());
+    let mut cache = CACHE.lock().unwrap();
+    if let Some((_, b)) = cache.iter().find(|(n, _)| *n == name) {
+        return b.clone();
+    }
+    let b = meld::fuse(&fixture(name)).unwrap_or_else(|d| panic!("{name} does not fuse: {d:?}"));
+    cache.push((name, b.clone()));
+    b
 }
 
 fn lines(s: &[&str]) -> Vec<String> {
@@ -142,10 +159,9 @@ fn lines(s: &[&str]) -> Vec<String> {
 
 #[test]
 fn basic_values_cross_async_calls() {
-    let input = fixture("async-calls.wasm");
-    assert_eq!(
-        scenario(&input, "basic"),
-        lines(&[
+    scenario(
+        "basic",
+        &[
             "héllo wörld, dlröw olléh",
             "21",
             "-3 -6 q×-3",
@@ -158,16 +174,15 @@ fn basic_values_cross_async_calls() {
             "peek 41",
             "consume 41",
             "counter 1041 dropped",
-        ])
+        ],
     );
 }
 
 #[test]
 fn a_yielding_callee_lets_another_call_run() {
-    let input = fixture("async-calls.wasm");
-    assert_eq!(
-        scenario(&input, "interleave"),
-        lines(&[
+    scenario(
+        "interleave",
+        &[
             "spin 3",
             "between, neewteb",
             "--- journal",
@@ -176,16 +191,15 @@ fn a_yielding_callee_lets_another_call_run() {
             "spin 1",
             "spin 2",
             "spin done",
-        ])
+        ],
     );
 }
 
 #[test]
 fn backpressure_queues_calls_until_it_is_lowered() {
-    let input = fixture("async-calls.wasm");
-    assert_eq!(
-        scenario(&input, "backpressure"),
-        lines(&[
+    scenario(
+        "backpressure",
+        &[
             "10 20 30",
             "--- journal",
             "guarded 1 enters",
@@ -194,48 +208,45 @@ fn backpressure_queues_calls_until_it_is_lowered() {
             "guarded 2 leaves",
             "guarded 3 enters",
             "guarded 3 leaves",
-        ])
+        ],
     );
 }
 
 #[test]
 fn a_pending_subtask_is_cancelled() {
-    let input = fixture("async-calls.wasm");
-    assert_eq!(
-        scenario(&input, "cancel"),
-        lines(&[
+    scenario(
+        "cancel",
+        &[
             "never: None",
             "after, retfa",
             "--- journal",
             "never starts",
             "never cancelled",
             "echo after",
-        ])
+        ],
     );
 }
 
 #[test]
 fn a_sync_lower_blocks_on_an_async_lift() {
-    let input = fixture("async-calls.wasm");
-    assert_eq!(
-        scenario(&input, "sync-call"),
-        lines(&["sum 5050", "--- journal", "sum of 100"])
+    scenario(
+        "sync-call",
+        &["sum 5050", "--- journal", "sum of 100"],
     );
 }
 
 #[test]
 fn a_callee_awaits_an_async_host_import() {
-    let input = fixture("async-calls.wasm");
-    assert_eq!(
-        scenario(&input, "host"),
-        lines(&[
+    scenario(
+        "host",
+        &[
             "wait-host 12",
             "meanwhile, elihwnaem",
             "--- journal",
             "wait-host 5",
             "echo meanwhile",
             "tick 6",
-        ])
+        ],
     );
 }
 
@@ -244,7 +255,7 @@ fn a_callee_awaits_an_async_host_import() {
 #[test]
 fn a_chain_async_then_sync_then_async() {
     let input = fixture("async-chain.wasm");
-    let fused = meld::fuse(&input).expect("async-chain fuses");
+    let fused = fused("async-chain.wasm");
     for (what, bytes) in [("input", &input), ("fused", &fused)] {
         let (r,): (u32,) = call(bytes, "meld:async-demo/chain", "run", (7u32,))
             .unwrap_or_else(|e| panic!("{what}: {e}"));
@@ -278,19 +289,5 @@ fn an_async_typed_export_lifted_sync_fuses() {
     for (what, bytes) in [("input", &input), ("fused", &fused)] {
         let (r,): (u32,) = call(bytes, "", "f", (41u32,)).unwrap_or_else(|e| panic!("{what}: {e}"));
         assert_eq!(r, 42, "{what}");
-    }
-}
-
-#[test]
-fn async_fixtures_are_refused_until_meld_fuses_async() {
-    for name in ["async-calls.wasm"] {
-        let d = meld_tests::refusal(&fixture(name)).remove(0);
-        assert_eq!(d.code, meld::Code::UnsupportedAsync, "{name}: {d:?}");
-        assert!(
-            d.message.contains("component-model async"),
-            "{name}: {}",
-            d.message
-        );
-        assert!(d.offset.is_some(), "{name}: {d:?}");
     }
 }

@@ -11,7 +11,9 @@
 
 use crate::codes::{Trap, callback, event, status, BLOCKED};
 use crate::glue;
-use crate::state::{Call, Handle, Id, Set, State, SyncCall, Thread, Waitable, Waiter, Work, Entity};
+use crate::state::{
+    Call, Common, Entity, Handle, HostTask, Id, Set, State, SyncCall, Thread, Waitable, Waiter, Work,
+};
 use crate::with;
 
 /// The value of `r`, or the trap.
@@ -282,7 +284,7 @@ fn on_callback_code(t: Id, mut code: u32) {
 /// other work meanwhile (the caller's fiber suspended on its sync-call set).
 fn wait_for_subtask(t: Id) -> u32 {
     let frame = push_frame();
-    with(|s| s.task(t).sync_waiter = Some(frame));
+    with(|s| s.task(t).common.sync_waiter = Some(frame));
     run_until(frame);
     pop_frame(frame);
     with(|s| s.take_event(Waitable::Guest(t))).expect("a resumed waiter has an event")
@@ -373,7 +375,8 @@ pub fn outer_run(t: Id) -> u32 {
 
 /// The host called the outer task's callback: inner work runs until none
 /// is left; returns the callback code for the host.
-pub fn outer_drive(t: Id) -> u32 {
+pub fn outer_drive(t: Id, event: u32, handle: u32, payload: u32) -> u32 {
+    host_event(event, handle, payload);
     run_all();
     outer_code(t)
 }
@@ -388,7 +391,21 @@ fn outer_code(t: Id) -> u32 {
         Some(Entity::Task(task)) if !task.exited => (false, task.lift_pending),
         _ => (true, false),
     });
-    if gone || !lift_pending {
+    if gone {
+        return callback::EXIT;
+    }
+    // Host subtasks not resolved yet: wait for the host's events.
+    let waiting = with(|s| {
+        let pending = s.host_tasks.values().any(|&id| match s.store.get(id) {
+            Some(Entity::HostTask(ht)) => ht.common.event.is_none_or(|e| e < status::RETURNED),
+            _ => false,
+        });
+        pending.then_some(s.host_set).flatten()
+    });
+    if let Some(set) = waiting {
+        return callback::WAIT | set << 4;
+    }
+    if !lift_pending {
         return callback::EXIT;
     }
     glue::raise(Trap::AsyncDeadlock)
@@ -418,14 +435,14 @@ pub fn async_start(t: Id) -> u32 {
     with(|s| {
         let task = s.task(t);
         if ev == status::RETURNED {
-            task.terminal_delivered = true;
+            task.common.terminal_delivered = true;
             task.released = true;
             s.maybe_delete(t);
             return status::RETURNED;
         }
         let caller = task.caller_instance.expect("an inner caller");
         let h = check(s.instance(caller).handles.insert(Handle::Subtask(Waitable::Guest(t))));
-        s.task(t).handle = Some(h);
+        s.task(t).common.handle = Some(h);
         h << 4 | ev
     })
 }
@@ -437,7 +454,7 @@ pub fn sync_start(t: Id) -> u64 {
     while wait_for_subtask(t) != status::RETURNED {}
     with(|s| {
         let task = s.task(t);
-        task.terminal_delivered = true;
+        task.common.terminal_delivered = true;
         task.released = true;
         let r = task.result;
         s.maybe_delete(t);
@@ -658,19 +675,16 @@ pub fn waitable_join(instance: u32, w: u32, set: u32) {
 }
 
 fn join(s: &mut State, w: Waitable, new: Option<Id>) {
-    let Waitable::Guest(t) = w else {
-        unreachable!("host subtasks arrive with the outer boundary")
-    };
-    if let Some(old) = s.task(t).set.take() {
+    if let Some(old) = s.common(w).set.take() {
         let old = s.set(old);
         old.members -= 1;
         old.ready.remove(&w);
     }
     if let Some(new) = new {
         s.set(new).members += 1;
-        let task = s.task(t);
-        task.set = Some(new);
-        if let Some(ev) = task.event {
+        let common = s.common(w);
+        common.set = Some(new);
+        if let Some(ev) = common.event {
             s.set_event(w, ev);
         }
     }
@@ -722,21 +736,103 @@ pub fn event_out() -> *const u32 {
 /// `subtask.drop`: traps unless the subtask resolved and its last event
 /// was delivered.
 pub fn subtask_drop(instance: u32, h: u32) {
-    check(with(|s| {
+    let host: Option<u32> = check(with(|s| {
         let w = s.waitable_handle(instance, h)?;
         join(s, w, None);
         s.instance(instance).handles.remove(h);
-        let Waitable::Guest(t) = w else {
-            unreachable!("host subtasks arrive with the outer boundary")
+        let t = match w {
+            Waitable::Guest(t) => t,
+            Waitable::Host(id) => {
+                let Some(Entity::HostTask(ht)) = s.store.get(id) else {
+                    unreachable!("host subtask {id} is live")
+                };
+                let ht = *ht;
+                // Resolved, and its terminal status delivered.
+                if !ht.common.terminal_delivered || ht.common.event.is_some() {
+                    return Err(Trap::SubtaskDropNotResolved);
+                }
+                s.store.remove(id);
+                s.host_tasks.remove(&ht.host);
+                return Ok(Some(ht.host));
+            }
         };
         let task = s.task(t);
-        if task.lift_pending || task.event.is_some() {
+        if task.lift_pending || task.common.event.is_some() {
             return Err(Trap::SubtaskDropNotResolved);
         }
         task.released = true;
         s.maybe_delete(t);
-        Ok(())
-    }))
+        Ok(None)
+    }));
+    if let Some(host) = host {
+        glue::drop_host_subtask(host);
+    }
+}
+
+/// `subtask.cancel` of a host subtask: the host's `subtask.cancel`.
+fn cancel_host(id: Id, async_: bool) -> u32 {
+    let (host, done) = with(|s| {
+        let Some(Entity::HostTask(ht)) = s.store.get(id) else {
+            unreachable!("host subtask {id} is live")
+        };
+        (ht.host, ht.common.terminal_delivered)
+    });
+    trap_if(done, Trap::SubtaskCancelAfterTerminal);
+    // The wrapper's sync `subtask.cancel` traps on a subtask in a set:
+    // it leaves the host set first.
+    glue::join_host(host, 0);
+    let st = glue::cancel_host_subtask(host, async_);
+    if st != BLOCKED {
+        with(|s| {
+            let c = s.common(Waitable::Host(id));
+            c.event = None;
+            c.terminal_delivered = true;
+        });
+    }
+    st
+}
+
+/// A host subtask began: the wrapper's async lower of a host import,
+/// called by `instance`, returned `status` (`RETURNED`, or `STARTING` /
+/// `STARTED` with the host's handle). Returns the status the caller sees:
+/// the same, with a handle of the caller's table.
+pub fn host_subtask(instance: u32, status: u32) -> u32 {
+    let (code, host) = (status & 0xf, status >> 4);
+    if code == status::RETURNED {
+        return status::RETURNED;
+    }
+    let (h, new_set) = check(with(|s| {
+        let id = s.store.insert(Entity::HostTask(HostTask {
+            host,
+            common: Common::default(),
+        }))?;
+        s.host_tasks.insert(host, id);
+        let h = s.instance(instance).handles.insert(Handle::Subtask(Waitable::Host(id)))?;
+        s.common(Waitable::Host(id)).handle = Some(h);
+        Ok((h, s.host_set.is_none()))
+    }));
+    let set = if new_set {
+        let set = glue::new_host_set();
+        with(|s| s.host_set = Some(set));
+        set
+    } else {
+        with(|s| s.host_set.expect("made above"))
+    };
+    glue::join_host(host, set);
+    h << 4 | code
+}
+
+/// The host delivered an event for one of its subtasks (to an outer task's
+/// callback): it becomes that subtask's event.
+fn host_event(event: u32, host: u32, payload: u32) {
+    if event != crate::codes::event::SUBTASK {
+        return;
+    }
+    with(|s| {
+        if let Some(&id) = s.host_tasks.get(&host) {
+            s.set_event(Waitable::Host(id), payload);
+        }
+    });
 }
 
 /// `subtask.cancel` (sync, or async when `async_`): returns the terminal
@@ -746,15 +842,17 @@ pub fn subtask_cancel(instance: u32, h: u32, async_: bool) -> u32 {
     if !async_ {
         trap_if(!glue::task_may_block(), Trap::CannotBlockSyncTask);
     }
-    let t = check(with(|s| {
-        let Waitable::Guest(t) = s.waitable_handle(instance, h)? else {
-            unreachable!("host subtasks arrive with the outer boundary")
-        };
-        if !async_ && s.task(t).set.is_some() {
+    let w = check(with(|s| {
+        let w = s.waitable_handle(instance, h)?;
+        if !async_ && s.common(w).set.is_some() {
             return Err(Trap::WaitableSyncAndAsync);
         }
-        Ok(t)
+        Ok(w)
     }));
+    let t = match w {
+        Waitable::Guest(t) => t,
+        Waitable::Host(id) => return cancel_host(id, async_),
+    };
     let (lower_pending, lift_pending) = with(|s| {
         let task = s.task(t);
         (task.lower_pending, task.lift_pending)
@@ -799,7 +897,7 @@ pub fn subtask_cancel(instance: u32, h: u32, async_: bool) -> u32 {
         loop {
             let ev = wait_for_subtask(t);
             if ev >= status::RETURNED {
-                with(|s| s.task(t).event = Some(ev));
+                with(|s| s.task(t).common.event = Some(ev));
                 break;
             }
         }
@@ -807,7 +905,7 @@ pub fn subtask_cancel(instance: u32, h: u32, async_: bool) -> u32 {
     let ev = with(|s| s.take_event(Waitable::Guest(t)));
     match ev {
         Some(st @ (status::RETURNED | status::RETURN_CANCELLED)) => {
-            with(|s| s.task(t).terminal_delivered = true);
+            with(|s| s.task(t).common.terminal_delivered = true);
             st
         }
         _ => glue::raise(Trap::SubtaskCancelAfterTerminal),

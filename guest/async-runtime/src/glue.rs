@@ -19,6 +19,10 @@ mod imp {
         fn run_sync(adapter: u32, task: u32);
         fn callback(adapter: u32, task: u32, event: u32, handle: u32, payload: u32) -> u32;
         fn get_task_may_block() -> u32;
+        fn host_set_new() -> u32;
+        fn host_join(host: u32, set: u32);
+        fn host_subtask_drop(host: u32);
+        fn host_subtask_cancel(host: u32, async_: u32) -> u32;
         fn set_task_may_block(value: u32);
         fn trap(code: u32) -> !;
     }
@@ -40,6 +44,18 @@ mod imp {
     }
     pub fn raise(code: crate::codes::Trap) -> ! {
         unsafe { trap(code as u32) }
+    }
+    pub fn new_host_set() -> u32 {
+        unsafe { host_set_new() }
+    }
+    pub fn join_host(host: u32, set: u32) {
+        unsafe { host_join(host, set) }
+    }
+    pub fn drop_host_subtask(host: u32) {
+        unsafe { host_subtask_drop(host) }
+    }
+    pub fn cancel_host_subtask(host: u32, async_: bool) -> u32 {
+        unsafe { host_subtask_cancel(host, async_ as u32) }
     }
 }
 
@@ -92,6 +108,25 @@ mod mock {
     }
     pub fn raise(code: crate::codes::Trap) -> ! {
         std::panic::panic_any(code)
+    }
+    thread_local! {
+        /// What the mock host did: `set-new`, `join h s`, `drop h`,
+        /// `cancel h`.
+        pub static HOST: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+    }
+    pub fn new_host_set() -> u32 {
+        HOST.with(|h| h.borrow_mut().push("set-new".into()));
+        100
+    }
+    pub fn join_host(host: u32, set: u32) {
+        HOST.with(|h| h.borrow_mut().push(format!("join {host} {set}")));
+    }
+    pub fn drop_host_subtask(host: u32) {
+        HOST.with(|h| h.borrow_mut().push(format!("drop {host}")));
+    }
+    pub fn cancel_host_subtask(host: u32, _async: bool) -> u32 {
+        HOST.with(|h| h.borrow_mut().push(format!("cancel {host}")));
+        crate::codes::status::RETURN_CANCELLED
     }
 }
 

@@ -115,6 +115,30 @@ pub struct Call {
     pub return_memory: u32,
 }
 
+/// What every subtask has as a waitable (wasmtime's `WaitableCommon`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Common {
+    /// Its one event slot (last write wins): the subtask's status.
+    pub event: Option<u32>,
+    /// The set it joined.
+    pub set: Option<Id>,
+    /// Its handle in the caller's table (none for a caller told RETURNED
+    /// at once, or a sync caller).
+    pub handle: Option<u32>,
+    /// The caller's frame blocked on its next event.
+    pub sync_waiter: Option<u32>,
+    /// The terminal status was delivered to the caller.
+    pub terminal_delivered: bool,
+}
+
+/// A subtask of an async host import, lowered by the wrapper: the host's
+/// handle for it, in the wrapper's table.
+#[derive(Clone, Copy, Debug)]
+pub struct HostTask {
+    pub host: u32,
+    pub common: Common,
+}
+
 /// A task: a call into an inner instance, with the waitable its caller
 /// sees (a `GuestTask` with its one implicit thread).
 pub struct Task {
@@ -144,15 +168,8 @@ pub struct Task {
     pub own_event: Option<u32>,
     /// The set a callback WAIT is in, woken by cancellation.
     pub wake_on_cancel: Option<Id>,
-    /// Seen as the caller's subtask: its one event slot (last write wins),
-    /// the set it joined, its handle in the caller's table.
-    pub event: Option<u32>,
-    pub set: Option<Id>,
-    pub handle: Option<u32>,
-    /// The caller's frame blocked on this subtask's next event.
-    pub sync_waiter: Option<u32>,
-    /// The terminal status was delivered to the caller.
-    pub terminal_delivered: bool,
+    /// The task as its caller's subtask.
+    pub common: Common,
     /// The implicit thread's context slots (`context.get/set`).
     pub context: [u32; 2],
     /// The lowered parameters (retptr last, when there is one), stored by
@@ -186,6 +203,7 @@ pub enum Entity {
     Task(Task),
     /// A task's implicit thread (numbered only).
     Thread,
+    HostTask(HostTask),
     Set(Set),
 }
 
@@ -243,6 +261,11 @@ pub struct State {
     /// The task the last `[prepare-call]` made, which the `[start-call]`
     /// right after it starts.
     pub prepared: Option<Id>,
+    /// Host subtasks by the host's handle.
+    pub host_tasks: BTreeMap<u32, Id>,
+    /// The wrapper's waitable set that holds every host subtask (its
+    /// handle in the wrapper's table), made on first use.
+    pub host_set: Option<u32>,
 }
 
 impl State {
@@ -262,6 +285,8 @@ impl State {
             host_may_block: false,
             event_out: [0; 2],
             prepared: None,
+            host_tasks: BTreeMap::new(),
+            host_set: None,
         }
     }
 
@@ -329,11 +354,7 @@ impl State {
             exited: false,
             own_event: None,
             wake_on_cancel: None,
-            event: None,
-            set: None,
-            handle: None,
-            sync_waiter: None,
-            terminal_delivered: false,
+            common: Common::default(),
             context: [0; 2],
             params: [0; 17],
         };
@@ -366,19 +387,27 @@ impl State {
         }
     }
 
+    /// `w` as a waitable.
+    pub fn common(&mut self, w: Waitable) -> &mut Common {
+        match (w, self.store.get_mut(match w {
+            Waitable::Host(i) | Waitable::Guest(i) => i,
+        })) {
+            (Waitable::Guest(_), Some(Entity::Task(t))) => &mut t.common,
+            (Waitable::Host(_), Some(Entity::HostTask(h))) => &mut h.common,
+            _ => unreachable!("waitable {w:?} is live"),
+        }
+    }
+
     /// Sets `w`'s event (overwriting the one there) and wakes whoever waits
     /// for it (wasmtime's `set_event` and `mark_ready`).
     pub fn set_event(&mut self, w: Waitable, code_status: u32) {
-        let Waitable::Guest(t) = w else {
-            unreachable!("host subtasks arrive with the outer boundary")
-        };
-        let task = self.task(t);
-        task.event = Some(code_status);
-        if let Some(frame) = task.sync_waiter.take() {
+        let common = self.common(w);
+        common.event = Some(code_status);
+        if let Some(frame) = common.sync_waiter.take() {
             self.high.push_front(Work::Resume(frame));
             return;
         }
-        if let Some(s) = task.set {
+        if let Some(s) = common.set {
             let set = self.set(s);
             set.ready.insert(w);
             if let Some((_, waiter)) = set.waiting.pop_first() {
@@ -401,12 +430,9 @@ impl State {
 
     /// Takes `w`'s event (wasmtime's `take_event`).
     pub fn take_event(&mut self, w: Waitable) -> Option<u32> {
-        let Waitable::Guest(t) = w else {
-            unreachable!("host subtasks arrive with the outer boundary")
-        };
-        let task = self.task(t);
-        let ev = task.event.take();
-        if let Some(s) = task.set {
+        let common = self.common(w);
+        let ev = common.event.take();
+        if let Some(s) = common.set {
             self.set(s).ready.remove(&w);
         }
         ev
@@ -424,10 +450,7 @@ impl State {
             return Some((ev, 0, 0));
         }
         let w = self.set(set?).ready.pop_first()?;
-        let Waitable::Guest(sub) = w else {
-            unreachable!("host subtasks arrive with the outer boundary")
-        };
-        let sub = self.task(sub);
+        let sub = self.common(w);
         let st = sub.event.take().expect("a ready waitable has an event");
         let handle = sub.handle.expect("a waitable in a set has a handle");
         if st >= status::RETURNED {

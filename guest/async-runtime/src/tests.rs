@@ -96,7 +96,7 @@ fn trap_of(f: impl FnOnce()) -> Trap {
 }
 
 fn event_of(t: u32) -> Option<u32> {
-    with(|s| s.task(t).event)
+    with(|s| s.task(t).common.event)
 }
 
 #[test]
@@ -396,4 +396,34 @@ fn a_deeper_frame_that_must_go_first_is_a_stack_order_trap() {
     m.callback = false;
     let t = prepare_call(m, 0, 1, false);
     assert_eq!(trap_of(|| { async_start(t); }), Trap::StackOrder);
+}
+
+#[test]
+fn a_host_subtask_is_waited_for_through_the_host() {
+    let g = setup(2);
+    glue::HOST.with(|h| h.borrow_mut().clear());
+    g.on_start(0, |_| {
+        // The wrapper's async lower of a host import said STARTED, host
+        // handle 9.
+        let h = host_subtask(1, 9 << 4 | status::STARTED);
+        assert_eq!(h, 1 << 4 | status::STARTED);
+        let set = waitable_set_new(1);
+        waitable_join(1, 1, set);
+        callback::WAIT | set << 4
+    });
+    let g2 = g.clone();
+    g.on_callback(0, move |_, ev, h, p| {
+        g2.log(format!("event {ev} {h} {p}"));
+        subtask_drop(1, h);
+        ret();
+        callback::EXIT
+    });
+    let t = outer_start(1, 0, 7, 1);
+    // Nothing inner can run: the host is asked to wait on its set.
+    assert_eq!(outer_run(t), callback::WAIT | 100 << 4);
+    assert_eq!(glue::HOST.with(|h| h.borrow().clone()), ["set-new", "join 9 100"]);
+    // The host's event for its handle 9 reaches the inner waiter.
+    assert_eq!(outer_drive(t, event::SUBTASK, 9, status::RETURNED), callback::EXIT);
+    assert_eq!(g.lines(), [format!("event {} 1 {}", event::SUBTASK, status::RETURNED)]);
+    assert_eq!(glue::HOST.with(|h| h.borrow().clone()), ["set-new", "join 9 100", "drop 9"]);
 }

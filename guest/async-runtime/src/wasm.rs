@@ -125,8 +125,13 @@ extern "C" fn export_outer_run(task: u32) -> u32 {
 }
 
 #[unsafe(export_name = "outer-drive")]
-extern "C" fn export_outer_drive(task: u32) -> u32 {
-    outer_drive(task)
+extern "C" fn export_outer_drive(task: u32, event: u32, handle: u32, payload: u32) -> u32 {
+    outer_drive(task, event, handle, payload)
+}
+
+#[unsafe(export_name = "host-subtask")]
+extern "C" fn export_host_subtask(instance: u32, status: u32) -> u32 {
+    host_subtask(instance, status)
 }
 
 #[unsafe(export_name = "host-call-end")]

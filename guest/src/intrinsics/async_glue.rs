@@ -229,8 +229,28 @@ fn trap_unless_may_leave(f: &mut Function, flags: u32) {
 /// tables that reach code instantiated later ([`THUNKS`], `n_adapters`
 /// adapters; [`RETURNS`]; [`WRITERS`], `n_memories` memories) and the
 /// [`TASK_MAY_BLOCK`] global. Exports all of them, and [`WRITE_EVENT`].
-pub fn glue_module(n_adapters: u32, n_memories: u32) -> Vec<u8> {
+/// With `host`, the wrapper's built-ins for host subtasks are imported as
+/// `host.{set-new, join, subtask-drop, subtask-cancel}`; without, nothing
+/// can call them (they trap).
+pub fn glue_module(n_adapters: u32, n_memories: u32, host: bool) -> Vec<u8> {
     let mut g = Gen::default();
+    let host_funcs = host.then(|| {
+        [
+            GlueFunc::HostSetNew,
+            GlueFunc::HostJoin,
+            GlueFunc::HostSubtaskDrop,
+            GlueFunc::HostSubtaskCancel,
+        ]
+        .map(|f| {
+            // The wrapper's `subtask.cancel` is the sync one: `(subtask) ->
+            // status` (the glue's `async` flag is dropped).
+            let mut sig = f.sig();
+            if f == GlueFunc::HostSubtaskCancel {
+                sig.params.truncate(1);
+            }
+            g.import_func("host", host_import_name(f), &sig)
+        })
+    });
     g.tables.table(funcref_table((n_adapters * THUNK_SLOTS).max(1)));
     g.tables.table(funcref_table(n_adapters.max(1)));
     g.tables.table(funcref_table(n_memories.max(1)));
@@ -286,6 +306,30 @@ pub fn glue_module(n_adapters: u32, n_memories: u32) -> Vec<u8> {
             GlueFunc::Trap => {
                 f.instruction(&I::Unreachable);
             }
+            GlueFunc::HostSetNew
+            | GlueFunc::HostJoin
+            | GlueFunc::HostSubtaskDrop
+            | GlueFunc::HostSubtaskCancel => match host_funcs {
+                Some(imported) => {
+                    let n = if *gf == GlueFunc::HostSubtaskCancel { 1 } else { sig.params.len() };
+                    for l in 0..n as u32 {
+                        f.instruction(&I::LocalGet(l));
+                    }
+                    let k = [
+                        GlueFunc::HostSetNew,
+                        GlueFunc::HostJoin,
+                        GlueFunc::HostSubtaskDrop,
+                        GlueFunc::HostSubtaskCancel,
+                    ]
+                    .iter()
+                    .position(|x| x == gf)
+                    .expect("a host function");
+                    f.instruction(&I::Call(imported[k]));
+                }
+                None => {
+                    f.instruction(&I::Unreachable);
+                }
+            },
         }
         f.instruction(&I::End);
         let i = g.func(&sig.params, &sig.results, &f);
@@ -307,6 +351,17 @@ pub fn glue_module(n_adapters: u32, n_memories: u32) -> Vec<u8> {
     g.exports.export(TASK_MAY_BLOCK, ExportKind::Global, 0);
     let _ = GLUE_MODULE;
     g.finish()
+}
+
+/// The name under which [`glue_module`] imports a host built-in.
+pub fn host_import_name(f: GlueFunc) -> &'static str {
+    match f {
+        GlueFunc::HostSetNew => "set-new",
+        GlueFunc::HostJoin => "join",
+        GlueFunc::HostSubtaskDrop => "subtask-drop",
+        GlueFunc::HostSubtaskCancel => "subtask-cancel",
+        _ => unreachable!("not a host built-in"),
+    }
 }
 
 /// Runs the runtime's `init(instances)` at instantiation.
@@ -421,6 +476,11 @@ pub struct Thunks {
     /// The parameter slot of the caller's return pointer, if results go
     /// through it.
     pub retptr: Option<u32>,
+    /// The resource runtime exists: its borrow scope (`res.enter-sync-call`
+    /// / `exit-sync-call`) spans the lowering of the parameters and the
+    /// callee's first activation (see `ASYNC.md`: borrows held across a
+    /// wait are not fused yet and trap at the scope's end).
+    pub resources: bool,
 }
 
 /// The thunks of one adapter. Imports `rt.{started, params, set-result,
@@ -448,6 +508,12 @@ pub fn thunks_module(t: &Thunks, n_adapters: u32) -> Vec<u8> {
         .post_return
         .then(|| g.import_func("a", "post-return", &CoreSig::new(t.callee.results.clone(), vec![])));
     let flags = t.post_return.then(|| g.import_global("a", "flags"));
+    let scope = t.resources.then(|| {
+        (
+            g.import_func("res", "enter-sync-call", &CoreSig::new(vec![I32; 3], vec![])),
+            g.import_func("res", "exit-sync-call", &CoreSig::new(vec![], vec![])),
+        )
+    });
 
     // Locals after the one parameter (task): base, the lift parameters
     // ([async-start]'s results), the callee's results.
@@ -462,6 +528,12 @@ pub fn thunks_module(t: &Thunks, n_adapters: u32) -> Vec<u8> {
 
     // Parameters in, `started`, the callee called.
     let call_callee = |f: &mut Function| {
+        if let Some((enter, _)) = scope {
+            for _ in 0..3 {
+                f.instruction(&I::I32Const(0));
+            }
+            f.instruction(&I::Call(enter));
+        }
         f.instruction(&I::LocalGet(task));
         f.instruction(&I::Call(params));
         f.instruction(&I::LocalSet(base));
@@ -483,6 +555,9 @@ pub fn thunks_module(t: &Thunks, n_adapters: u32) -> Vec<u8> {
     if let Some(cb) = callback {
         let mut f = Function::new(locals.clone());
         call_callee(&mut f);
+        if let Some((_, exit)) = scope {
+            f.instruction(&I::Call(exit));
+        }
         f.instruction(&I::End);
         let s = g.func(&[I32], &[I32], &f);
         g.elem(thunks, t.adapter * THUNK_SLOTS, s);
@@ -526,6 +601,9 @@ pub fn thunks_module(t: &Thunks, n_adapters: u32) -> Vec<u8> {
         call_callee(&mut f);
         for i in (0..results.len() as u32).rev() {
             f.instruction(&I::LocalSet(r0 + i));
+        }
+        if let Some((_, exit)) = scope {
+            f.instruction(&I::Call(exit));
         }
         f.instruction(&I::LocalGet(task));
         f.instruction(&I::Call(returned));
@@ -603,14 +681,26 @@ pub enum Builtin {
     EnterSyncCall { resources: bool },
     /// FACT's `exit-sync-call`, likewise.
     ExitSyncCall { resources: bool },
+    /// An async lower of a host import by component instance `instance`:
+    /// the wrapper's lowering (`host.{host}` of [`builtins_module`]), its
+    /// host subtask made one of the caller's.
+    AsyncHostLower { instance: u32, host: u32 },
 }
 
 /// The shims of `builtins`, exported as `"k"`. Imports `rt.*` (each
 /// [`RuntimeFunc`] in [`RuntimeFunc::ALL`] order), `rt.memory`,
 /// `glue.returns`, `glue.write-event`, `flags.{i}` for `i` in
 /// `0..n_flags`, and `res.enter-sync-call` / `res.exit-sync-call` (the
-/// resource runtime's, `(i32 i32 i32)` and `()`) when `resources`.
-pub fn builtins_module(builtins: &[Builtin], n_flags: u32, n_adapters: u32, resources: bool) -> Vec<u8> {
+/// resource runtime's, `(i32 i32 i32)` and `()`) when `resources`, then
+/// `host.{k}` for each of `host_lowers` (the wrapper's async lowers of host
+/// imports, by signature).
+pub fn builtins_module(
+    builtins: &[Builtin],
+    n_flags: u32,
+    n_adapters: u32,
+    resources: bool,
+    host_lowers: &[CoreSig],
+) -> Vec<u8> {
     let mut g = Gen::default();
     let rt: Vec<u32> = RuntimeFunc::ALL.iter().map(|f| g.import_rt(*f)).collect();
     let rtf = |f: RuntimeFunc| rt[RuntimeFunc::ALL.iter().position(|x| *x == f).unwrap()];
@@ -628,6 +718,11 @@ pub fn builtins_module(builtins: &[Builtin], n_flags: u32, n_adapters: u32, reso
     for i in 0..n_flags {
         g.import_global("flags", &i.to_string());
     }
+    let host: Vec<u32> = host_lowers
+        .iter()
+        .enumerate()
+        .map(|(k, sig)| g.import_func("host", &k.to_string(), sig))
+        .collect();
     let c = |v: u32| I::I32Const(v as i32);
     for (k, b) in builtins.iter().enumerate() {
         let (params, results, f): (Vec<ValType>, Vec<ValType>, Function) = match b {
@@ -806,6 +901,20 @@ pub fn builtins_module(builtins: &[Builtin], n_flags: u32, n_adapters: u32, reso
                     f.instruction(&I::Call(e));
                 }
                 (vec![], vec![], f)
+            }
+            Builtin::AsyncHostLower { instance, host: k } => {
+                // The stub checks the caller's may_leave.
+                let sig = &host_lowers[*k as usize];
+                let mut f = Function::new([(1, I32)]);
+                for l in 0..sig.params.len() as u32 {
+                    f.instruction(&I::LocalGet(l));
+                }
+                f.instruction(&I::Call(host[*k as usize]));
+                f.instruction(&I::LocalSet(sig.params.len() as u32));
+                f.instruction(&c(*instance));
+                f.instruction(&I::LocalGet(sig.params.len() as u32));
+                f.instruction(&I::Call(rtf(RuntimeFunc::HostSubtask)));
+                (sig.params.clone(), vec![I32], f)
             }
         };
         let mut f = f;
@@ -1002,6 +1111,9 @@ pub fn outer_export_module(o: &OuterExport, n_adapters: u32) -> Vec<u8> {
     // callback: (event, handle, payload) -> code.
     let mut f = Function::new([]);
     f.instruction(&I::Call(ctx_get));
+    for l in 0..3 {
+        f.instruction(&I::LocalGet(l));
+    }
     f.instruction(&I::Call(drive));
     f.instruction(&I::End);
     let c = g.func(&[I32, I32, I32], &[I32], &f);
@@ -1024,8 +1136,8 @@ mod tests {
     /// Every generated module validates, in each shape.
     #[test]
     fn generated_modules_validate() {
-        valid(&glue_module(3, 2));
-        valid(&glue_module(0, 0));
+        valid(&glue_module(3, 2, true));
+        valid(&glue_module(0, 0, false));
         valid(&init_module(4));
         valid(&prepare_module(&[
             Prepare { adapter: 0, callback: true, return_memory: 1, params: vec![I32, I32] },
@@ -1039,6 +1151,7 @@ mod tests {
             callback: true,
             post_return: false,
             retptr: Some(2),
+            resources: true,
         };
         valid(&thunks_module(&callback, 2));
         let sync_caller = Thunks {
@@ -1055,6 +1168,7 @@ mod tests {
             callback: false,
             post_return: true,
             retptr: Some(1),
+            resources: false,
         };
         valid(&thunks_module(&sync_lift, 2));
         valid(&builtins_module(
@@ -1076,10 +1190,12 @@ mod tests {
                 Builtin::SyncStart { results: vec![] },
                 Builtin::EnterSyncCall { resources: true },
                 Builtin::ExitSyncCall { resources: true },
+                Builtin::AsyncHostLower { instance: 1, host: 0 },
             ],
             2,
             3,
             true,
+            &[CoreSig::new(vec![I32, I32], vec![I32])],
         ));
         valid(&writer_module(1, 2));
         valid(&outer_export_module(

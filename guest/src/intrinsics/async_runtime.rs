@@ -73,8 +73,13 @@ contract! {
         OuterStart = "outer-start" (I32, I32, I32, I32) -> (I32),
         /// `(task) -> callback code`: starts it, runs inner work.
         OuterRun = "outer-run" (I32) -> (I32),
-        /// `(task) -> callback code`: the host called its callback.
-        OuterDrive = "outer-drive" (I32) -> (I32),
+        /// `(task, event, handle, payload) -> callback code`: the host
+        /// called its callback.
+        OuterDrive = "outer-drive" (I32, I32, I32, I32) -> (I32),
+        /// `(instance, status) -> status`: the wrapper's async lower of a
+        /// host import returned `status` (its handle the host's); the
+        /// status for the caller, with a handle of its table.
+        HostSubtask = "host-subtask" (I32, I32) -> (I32),
         Started = "started" (I32) -> (),
         SyncCalleeReturned = "sync-callee-returned" (I32) -> (),
         SyncCalleeDone = "sync-callee-done" (I32) -> (),
@@ -123,6 +128,14 @@ contract! {
         SetTaskMayBlock = "set_task_may_block" (I32) -> (),
         /// `(code)`: traps.
         Trap = "trap" (I32) -> (),
+        /// `() -> set`: the wrapper's `waitable-set.new`.
+        HostSetNew = "host_set_new" () -> (I32),
+        /// `(subtask, set)`: the wrapper's `waitable.join`.
+        HostJoin = "host_join" (I32, I32) -> (),
+        /// `(subtask)`: the wrapper's `subtask.drop`.
+        HostSubtaskDrop = "host_subtask_drop" (I32) -> (),
+        /// `(subtask, async) -> status`: the wrapper's `subtask.cancel`.
+        HostSubtaskCancel = "host_subtask_cancel" (I32, I32) -> (I32),
     }
 }
 

@@ -54,8 +54,10 @@ pub struct Options {
     pub post_return: Option<FusedExport>,
     /// `string-encoding=...`.
     pub encoding: StringEncoding,
-    /// `async` with `(callback ...)`: the callback, a fused export of kind
-    /// func (a lift of the async ABI; lowers of it are not fused yet).
+    /// `async`: the async ABI.
+    pub async_: bool,
+    /// `(callback ...)`: the callback of an async lift, a fused export of
+    /// kind func.
     pub callback: Option<FusedExport>,
 }
 
@@ -83,6 +85,8 @@ pub enum HostSlot {
         /// The lift's options (memory, string encoding).
         options: Options,
     },
+    /// A built-in of the wrapper for the subtasks of async host imports.
+    HostBuiltin(HostBuiltin),
     /// `canon context.get i32 0` (`set`: `context.set`) of the wrapper's
     /// own task: where the fused module keeps which inner task an outer
     /// async call runs.
@@ -103,6 +107,30 @@ pub enum HostSlot {
         /// Which built-in.
         op: OuterOp,
     },
+}
+
+/// The wrapper's built-ins for host subtasks (the async runtime's glue
+/// calls them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HostBuiltin {
+    /// `waitable-set.new`.
+    SetNew,
+    /// `waitable.join`.
+    Join,
+    /// `subtask.drop`.
+    SubtaskDrop,
+    /// `subtask.cancel` (sync).
+    SubtaskCancel,
+}
+
+impl HostBuiltin {
+    /// Every one, in the glue's import order.
+    pub const ALL: [HostBuiltin; 4] = [
+        HostBuiltin::SetNew,
+        HostBuiltin::Join,
+        HostBuiltin::SubtaskDrop,
+        HostBuiltin::SubtaskCancel,
+    ];
 }
 
 /// A built-in of the wrapper's resource types.
@@ -251,7 +279,7 @@ pub fn plan(t: &Translation, output: Output) -> Result<Planned<'_>, Diagnostic> 
     )?;
     let runtime = ResourceRuntime::plan(t, &host, &outer_resources, &flags, &mut plan);
     let asyncs = if t.concurrency {
-        Some(AsyncRuntime::plan(t, &flags, runtime.as_ref(), &mut plan)?)
+        Some(AsyncRuntime::plan(t, &flags, runtime.as_ref(), &host, &mut plan)?)
     } else {
         None
     };
@@ -666,6 +694,7 @@ impl<'t> Builder<'t> {
                     }
                     let callback = self.async_export(idx, *ty, *options, func, &core)?;
                     Options {
+                        async_: true,
                         callback: Some(callback),
                         post_return: None,
                         ..self.options(*options)
@@ -782,6 +811,7 @@ fn canonical_options(t: &Translation, idx: OptionsIndex) -> Options {
         realloc,
         post_return,
         encoding: o.string_encoding,
+        async_: o.async_,
         callback: None,
     }
 }
@@ -819,6 +849,7 @@ fn hook(r: ResourceIndex, h: u32) -> u32 {
 /// `realloc`, the given post-return (a fused export name).
 fn scratch_options(encoding: StringEncoding, post_return: Option<FusedExport>) -> Options {
     Options {
+        async_: false,
         callback: None,
         memory: Some(FusedExport::ScratchMemory),
         realloc: Some(FusedExport::ScratchRealloc),

@@ -298,6 +298,20 @@ impl Builder {
         bump(&mut self.n.core_funcs)
     }
 
+    /// A built-in for host subtasks; returns the core function index.
+    pub fn host_builtin(&mut self, b: crate::link::planner::HostBuiltin) -> u32 {
+        use crate::link::planner::HostBuiltin as B;
+        let mut s = CanonicalFunctionSection::new();
+        match b {
+            B::SetNew => s.waitable_set_new(),
+            B::Join => s.waitable_join(),
+            B::SubtaskDrop => s.subtask_drop(),
+            B::SubtaskCancel => s.subtask_cancel(false),
+        };
+        self.component.section(&s);
+        bump(&mut self.n.core_funcs)
+    }
+
     /// `(type (resource (rep i32) (dtor dtor)))`; returns the type index.
     pub fn resource_type(&mut self, dtor: u32) -> u32 {
         let mut s = ComponentTypeSection::new();

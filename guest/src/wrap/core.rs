@@ -200,7 +200,9 @@ impl<'a> Names<'a> {
                 ))
             }
             // Core output of an async composition is refused by the planner.
-            HostSlot::TaskReturn { .. } | HostSlot::Context { .. } => Err(internal(
+            HostSlot::TaskReturn { .. }
+            | HostSlot::Context { .. }
+            | HostSlot::HostBuiltin(_) => Err(internal(
                 "a host slot of the async outer boundary in core output",
             )),
             HostSlot::OuterResource { resource, op } => {

@@ -300,8 +300,10 @@ impl<'t> Wrapper<'t> {
                 self.core_export(p, ExportKind::Func),
             ));
         }
-        if let Some(c) = &o.callback {
+        if o.async_ {
             out.push(CanonicalOption::Async);
+        }
+        if let Some(c) = &o.callback {
             out.push(CanonicalOption::Callback(
                 self.core_export(c, ExportKind::Func),
             ));
@@ -336,6 +338,7 @@ impl<'t> Wrapper<'t> {
                 self.b.task_return(result, &opts)
             }
             HostSlot::Context { set } => self.b.context(*set, 0),
+            HostSlot::HostBuiltin(b) => self.b.host_builtin(*b),
             HostSlot::OuterResource { resource, op } => {
                 let ty = *self
                     .resources

@@ -53,6 +53,8 @@ pub(super) struct AsyncRuntime {
     /// Outer exports lifted with the async ABI → their number in the glue's
     /// tables (after the adapters).
     outer_index: HashMap<ExportIndex, u32>,
+    /// The resource runtime's borrow-scope functions, if it exists.
+    scope: Option<(Ref, Ref)>,
     /// Memories that `waitable-set.wait` / `poll` write events into.
     writer_memories: HashSet<u32>,
     n_memories: u32,
@@ -292,6 +294,7 @@ impl AsyncRuntime {
         t: &Translation,
         flags: &[InstanceId],
         resources: Option<&ResourceRuntime>,
+        host: &HostTable,
         plan: &mut Plan<'_>,
     ) -> Result<AsyncRuntime, Diagnostic> {
         let c = &t.component;
@@ -328,9 +331,16 @@ impl AsyncRuntime {
         let n_memories = c.num_runtime_memories;
         let n_instances = c.num_runtime_component_instances;
 
+        let stub = |k: u32| item(host.stubs, &k.to_string());
         let glue_id = plan.push(
-            Cow::Owned(glue::glue_module(n_adapters, n_memories)),
-            Vec::new(),
+            Cow::Owned(glue::glue_module(
+                n_adapters,
+                n_memories,
+                host.host_builtins.is_some(),
+            )),
+            host.host_builtins
+                .map(|slots| slots.iter().map(|&k| stub(k)).collect())
+                .unwrap_or_default(),
             "async glue",
         );
         let rt_args = runtime_imports(art::module())?
@@ -467,6 +477,15 @@ impl AsyncRuntime {
             builtin_of.insert(Key::Trampoline(tr), builtins.len() as u32);
             builtins.push(b);
         }
+        let mut host_lowers = Vec::new();
+        for &(tr, slot, instance) in &host.async_lowers {
+            builtin_of.insert(Key::Trampoline(tr), builtins.len() as u32);
+            builtins.push(Builtin::AsyncHostLower {
+                instance,
+                host: host_lowers.len() as u32,
+            });
+            host_lowers.push(slot);
+        }
         for (intrinsic, b) in [
             (UnsafeIntrinsic::ContextGetI32_0, Builtin::ContextGet { slot: 0 }),
             (UnsafeIntrinsic::ContextGetI32_1, Builtin::ContextGet { slot: 1 }),
@@ -487,12 +506,15 @@ impl AsyncRuntime {
         for f in flags.iter().take(n_instances as usize) {
             args.push(item(*f, crate::intrinsics::FLAGS));
         }
+        args.extend(host_lowers.iter().map(|&k| stub(k)));
+        let sigs: Vec<CoreSig> = host_lowers.iter().map(|&k| host.sigs[k as usize].clone()).collect();
         let builtins_id = plan.push(
             Cow::Owned(glue::builtins_module(
                 &builtins,
                 n_instances,
                 n_adapters,
                 resources.is_some(),
+                &sigs,
             )),
             args,
             "async built-ins",
@@ -507,6 +529,12 @@ impl AsyncRuntime {
             adapters,
             n_adapters,
             outer_index,
+            scope: resources.map(|r| {
+                (
+                    r.func(crate::intrinsics::resources::RuntimeFunc::EnterSyncCall),
+                    r.func(crate::intrinsics::resources::RuntimeFunc::ExitSyncCall),
+                )
+            }),
             writer_memories,
             n_memories,
         })
@@ -582,6 +610,7 @@ impl AsyncRuntime {
                 callback: a.callback.is_some(),
                 post_return: a.post_return.is_some(),
                 retptr: a.retptr,
+                resources: self.scope.is_some(),
             };
             let name = |p: &str| item(instance, &format!("{p}adapter{}", a.n));
             let mut args = vec![
@@ -603,6 +632,10 @@ impl AsyncRuntime {
             if let Some(pr) = a.post_return {
                 args.push(post_return(pr).ok_or_else(|| internal("a post-return not yet extracted"))?);
                 args.push(item(flags[a.callee as usize], crate::intrinsics::FLAGS));
+            }
+            if let Some((enter, exit)) = &self.scope {
+                args.push(enter.clone());
+                args.push(exit.clone());
             }
             plan.push(
                 Cow::Owned(glue::thunks_module(&thunks, self.n_adapters)),

@@ -27,6 +27,10 @@ pub(super) struct HostTable {
     /// The slots of the wrapper's `context.get` and `context.set` (slot 0),
     /// when an outer export is lifted with the async ABI.
     pub context: Option<(u32, u32)>,
+    /// Async lowers of host imports: (trampoline, slot, calling instance).
+    pub async_lowers: Vec<(TrampolineIndex, u32, u32)>,
+    /// The slots of [`HostBuiltin::ALL`], when there is an async lower.
+    pub host_builtins: Option<[u32; 4]>,
 }
 
 /// The slots while they are collected.
@@ -97,6 +101,7 @@ impl HostTable {
         };
         let mut outer_lowerings: HashMap<(RuntimeImportIndex, StringEncoding), u32> =
             HashMap::new();
+        let mut async_lowers = Vec::new();
         for def in defs {
             let CoreDef::Trampoline(tramp) = def else {
                 continue;
@@ -116,8 +121,22 @@ impl HostTable {
             let import = *lowered
                 .get(index)
                 .ok_or_else(|| internal("lowering without import"))?;
-            if opts.async_ || opts.callback.is_some() {
-                return Err(async_unsupported("an async `canon lower` of an import"));
+            if opts.async_ {
+                if adapted.contains(tramp) {
+                    return Err(async_unsupported(
+                        "an async lower of a host import whose values carry handles across the outer boundary",
+                    ));
+                }
+                // The async runtime makes the host's subtask the caller's.
+                let sig = lowering_signature(t, *options)?;
+                let slot = HostSlot::Lower {
+                    import,
+                    ty: *lower_ty,
+                    options: canonical_options(t, *options),
+                };
+                let k = push(&mut table, slot, Some(opts.instance.as_u32()), sig);
+                async_lowers.push((*tramp, k, opts.instance.as_u32()));
+                continue;
             }
             if adapted.contains(tramp) {
                 // The adapter checks the caller's `may_leave`; the outer
@@ -219,10 +238,17 @@ impl HostTable {
                 .ok_or_else(|| {
                     async_unsupported("an async export whose instance never calls its `task.return`")
                 })?;
+            // `task.return` takes only the memory and string encoding.
             let slot = HostSlot::TaskReturn {
                 export,
                 ty: *ty,
-                options: canonical_options(t, *options),
+                options: Options {
+                    async_: false,
+                    realloc: None,
+                    post_return: None,
+                    callback: None,
+                    ..canonical_options(t, *options)
+                },
             };
             let k = push(&mut table, slot, None, sig);
             task_return_of.insert(export, k);
@@ -242,6 +268,18 @@ impl HostTable {
                 CoreSig::new(vec![i32], vec![]),
             );
             (get, set)
+        });
+        let host_builtins = (!async_lowers.is_empty()).then(|| {
+            let i32 = wasm_encoder::ValType::I32;
+            HostBuiltin::ALL.map(|b| {
+                let sig = match b {
+                    HostBuiltin::SetNew => CoreSig::new(vec![], vec![i32]),
+                    HostBuiltin::Join => CoreSig::new(vec![i32, i32], vec![]),
+                    HostBuiltin::SubtaskDrop => CoreSig::new(vec![i32], vec![]),
+                    HostBuiltin::SubtaskCancel => CoreSig::new(vec![i32], vec![i32]),
+                };
+                push(&mut table, HostSlot::HostBuiltin(b), None, sig)
+            })
         });
         let args = flags
             .iter()
@@ -271,6 +309,8 @@ impl HostTable {
             hooks,
             task_return_of,
             context,
+            async_lowers,
+            host_builtins,
         })
     }
 }
