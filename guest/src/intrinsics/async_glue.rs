@@ -195,6 +195,31 @@ fn load_slot(f: &mut Function, base: u32, slot: u32, ty: ValType) {
     });
 }
 
+/// Stores locals `first..` (of types `tys`) into the 8-byte slots at local
+/// `base` in memory 0, slot `i` for local `first + i`.
+fn store_slots(f: &mut Function, base: u32, first: u32, tys: &[ValType]) {
+    for (i, ty) in tys.iter().enumerate() {
+        f.instruction(&I::LocalGet(base));
+        f.instruction(&I::LocalGet(first + i as u32));
+        let m = mem(i as u64 * 8, 3, 0);
+        f.instruction(&match ty {
+            ValType::I32 => I::I32Store(MemArg { align: 2, ..m }),
+            ValType::I64 => I::I64Store(m),
+            ValType::F32 => I::F32Store(MemArg { align: 2, ..m }),
+            ValType::F64 => I::F64Store(m),
+            other => unreachable!("no {other:?} in a flat signature"),
+        });
+    }
+}
+
+/// Imports the glue's [`THUNKS`] and [`RETURNS`] tables (for `n_adapters`).
+fn import_glue_tables(g: &mut Gen, n_adapters: u32) -> (u32, u32) {
+    (
+        g.import_table(GLUE, THUNKS, (n_adapters * THUNK_SLOTS).max(1)),
+        g.import_table(GLUE, RETURNS, n_adapters.max(1)),
+    )
+}
+
 /// The value on the stack, of type `ty`, as the `i64` the runtime keeps.
 fn to_i64(f: &mut Function, ty: ValType) {
     match ty {
@@ -438,18 +463,7 @@ pub fn prepare_module(prepares: &[Prepare]) -> Vec<u8> {
         f.instruction(&I::LocalTee(task));
         f.instruction(&I::Call(params));
         f.instruction(&I::LocalSet(base));
-        for (i, ty) in p.params.iter().enumerate() {
-            f.instruction(&I::LocalGet(base));
-            f.instruction(&I::LocalGet(8 + i as u32));
-            let m = mem(i as u64 * 8, 3, 0);
-            f.instruction(&match ty {
-                ValType::I32 => I::I32Store(MemArg { align: 2, ..m }),
-                ValType::I64 => I::I64Store(m),
-                ValType::F32 => I::F32Store(MemArg { align: 2, ..m }),
-                ValType::F64 => I::F64Store(m),
-                other => unreachable!("no {other:?} in a flat signature"),
-            });
-        }
+        store_slots(&mut f, base, 8, &p.params);
         f.instruction(&I::End);
         let i = g.func(&all, &[], &f);
         g.export_func(&k.to_string(), i);
@@ -496,8 +510,7 @@ pub fn thunks_module(t: &Thunks, n_adapters: u32) -> Vec<u8> {
     let returned = g.import_rt(RuntimeFunc::SyncCalleeReturned);
     let done = g.import_rt(RuntimeFunc::SyncCalleeDone);
     g.import_memory(RT, RT_MEMORY);
-    let thunks = g.import_table(GLUE, THUNKS, (n_adapters * THUNK_SLOTS).max(1));
-    let returns = g.import_table(GLUE, RETURNS, n_adapters.max(1));
+    let (thunks, returns) = import_glue_tables(&mut g, n_adapters);
     let start = g.import_func("a", "async-start", &t.start);
     let callee = g.import_func("a", "callee", &t.callee);
     let ret = g.import_func("a", "async-return", &t.ret);
@@ -1038,8 +1051,7 @@ pub fn outer_export_module(o: &OuterExport, n_adapters: u32) -> Vec<u8> {
     let run = g.import_rt(RuntimeFunc::OuterRun);
     let drive = g.import_rt(RuntimeFunc::OuterDrive);
     g.import_memory(RT, RT_MEMORY);
-    let thunks = g.import_table(GLUE, THUNKS, (n_adapters * THUNK_SLOTS).max(1));
-    let returns = g.import_table(GLUE, RETURNS, n_adapters.max(1));
+    let (thunks, returns) = import_glue_tables(&mut g, n_adapters);
     let callee = g.import_func("a", "callee", &CoreSig::new(o.params.clone(), vec![I32]));
     let callback = g.import_func("a", "callback", &CoreSig::new(vec![I32; 3], vec![I32]));
     let task_return = g.import_func("a", "task-return", &CoreSig::new(o.results.clone(), vec![]));
@@ -1090,18 +1102,7 @@ pub fn outer_export_module(o: &OuterExport, n_adapters: u32) -> Vec<u8> {
     f.instruction(&I::LocalGet(t));
     f.instruction(&I::Call(params));
     f.instruction(&I::LocalSet(b));
-    for (i, ty) in o.params.iter().enumerate() {
-        f.instruction(&I::LocalGet(b));
-        f.instruction(&I::LocalGet(i as u32));
-        let m = mem(i as u64 * 8, 3, 0);
-        f.instruction(&match ty {
-            ValType::I32 => I::I32Store(MemArg { align: 2, ..m }),
-            ValType::I64 => I::I64Store(m),
-            ValType::F32 => I::F32Store(MemArg { align: 2, ..m }),
-            ValType::F64 => I::F64Store(m),
-            other => unreachable!("no {other:?} in a flat signature"),
-        });
-    }
+    store_slots(&mut f, b, 0, &o.params);
     f.instruction(&I::LocalGet(t));
     f.instruction(&I::Call(run));
     f.instruction(&I::End);
