@@ -185,7 +185,10 @@ fn analyse_module(
         let main = *exports
             .get(&adapter_name)
             .ok_or_else(|| internal("an adapter module without its adapter export"))?;
-        let body = &bodies[(main - n_imported) as usize];
+        let body = main
+            .checked_sub(n_imported)
+            .and_then(|i| bodies.get(i as usize))
+            .ok_or_else(|| internal("an adapter export that is not a defined function"))?;
         // The constants FACT passes to prepare-call, and the start-call
         // the adapter calls (with the last constant before it, the flags).
         let mut consts: Vec<i64> = Vec::new();
