@@ -15,6 +15,9 @@ pub mod boundary;
 mod features;
 
 use crate::diagnostics::{Code, Diagnostic};
+use crate::sig::CoreSig;
+use std::collections::HashMap;
+use wasmtime_environ::component::ExportIndex;
 use wasmparser::{Encoding, Parser, Payload, Validator, WasmFeatures};
 use wasmtime_environ::component::{
     Component, ComponentTypes, ComponentTypesBuilder, Trampoline, TrampolineIndex, Translator,
@@ -40,6 +43,9 @@ pub struct Translation {
     pub concurrency: bool,
     /// The byte offset of the input's first use of component-model async.
     pub async_offset: Option<u64>,
+    /// `task.return`'s core signature for each export lifted with the async
+    /// ABI.
+    pub task_returns: HashMap<ExportIndex, CoreSig>,
 }
 
 /// Tunables used for translation, identical on every host.
@@ -317,6 +323,7 @@ fn translate_with(
         features,
         output,
     )?;
+    let task_returns = task_return_sigs(&translation.component, &types)?;
     let (types, _) = types.finish(&translation.component);
     Ok(Translation {
         component: translation.component,
@@ -326,5 +333,43 @@ fn translate_with(
         boundary,
         concurrency,
         async_offset: None,
+        task_returns,
     })
+}
+
+/// The core signature of `task.return` for each export lifted with the
+/// async ABI: its results flattened (canonical ABI `flatten_functype`,
+/// 'lower' of `task.return`'s parameters: at most 16 flat values, else one
+/// pointer), as the wrapper's `canon task.return` takes them.
+fn task_return_sigs(
+    c: &Component,
+    types: &ComponentTypesBuilder,
+) -> Result<HashMap<ExportIndex, CoreSig>, Diagnostic> {
+    use wasmtime_environ::component::{Export, FlatType, MAX_FLAT_PARAMS};
+    let mut out = HashMap::new();
+    for (export, item) in c.export_items.iter() {
+        let Export::LiftedFunction { ty, options, .. } = item else { continue };
+        if !c.options[*options].async_ {
+            continue;
+        }
+        let results = types[types[*ty].results].types.clone();
+        let mut flat = Vec::new();
+        let mut fits = true;
+        for r in results.iter() {
+            match types.flat_types(r) {
+                Some(f) => flat.extend(f.memory32.iter().map(|t| match t {
+                    FlatType::I32 => wasm_encoder::ValType::I32,
+                    FlatType::I64 => wasm_encoder::ValType::I64,
+                    FlatType::F32 => wasm_encoder::ValType::F32,
+                    FlatType::F64 => wasm_encoder::ValType::F64,
+                })),
+                None => fits = false,
+            }
+        }
+        if !fits || flat.len() > MAX_FLAT_PARAMS {
+            flat = vec![wasm_encoder::ValType::I32];
+        }
+        out.insert(export, CoreSig::new(flat, Vec::new()));
+    }
+    Ok(out)
 }

@@ -223,21 +223,11 @@ impl HostTable {
             if !o.async_ {
                 continue;
             }
-            let results = t.types[*ty].results;
             let sig = t
-                .trampolines
-                .iter()
-                .find_map(|(tr, tramp)| match tramp {
-                    Trampoline::TaskReturn {
-                        instance, results: r, ..
-                    } if *instance == o.instance && *r == results => Some(tr),
-                    _ => None,
-                })
-                .map(|tr| concurrency::trampoline_sig(t, tr, 0))
-                .transpose()?
-                .ok_or_else(|| {
-                    async_unsupported("an async export whose instance never calls its `task.return`")
-                })?;
+                .task_returns
+                .get(&export)
+                .cloned()
+                .ok_or_else(|| internal("an async export without its task.return signature"))?;
             // `task.return` takes only the memory and string encoding.
             let slot = HostSlot::TaskReturn {
                 export,
