@@ -1,7 +1,7 @@
 //! `meld-bench`: Meld's fused output against the composition it came from,
 //! under wasmtime, in one process, side by side.
 //!
-//! Prints four Markdown tables (medians of `--samples` samples; unfused and
+//! Prints Markdown tables (medians of `--samples` samples; unfused and
 //! fused samples alternate, so that drift of the machine hits both alike):
 //!
 //! 1. **run**: time of `run(workload, rounds)` of `examples/bench.wasm` (Rust
@@ -13,12 +13,16 @@
 //! 3. **compile**: `Engine::precompile_component` per composition.
 //! 4. **size**: bytes of input and output, with and without `name` /
 //!    `component-name` custom sections.
-//! 5. **core**: the core-module output (`--emit core`) beside the input and
+//! 5. **async**: round trips of component-model async calls between two
+//!    inner components (`examples/async-calls.wasm`), returning at once and
+//!    after a yield, under wasmtime with component-model async.
+//! 6. **core**: the core-module output (`--emit core`) beside the input and
 //!    the component output: sizes, with `wasm-opt -O`, and run times.
 //!
 //! Run by hand (`benches/run.sh` adds fuse times with hyperfine); never by
 //! the tests.
 
+mod async_calls;
 mod core;
 mod inputs;
 mod runner;
@@ -44,7 +48,7 @@ struct Args {
     /// Multiplies every workload's rounds (e.g. 0.1 for a quick look).
     #[arg(long, default_value_t = 1.0)]
     scale: f64,
-    /// Only the tables named (run, strings, instantiate, compile, size, core); all when absent.
+    /// Only the tables named (run, strings, instantiate, compile, size, async, core); all when absent.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Only this workload or string pair (e.g. `echo`, `utf8-utf16`), for profiling.
@@ -348,6 +352,9 @@ fn main() -> anyhow::Result<()> {
     }
     if args.wants("size") {
         size_table()?;
+    }
+    if args.wants("async") {
+        async_calls::table(&args)?;
     }
     if args.wants("core") {
         core::table(&args, &engine)?;

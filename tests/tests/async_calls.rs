@@ -250,6 +250,40 @@ fn a_callee_awaits_an_async_host_import() {
     );
 }
 
+/// A library task wakes another through a Rust-level waker: wit-bindgen's
+/// inter-task wakeup, an element-less `stream` whose both ends are in the
+/// library (`stream.new`, an async `stream.read` joined to the task's set,
+/// `stream.write` from the other task, the `STREAM_READ` event).
+#[test]
+fn one_task_wakes_another_through_an_element_less_stream() {
+    scenario(
+        "wakeup",
+        &[
+            "wait-signal 7",
+            "--- journal",
+            "wait-signal waits",
+            "signal 7",
+            "wait-signal got 7",
+        ],
+    );
+}
+
+/// The benchmarks' workload (`bench(rounds, yielding)`: sequential calls of
+/// `ping` / `ping-yield`) gives the same sum composed and fused.
+#[test]
+fn the_benchmark_round_trips_agree() {
+    let input = fixture("async-calls.wasm");
+    let fused = fused("async-calls.wasm");
+    for yielding in [false, true] {
+        for (what, bytes) in [("input", &input), ("fused", &fused)] {
+            let (r,): (u64,) = call(bytes, "meld:async-demo/scenarios", "bench", (100u32, yielding))
+                .unwrap_or_else(|e| panic!("{what}: {e}"));
+            // sum of i + 1 for i in 0..100
+            assert_eq!(r, 5050, "{what}, yielding {yielding}");
+        }
+    }
+}
+
 /// async-front → async-middle (lifted sync) → async-leaf, fused: the same
 /// answer as the composition.
 #[test]

@@ -11,9 +11,13 @@ wit_bindgen::generate!({
 use exports::meld::async_demo::lib::{Counter, Guest, Point};
 use exports::meld::async_demo::types::{Guest as TypesGuest, GuestCounter};
 use std::cell::{Cell, RefCell};
+use std::task::{Poll, Waker};
 
 thread_local! {
     static JOURNAL: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+    /// The value `signal` hands over, and the waker of the task waiting
+    /// for it in `wait-signal`.
+    static SIGNAL: RefCell<(Option<u32>, Option<Waker>)> = const { RefCell::new((None, None)) };
 }
 
 fn journal(line: String) {
@@ -126,6 +130,46 @@ impl Guest for Lib {
         let t = meld::async_demo::clock::tick(ms).await;
         journal(format!("tick {t}"));
         t * 2
+    }
+
+    async fn wait_signal() -> u32 {
+        journal("wait-signal waits".to_string());
+        let v = std::future::poll_fn(|cx| {
+            SIGNAL.with(|s| {
+                let mut s = s.borrow_mut();
+                match s.0.take() {
+                    Some(v) => Poll::Ready(v),
+                    None => {
+                        s.1 = Some(cx.waker().clone());
+                        Poll::Pending
+                    }
+                }
+            })
+        })
+        .await;
+        journal(format!("wait-signal got {v}"));
+        v
+    }
+
+    async fn signal(v: u32) {
+        journal(format!("signal {v}"));
+        let waker = SIGNAL.with(|s| {
+            let mut s = s.borrow_mut();
+            s.0 = Some(v);
+            s.1.take()
+        });
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
+
+    async fn ping(x: u32) -> u32 {
+        x.wrapping_add(1)
+    }
+
+    async fn ping_yield(x: u32) -> u32 {
+        wit_bindgen::yield_async().await;
+        x.wrapping_add(1)
     }
 
     fn journal() -> Vec<String> {

@@ -63,6 +63,20 @@ impl Guest for Runner {
         let (a, b) = futures::join!(lib::wait_host(5), lib::echo("meanwhile".to_string()));
         transcript(vec![format!("wait-host {a}"), b])
     }
+
+    async fn wakeup() -> Vec<String> {
+        let (a, ()) = futures::join!(lib::wait_signal(), lib::signal(7));
+        transcript(vec![format!("wait-signal {a}")])
+    }
+
+    async fn bench(rounds: u32, yielding: bool) -> u64 {
+        let mut sum = 0u64;
+        for i in 0..rounds {
+            let r = if yielding { lib::ping_yield(i).await } else { lib::ping(i).await };
+            sum += u64::from(r);
+        }
+        sum
+    }
 }
 
 export!(Runner);

@@ -31,6 +31,14 @@ pub mod callback {
     pub const WAIT: u32 = 2;
 }
 
+/// The result code of a stream or future copy, in its low 4 bits (the
+/// count above): `count << 4 | code`.
+pub mod copy {
+    pub const COMPLETED: u32 = 0;
+    pub const DROPPED: u32 = 1;
+    pub const CANCELLED: u32 = 2;
+}
+
 /// The result of an async `subtask.cancel` (and of stream and future
 /// operations) that has not completed yet.
 pub const BLOCKED: u32 = 0xffff_ffff;
@@ -77,6 +85,34 @@ pub enum Trap {
     /// A lower-level frame must be resumed before the top one can finish:
     /// one stack cannot do what wasmtime's fibers do (see `ASYNC.md`).
     StackOrder,
+    /// A stream read or write of `2^28` or more elements.
+    StreamOpTooBig,
+    /// A read on a writable end, a write on a readable one, or a second
+    /// operation while one is pending.
+    ConcurrentStreamOp,
+    /// A read after the writer's drop was reported.
+    ReadAfterDropped,
+    /// A write after the reader's drop was reported.
+    WriteAfterDropped,
+    /// A future read again after its value was read.
+    FutureReadTwice,
+    /// A future written again after its value was written (or its reader
+    /// dropped).
+    FutureWriteTwice,
+    /// `cancel-read` / `cancel-write` with no read / write pending.
+    CancelNothingPending,
+    /// A stream or future built-in given the other end.
+    WrongEnd,
+    /// Dropping or passing an end whose operation is pending.
+    BusyEnd,
+    /// A future's writable end dropped before a value was written.
+    FutureDropUnwritten,
+    /// Passing a readable end after the writer's drop was reported.
+    LiftAfterDropped,
+    /// Passing an end that is in a waitable set.
+    LiftInSet,
+    /// Passing a future's readable end after its value was read.
+    LiftFutureDone,
 }
 
 impl Trap {
@@ -110,6 +146,23 @@ impl Trap {
             Trap::WrongHandleKind => "handle has the wrong type",
             Trap::SetHasMembers => "cannot drop waitable set with members",
             Trap::Exhausted => "too many handles or tasks",
+            Trap::StreamOpTooBig => "stream read/write count too large",
+            Trap::ConcurrentStreamOp => "cannot have concurrent operations active on a future/stream",
+            Trap::ReadAfterDropped => "cannot read after being notified that the writable end dropped",
+            Trap::WriteAfterDropped => "cannot write after being notified that the readable end dropped",
+            Trap::FutureReadTwice => "cannot read from future after previous read succeeded",
+            Trap::FutureWriteTwice => {
+                "cannot write to future after previous write succeeded or readable end dropped"
+            }
+            Trap::CancelNothingPending => "stream or future read or write cancelled when none is pending",
+            Trap::WrongEnd => "passed the wrong end of a stream or future",
+            Trap::BusyEnd => "cannot remove busy stream or future",
+            Trap::FutureDropUnwritten => "cannot drop future write end without first writing a value",
+            Trap::LiftAfterDropped => {
+                "cannot lift stream or future after being notified that the writable end dropped"
+            }
+            Trap::LiftInSet => "cannot lift stream or future while it's in a waitable set",
+            Trap::LiftFutureDone => "cannot lift future after previous read succeeded",
             Trap::StackOrder => {
                 "a task suspended deeper on the stack must resume first (meld runs async code on one stack)"
             }

@@ -17,14 +17,14 @@ use crate::state::{
 use crate::with;
 
 /// The value of `r`, or the trap.
-fn check<T>(r: Result<T, Trap>) -> T {
+pub(crate) fn check<T>(r: Result<T, Trap>) -> T {
     match r {
         Ok(v) => v,
         Err(t) => glue::raise(t),
     }
 }
 
-fn trap_if(cond: bool, t: Trap) {
+pub(crate) fn trap_if(cond: bool, t: Trap) {
     if cond {
         glue::raise(t)
     }
@@ -92,7 +92,7 @@ fn switch(to: Thread) -> Thread {
 // The scheduler
 
 /// Pushes a frame: the caller is about to wait. Returns its id.
-fn push_frame() -> u32 {
+pub(crate) fn push_frame() -> u32 {
     with(|s| {
         let id = s.next_frame;
         s.next_frame = s.next_frame.wrapping_add(1);
@@ -101,7 +101,7 @@ fn push_frame() -> u32 {
     })
 }
 
-fn pop_frame(id: u32) {
+pub(crate) fn pop_frame(id: u32) {
     with(|s| {
         let f = s.frames.pop();
         debug_assert_eq!(f.map(|f| f.id), Some(id));
@@ -115,7 +115,7 @@ fn pop_frame(id: u32) {
 /// runtime traps as wasmtime does (`AsyncDeadlock`), or with
 /// [`Trap::StackOrder`] when a deeper frame was resumed and one stack
 /// cannot return to it.
-fn run_until(id: u32) {
+pub(crate) fn run_until(id: u32) {
     // Items run while a deeper frame is resumed: wasmtime would have
     // switched to it; one stack cannot, and when the frame on top waits for
     // what only that deeper frame can bring about (a task spinning on
@@ -674,7 +674,7 @@ pub fn waitable_join(instance: u32, w: u32, set: u32) {
     }))
 }
 
-fn join(s: &mut State, w: Waitable, new: Option<Id>) {
+pub(crate) fn join(s: &mut State, w: Waitable, new: Option<Id>) {
     if let Some(old) = s.common(w).set.take() {
         let old = s.set(old);
         old.members -= 1;
@@ -737,7 +737,7 @@ pub fn event_out() -> *const u32 {
 /// was delivered.
 pub fn subtask_drop(instance: u32, h: u32) {
     let host: Option<u32> = check(with(|s| {
-        let w = s.waitable_handle(instance, h)?;
+        let w = s.subtask_handle(instance, h)?;
         join(s, w, None);
         s.instance(instance).handles.remove(h);
         let t = match w {
@@ -755,6 +755,7 @@ pub fn subtask_drop(instance: u32, h: u32) {
                 s.host_tasks.remove(&ht.host);
                 return Ok(Some(ht.host));
             }
+            Waitable::End(_) => unreachable!("a subtask handle"),
         };
         let task = s.task(t);
         if task.lift_pending || task.common.event.is_some() {
@@ -843,7 +844,7 @@ pub fn subtask_cancel(instance: u32, h: u32, async_: bool) -> u32 {
         trap_if(!glue::task_may_block(), Trap::CannotBlockSyncTask);
     }
     let w = check(with(|s| {
-        let w = s.waitable_handle(instance, h)?;
+        let w = s.subtask_handle(instance, h)?;
         if !async_ && s.common(w).set.is_some() {
             return Err(Trap::WaitableSyncAndAsync);
         }
@@ -852,6 +853,7 @@ pub fn subtask_cancel(instance: u32, h: u32, async_: bool) -> u32 {
     let t = match w {
         Waitable::Guest(t) => t,
         Waitable::Host(id) => return cancel_host(id, async_),
+        Waitable::End(_) => unreachable!("a subtask handle"),
     };
     let (lower_pending, lift_pending) = with(|s| {
         let task = s.task(t);

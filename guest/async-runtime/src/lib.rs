@@ -20,6 +20,7 @@ pub mod driver;
 pub mod glue;
 pub mod slab;
 pub mod state;
+pub mod transmit;
 
 #[cfg(all(not(test), target_arch = "wasm32"))]
 mod wasm;

@@ -22,13 +22,24 @@ pub type Id = u32;
 
 /// Something a waitable set can hold. The derived order is wasmtime's
 /// delivery order (`Waitable: Ord`): host subtasks, then guest subtasks,
-/// each by id.
+/// then stream and future ends, each by id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Waitable {
     /// A subtask of an async host import (the outer boundary).
     Host(Id),
     /// A subtask calling another inner component.
     Guest(Id),
+    /// One end of a stream or future (wasmtime's `TransmitHandle`).
+    End(Id),
+}
+
+impl Waitable {
+    /// Its store-wide id.
+    pub fn id(self) -> Id {
+        match self {
+            Waitable::Host(i) | Waitable::Guest(i) | Waitable::End(i) => i,
+        }
+    }
 }
 
 /// What an instance's handle points at. One index space per instance,
@@ -39,6 +50,22 @@ pub enum Handle {
     Resource,
     Subtask(Waitable),
     Set(Id),
+    /// An end of a stream or future of type `ty` (see
+    /// [`crate::transmit`]), with its local state.
+    End { end: Id, ty: u32, state: EndState },
+}
+
+/// The local state of a stream or future end in its handle table
+/// (wasmtime's `TransmitLocalState`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EndState {
+    /// A readable end; `done`: it was told the writer dropped.
+    Read { done: bool },
+    /// A writable end; `done`: it was told the reader dropped (or, for a
+    /// future, its value was written).
+    Write { done: bool },
+    /// A read or write is pending: its result is not delivered yet.
+    Busy,
 }
 
 /// A unit of work for the scheduler (wasmtime's `WorkItem`).
@@ -205,6 +232,10 @@ pub enum Entity {
     Thread,
     HostTask(HostTask),
     Set(Set),
+    /// The state a stream or future's two ends share.
+    Transmit(crate::transmit::Transmit),
+    /// One end of a stream or future.
+    End(crate::transmit::End),
 }
 
 /// The thread running inner code.
@@ -266,6 +297,9 @@ pub struct State {
     /// The wrapper's waitable set that holds every host subtask (its
     /// handle in the wrapper's table), made on first use.
     pub host_set: Option<u32>,
+    /// The inner instance whose table holds the ends of each stream and
+    /// future type (`ty` of [`Handle::End`], [`crate::transmit`]).
+    pub transmit_tables: Vec<u32>,
 }
 
 impl State {
@@ -287,6 +321,7 @@ impl State {
             prepared: None,
             host_tasks: BTreeMap::new(),
             host_set: None,
+            transmit_tables: Vec::new(),
         }
     }
 
@@ -321,8 +356,18 @@ impl State {
         }
     }
 
-    /// The waitable behind handle `h` of instance `i`.
+    /// The waitable behind handle `h` of instance `i`: a subtask or a
+    /// stream or future end.
     pub fn waitable_handle(&mut self, i: u32, h: u32) -> Result<Waitable, Trap> {
+        match self.handle(i, h)? {
+            Handle::Subtask(w) => Ok(w),
+            Handle::End { end, .. } => Ok(Waitable::End(end)),
+            _ => Err(Trap::WrongHandleKind),
+        }
+    }
+
+    /// The subtask behind handle `h` of instance `i`.
+    pub fn subtask_handle(&mut self, i: u32, h: u32) -> Result<Waitable, Trap> {
         match self.handle(i, h)? {
             Handle::Subtask(w) => Ok(w),
             _ => Err(Trap::WrongHandleKind),
@@ -389,11 +434,10 @@ impl State {
 
     /// `w` as a waitable.
     pub fn common(&mut self, w: Waitable) -> &mut Common {
-        match (w, self.store.get_mut(match w {
-            Waitable::Host(i) | Waitable::Guest(i) => i,
-        })) {
+        match (w, self.store.get_mut(w.id())) {
             (Waitable::Guest(_), Some(Entity::Task(t))) => &mut t.common,
             (Waitable::Host(_), Some(Entity::HostTask(h))) => &mut h.common,
+            (Waitable::End(_), Some(Entity::End(e))) => &mut e.common,
             _ => unreachable!("waitable {w:?} is live"),
         }
     }
@@ -451,12 +495,16 @@ impl State {
         }
         let w = self.set(set?).ready.pop_first()?;
         let sub = self.common(w);
-        let st = sub.event.take().expect("a ready waitable has an event");
+        let payload = sub.event.take().expect("a ready waitable has an event");
         let handle = sub.handle.expect("a waitable in a set has a handle");
-        if st >= status::RETURNED {
+        if let Waitable::End(e) = w {
+            let code = crate::transmit::deliver(self, e, payload);
+            return Some((code, handle, payload));
+        }
+        if payload >= status::RETURNED {
             sub.terminal_delivered = true;
         }
-        Some((event::SUBTASK, handle, st))
+        Some((event::SUBTASK, handle, payload))
     }
 
     /// Queues `work` at the back of the high-priority queue.

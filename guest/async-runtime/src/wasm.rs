@@ -258,3 +258,35 @@ extern "C" fn export_subtask_cancel(instance: u32, subtask: u32, async_: u32) ->
 extern "C" fn export_run() {
     run_all()
 }
+
+#[unsafe(export_name = "transmit-table")]
+extern "C" fn export_transmit_table(ty: u32, instance: u32) {
+    crate::transmit::register_table(ty, instance)
+}
+
+#[unsafe(export_name = "transmit.new")]
+extern "C" fn export_transmit_new(ty: u32) -> u64 {
+    crate::transmit::new(ty)
+}
+
+#[unsafe(export_name = "transmit.copy")]
+extern "C" fn export_transmit_copy(ty: u32, handle: u32, addr: u32, count: u32, flags: u32) -> u32 {
+    // flags: bit 0 a write, bit 1 async.
+    crate::transmit::copy(ty, handle, addr, count, flags & 1 != 0, flags & 2 != 0)
+}
+
+#[unsafe(export_name = "transmit.cancel")]
+extern "C" fn export_transmit_cancel(ty: u32, handle: u32, flags: u32) -> u32 {
+    // flags: bit 0 cancel-write, bit 1 async.
+    crate::transmit::cancel(ty, handle, flags & 1 != 0, flags & 2 != 0)
+}
+
+#[unsafe(export_name = "transmit.drop")]
+extern "C" fn export_transmit_drop(ty: u32, handle: u32, writable: u32) {
+    crate::transmit::drop_end(ty, handle, writable != 0)
+}
+
+#[unsafe(export_name = "transmit.transfer")]
+extern "C" fn export_transmit_transfer(handle: u32, src: u32, dst: u32) -> u32 {
+    crate::transmit::transfer(handle, src, dst)
+}

@@ -389,13 +389,21 @@ pub fn host_import_name(f: GlueFunc) -> &'static str {
     }
 }
 
-/// Runs the runtime's `init(instances)` at instantiation.
-pub fn init_module(instances: u32) -> Vec<u8> {
+/// Runs the runtime's `init(instances)` at instantiation, then registers
+/// the table of each stream and future type (`(ty, instance)`, see
+/// [`RuntimeFunc::TransmitTable`]).
+pub fn init_module(instances: u32, transmit_tables: &[(u32, u32)]) -> Vec<u8> {
     let mut g = Gen::default();
     let init = g.import_rt(RuntimeFunc::Init);
+    let table = g.import_rt(RuntimeFunc::TransmitTable);
     let mut f = Function::new([]);
     f.instruction(&I::I32Const(instances as i32));
     f.instruction(&I::Call(init));
+    for &(ty, instance) in transmit_tables {
+        f.instruction(&I::I32Const(ty as i32));
+        f.instruction(&I::I32Const(instance as i32));
+        f.instruction(&I::Call(table));
+    }
     f.instruction(&I::End);
     let s = g.func(&[], &[], &f);
     g.start = Some(s);
@@ -698,6 +706,30 @@ pub enum Builtin {
     /// the wrapper's lowering (`host.{host}` of [`builtins_module`]), its
     /// host subtask made one of the caller's.
     AsyncHostLower { instance: u32, host: u32 },
+    /// `stream.new` / `future.new` of type `ty` (see
+    /// [`RuntimeFunc::TransmitTable`]).
+    TransmitNew { flags: u32, ty: u32 },
+    /// `stream.read` / `write` (`(handle, addr, count) -> result`) or
+    /// `future.read` / `write` (`(handle, addr) -> result`).
+    TransmitCopy {
+        flags: u32,
+        ty: u32,
+        write: bool,
+        async_: bool,
+    },
+    /// `cancel-read` / `cancel-write` (`(handle) -> result`).
+    TransmitCancel {
+        flags: u32,
+        ty: u32,
+        write: bool,
+        async_: bool,
+    },
+    /// `drop-readable` / `drop-writable` (`(handle)`).
+    TransmitDrop { flags: u32, ty: u32, writable: bool },
+    /// FACT's `stream-transfer` / `future-transfer` (`(handle, src table,
+    /// dst table) -> handle`; tables of futures when `future`). No
+    /// `may_leave` check: FACT calls it inside an adapter.
+    TransmitTransfer { future: bool },
 }
 
 /// The shims of `builtins`, exported as `"k"`. Imports `rt.*` (each
@@ -914,6 +946,72 @@ pub fn builtins_module(
                     f.instruction(&I::Call(e));
                 }
                 (vec![], vec![], f)
+            }
+            Builtin::TransmitNew { flags, ty } => {
+                let mut f = Function::new([]);
+                trap_unless_may_leave(&mut f, *flags);
+                f.instruction(&c(*ty));
+                f.instruction(&I::Call(rtf(RuntimeFunc::TransmitNew)));
+                (vec![], vec![I64], f)
+            }
+            Builtin::TransmitCopy {
+                flags,
+                ty,
+                write,
+                async_,
+            } => {
+                let future = ty & 1 != 0;
+                let mut f = Function::new([]);
+                trap_unless_may_leave(&mut f, *flags);
+                f.instruction(&c(*ty));
+                f.instruction(&I::LocalGet(0));
+                f.instruction(&I::LocalGet(1));
+                if future {
+                    f.instruction(&c(1));
+                } else {
+                    f.instruction(&I::LocalGet(2));
+                }
+                f.instruction(&c(u32::from(*write) | u32::from(*async_) << 1));
+                f.instruction(&I::Call(rtf(RuntimeFunc::TransmitCopy)));
+                let params = if future { vec![I32; 2] } else { vec![I32; 3] };
+                (params, vec![I32], f)
+            }
+            Builtin::TransmitCancel {
+                flags,
+                ty,
+                write,
+                async_,
+            } => {
+                let mut f = Function::new([]);
+                trap_unless_may_leave(&mut f, *flags);
+                f.instruction(&c(*ty));
+                f.instruction(&I::LocalGet(0));
+                f.instruction(&c(u32::from(*write) | u32::from(*async_) << 1));
+                f.instruction(&I::Call(rtf(RuntimeFunc::TransmitCancel)));
+                (vec![I32], vec![I32], f)
+            }
+            Builtin::TransmitDrop { flags, ty, writable } => {
+                let mut f = Function::new([]);
+                trap_unless_may_leave(&mut f, *flags);
+                f.instruction(&c(*ty));
+                f.instruction(&I::LocalGet(0));
+                f.instruction(&c(u32::from(*writable)));
+                f.instruction(&I::Call(rtf(RuntimeFunc::TransmitDrop)));
+                (vec![I32], vec![], f)
+            }
+            Builtin::TransmitTransfer { future } => {
+                // Types are `table << 1 | future`.
+                let mut f = Function::new([]);
+                f.instruction(&I::LocalGet(0));
+                for table in [1, 2] {
+                    f.instruction(&I::LocalGet(table));
+                    f.instruction(&c(1));
+                    f.instruction(&I::I32Shl);
+                    f.instruction(&c(u32::from(*future)));
+                    f.instruction(&I::I32Or);
+                }
+                f.instruction(&I::Call(rtf(RuntimeFunc::TransmitTransfer)));
+                (vec![I32; 3], vec![I32], f)
             }
             Builtin::AsyncHostLower { instance, host: k } => {
                 // The stub checks the caller's may_leave.

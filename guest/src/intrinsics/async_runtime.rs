@@ -111,6 +111,23 @@ contract! {
         SubtaskCancel = "subtask.cancel" (I32, I32, I32) -> (I32),
         /// Runs queued work until none is left.
         Run = "run" () -> (),
+        /// `(ty, instance)`: the handle table of stream or future type `ty`
+        /// (`table << 1 | future`, wasmtime-environ's
+        /// `TypeStreamTableIndex` / `TypeFutureTableIndex`) is `instance`'s.
+        TransmitTable = "transmit-table" (I32, I32) -> (),
+        /// `(ty) -> write << 32 | read`: `stream.new` / `future.new`.
+        TransmitNew = "transmit.new" (I32) -> (I64),
+        /// `(ty, handle, addr, count, flags) -> count << 4 | code or
+        /// BLOCKED`: a read or write (flags: 1 a write, 2 async).
+        TransmitCopy = "transmit.copy" (I32, I32, I32, I32, I32) -> (I32),
+        /// `(ty, handle, flags) -> result`: `cancel-read` / `cancel-write`
+        /// (flags: 1 cancel-write, 2 async).
+        TransmitCancel = "transmit.cancel" (I32, I32, I32) -> (I32),
+        /// `(ty, handle, writable)`: `drop-readable` / `drop-writable`.
+        TransmitDrop = "transmit.drop" (I32, I32, I32) -> (),
+        /// `(handle, src ty, dst ty) -> handle`: FACT's `stream-transfer` /
+        /// `future-transfer` of a readable end.
+        TransmitTransfer = "transmit.transfer" (I32, I32, I32) -> (I32),
     }
 }
 

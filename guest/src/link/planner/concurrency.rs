@@ -9,7 +9,9 @@ use super::*;
 use crate::intrinsics::async_glue::{self as glue, Builtin, OuterExport, Prepare, Thunks};
 use crate::intrinsics::async_runtime::{self as art, GlueFunc};
 use wasmparser::{Operator, Parser, Payload, TypeRef};
-use wasmtime_environ::component::{RuntimeCallbackIndex, RuntimeComponentInstanceIndex, UnsafeIntrinsic};
+use wasmtime_environ::component::{
+    RuntimeCallbackIndex, RuntimeComponentInstanceIndex, TypeFutureTableIndex, TypeStreamTableIndex, UnsafeIntrinsic,
+};
 
 /// An async adapter found in a FACT adapter module.
 #[derive(Clone, Debug)]
@@ -291,8 +293,9 @@ impl AsyncRuntime {
     /// `concurrency_support`).
     ///
     /// # Errors
-    /// E0007 for what is not fused yet: streams, futures, error contexts,
-    /// the `thread.*` built-ins but `thread.yield`, stackful lifts.
+    /// E0007 for what is not fused yet: streams and futures with a payload
+    /// type, error contexts, the `thread.*` built-ins but `thread.yield`,
+    /// stackful lifts.
     pub(super) fn plan(
         t: &Translation,
         flags: &[InstanceId],
@@ -334,6 +337,9 @@ impl AsyncRuntime {
         let n_memories = c.num_runtime_memories;
         let n_instances = c.num_runtime_component_instances;
 
+        let transmit_tables = transmit_tables(t)?;
+        let stream_ty = |ty: TypeStreamTableIndex| ty.as_u32() << 1;
+        let future_ty = |ty: TypeFutureTableIndex| ty.as_u32() << 1 | 1;
         let stub = |k: u32| item(host.stubs, &k.to_string());
         let glue_id = plan.push(
             Cow::Owned(glue::glue_module(
@@ -353,8 +359,8 @@ impl AsyncRuntime {
         let runtime = plan.push(Cow::Borrowed(art::module()), rt_args, "async runtime");
         let rt = |f: art::RuntimeFunc| item(runtime, f.name());
         plan.push(
-            Cow::Owned(glue::init_module(n_instances)),
-            vec![rt(art::RuntimeFunc::Init)],
+            Cow::Owned(glue::init_module(n_instances, &transmit_tables)),
+            vec![rt(art::RuntimeFunc::Init), rt(art::RuntimeFunc::TransmitTable)],
             "async runtime initialisation",
         );
         let prepares_id = plan.push(
@@ -447,22 +453,56 @@ impl AsyncRuntime {
                 | Trampoline::ResourceTransferOwn
                 | Trampoline::ResourceTransferBorrow
                 | Trampoline::Trap => continue,
-                Trampoline::StreamNew { .. }
-                | Trampoline::StreamRead { .. }
-                | Trampoline::StreamWrite { .. }
-                | Trampoline::StreamCancelRead { .. }
-                | Trampoline::StreamCancelWrite { .. }
-                | Trampoline::StreamDropReadable { .. }
-                | Trampoline::StreamDropWritable { .. }
-                | Trampoline::StreamTransfer => return Err(unsupported("a `stream` (issue 19's part 2)")),
-                Trampoline::FutureNew { .. }
-                | Trampoline::FutureRead { .. }
-                | Trampoline::FutureWrite { .. }
-                | Trampoline::FutureCancelRead { .. }
-                | Trampoline::FutureCancelWrite { .. }
-                | Trampoline::FutureDropReadable { .. }
-                | Trampoline::FutureDropWritable { .. }
-                | Trampoline::FutureTransfer => return Err(unsupported("a `future` (issue 19's part 2)")),
+                Trampoline::StreamNew { instance, ty } => Builtin::TransmitNew {
+                    flags: inst(instance),
+                    ty: stream_ty(ty),
+                },
+                Trampoline::FutureNew { instance, ty } => Builtin::TransmitNew {
+                    flags: inst(instance),
+                    ty: future_ty(ty),
+                },
+                Trampoline::StreamRead { instance, ty, options }
+                | Trampoline::StreamWrite { instance, ty, options } => Builtin::TransmitCopy {
+                    flags: inst(instance),
+                    ty: stream_ty(ty),
+                    write: matches!(tramp, Trampoline::StreamWrite { .. }),
+                    async_: c.options[options].async_,
+                },
+                Trampoline::FutureRead { instance, ty, options }
+                | Trampoline::FutureWrite { instance, ty, options } => Builtin::TransmitCopy {
+                    flags: inst(instance),
+                    ty: future_ty(ty),
+                    write: matches!(tramp, Trampoline::FutureWrite { .. }),
+                    async_: c.options[options].async_,
+                },
+                Trampoline::StreamCancelRead { instance, ty, async_ }
+                | Trampoline::StreamCancelWrite { instance, ty, async_ } => Builtin::TransmitCancel {
+                    flags: inst(instance),
+                    ty: stream_ty(ty),
+                    write: matches!(tramp, Trampoline::StreamCancelWrite { .. }),
+                    async_,
+                },
+                Trampoline::FutureCancelRead { instance, ty, async_ }
+                | Trampoline::FutureCancelWrite { instance, ty, async_ } => Builtin::TransmitCancel {
+                    flags: inst(instance),
+                    ty: future_ty(ty),
+                    write: matches!(tramp, Trampoline::FutureCancelWrite { .. }),
+                    async_,
+                },
+                Trampoline::StreamDropReadable { instance, ty }
+                | Trampoline::StreamDropWritable { instance, ty } => Builtin::TransmitDrop {
+                    flags: inst(instance),
+                    ty: stream_ty(ty),
+                    writable: matches!(tramp, Trampoline::StreamDropWritable { .. }),
+                },
+                Trampoline::FutureDropReadable { instance, ty }
+                | Trampoline::FutureDropWritable { instance, ty } => Builtin::TransmitDrop {
+                    flags: inst(instance),
+                    ty: future_ty(ty),
+                    writable: matches!(tramp, Trampoline::FutureDropWritable { .. }),
+                },
+                Trampoline::StreamTransfer => Builtin::TransmitTransfer { future: false },
+                Trampoline::FutureTransfer => Builtin::TransmitTransfer { future: true },
                 Trampoline::ErrorContextNew { .. }
                 | Trampoline::ErrorContextDebugMessage { .. }
                 | Trampoline::ErrorContextDrop { .. }
@@ -710,6 +750,32 @@ impl AsyncRuntime {
         );
         (item(id, "entry"), item(id, "exit"))
     }
+}
+
+/// The table of every stream and future type, as the runtime numbers them
+/// (`(table << 1 | future, instance)`).
+///
+/// # Errors
+/// E0007 for a stream or future with a payload type: only element-less
+/// ones are fused so far.
+fn transmit_tables(t: &Translation) -> Result<Vec<(u32, u32)>, Diagnostic> {
+    let c = &t.component;
+    let mut out = Vec::new();
+    for i in 0..c.num_stream_tables {
+        let table = &t.types[TypeStreamTableIndex::from_u32(i as u32)];
+        if t.types[table.ty].payload.is_some() {
+            return Err(unsupported("a `stream<T>` with a payload type (issue 19's part 2)"));
+        }
+        out.push(((i as u32) << 1, table.instance.as_u32()));
+    }
+    for i in 0..c.num_future_tables {
+        let table = &t.types[TypeFutureTableIndex::from_u32(i as u32)];
+        if t.types[table.ty].payload.is_some() {
+            return Err(unsupported("a `future<T>` with a payload type (issue 19's part 2)"));
+        }
+        out.push(((i as u32) << 1 | 1, table.instance.as_u32()));
+    }
+    Ok(out)
 }
 
 /// The runtime module's imports, in order.
