@@ -7,7 +7,9 @@
 #    process, side by side: run time per workload shape of
 #    examples/bench.wasm and per string-encoding pair, instantiation time,
 #    compile time, sizes, and the core-module output (`--emit core`) beside
-#    the input and the component output, before and after `wasm-opt -O`.
+#    the input and the component output, before and after `wasm-opt -O`,
+#    and round trips of component-model async calls between two inner
+#    components.
 #    Medians; see `meld-bench --help`.
 # 2. Fuse time with hyperfine: `meld-host fuse` (the guest component in
 #    wasmtime, warm compile cache) beside the native library

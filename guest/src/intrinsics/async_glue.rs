@@ -1237,7 +1237,8 @@ mod tests {
     fn generated_modules_validate() {
         valid(&glue_module(3, 2, true));
         valid(&glue_module(0, 0, false));
-        valid(&init_module(4));
+        valid(&init_module(4, &[]));
+        valid(&init_module(2, &[(0, 1), (1, 0), (3, 1)]));
         valid(&prepare_module(&[
             Prepare { adapter: 0, callback: true, return_memory: 1, params: vec![I32, I32] },
             Prepare { adapter: 1, callback: false, return_memory: 0, params: vec![I64, ValType::F64, I32] },
@@ -1290,6 +1291,13 @@ mod tests {
                 Builtin::EnterSyncCall { resources: true },
                 Builtin::ExitSyncCall { resources: true },
                 Builtin::AsyncHostLower { instance: 1, host: 0 },
+                Builtin::TransmitNew { flags: 0, ty: 1 },
+                Builtin::TransmitCopy { flags: 0, ty: 0, write: true, async_: true },
+                Builtin::TransmitCopy { flags: 1, ty: 3, write: false, async_: false },
+                Builtin::TransmitCancel { flags: 0, ty: 2, write: false, async_: true },
+                Builtin::TransmitDrop { flags: 1, ty: 1, writable: true },
+                Builtin::TransmitTransfer { future: true },
+                Builtin::TransmitTransfer { future: false },
             ],
             2,
             3,

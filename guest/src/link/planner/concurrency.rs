@@ -337,7 +337,17 @@ impl AsyncRuntime {
         let n_memories = c.num_runtime_memories;
         let n_instances = c.num_runtime_component_instances;
 
-        let transmit_tables = transmit_tables(t)?;
+        // Streams and futures: only element-less ones are fused so far; a
+        // built-in or a transfer of one with a payload type is refused.
+        let tables = transmit_tables(t);
+        let has_payload = |ty: u32| tables.iter().any(|&(t, _, p)| t == ty && p);
+        let payload_refusal = |future: bool| {
+            unsupported(if future {
+                "a `future<T>` with a payload type (issue 19's part 2)"
+            } else {
+                "a `stream<T>` with a payload type (issue 19's part 2)"
+            })
+        };
         let stream_ty = |ty: TypeStreamTableIndex| ty.as_u32() << 1;
         let future_ty = |ty: TypeFutureTableIndex| ty.as_u32() << 1 | 1;
         let stub = |k: u32| item(host.stubs, &k.to_string());
@@ -359,7 +369,10 @@ impl AsyncRuntime {
         let runtime = plan.push(Cow::Borrowed(art::module()), rt_args, "async runtime");
         let rt = |f: art::RuntimeFunc| item(runtime, f.name());
         plan.push(
-            Cow::Owned(glue::init_module(n_instances, &transmit_tables)),
+            Cow::Owned(glue::init_module(
+                n_instances,
+                &tables.iter().map(|&(ty, i, _)| (ty, i)).collect::<Vec<_>>(),
+            )),
             vec![rt(art::RuntimeFunc::Init), rt(art::RuntimeFunc::TransmitTable)],
             "async runtime initialisation",
         );
@@ -501,8 +514,13 @@ impl AsyncRuntime {
                     ty: future_ty(ty),
                     writable: matches!(tramp, Trampoline::FutureDropWritable { .. }),
                 },
-                Trampoline::StreamTransfer => Builtin::TransmitTransfer { future: false },
-                Trampoline::FutureTransfer => Builtin::TransmitTransfer { future: true },
+                Trampoline::StreamTransfer | Trampoline::FutureTransfer => {
+                    let future = matches!(tramp, Trampoline::FutureTransfer);
+                    if tables.iter().any(|&(ty, _, p)| p && (ty & 1 != 0) == future) {
+                        return Err(payload_refusal(future));
+                    }
+                    Builtin::TransmitTransfer { future }
+                }
                 Trampoline::ErrorContextNew { .. }
                 | Trampoline::ErrorContextDebugMessage { .. }
                 | Trampoline::ErrorContextDrop { .. }
@@ -517,6 +535,14 @@ impl AsyncRuntime {
                     )));
                 }
             };
+            if let Builtin::TransmitNew { ty, .. }
+            | Builtin::TransmitCopy { ty, .. }
+            | Builtin::TransmitCancel { ty, .. }
+            | Builtin::TransmitDrop { ty, .. } = b
+                && has_payload(ty)
+            {
+                return Err(payload_refusal(ty & 1 != 0));
+            }
             builtin_of.insert(Key::Trampoline(tr), builtins.len() as u32);
             builtins.push(b);
         }
@@ -753,29 +779,19 @@ impl AsyncRuntime {
 }
 
 /// The table of every stream and future type, as the runtime numbers them
-/// (`(table << 1 | future, instance)`).
-///
-/// # Errors
-/// E0007 for a stream or future with a payload type: only element-less
-/// ones are fused so far.
-fn transmit_tables(t: &Translation) -> Result<Vec<(u32, u32)>, Diagnostic> {
+/// (`table << 1 | future`), with its instance and whether its type has a
+/// payload.
+fn transmit_tables(t: &Translation) -> Vec<(u32, u32, bool)> {
     let c = &t.component;
-    let mut out = Vec::new();
-    for i in 0..c.num_stream_tables {
-        let table = &t.types[TypeStreamTableIndex::from_u32(i as u32)];
-        if t.types[table.ty].payload.is_some() {
-            return Err(unsupported("a `stream<T>` with a payload type (issue 19's part 2)"));
-        }
-        out.push(((i as u32) << 1, table.instance.as_u32()));
-    }
-    for i in 0..c.num_future_tables {
-        let table = &t.types[TypeFutureTableIndex::from_u32(i as u32)];
-        if t.types[table.ty].payload.is_some() {
-            return Err(unsupported("a `future<T>` with a payload type (issue 19's part 2)"));
-        }
-        out.push(((i as u32) << 1 | 1, table.instance.as_u32()));
-    }
-    Ok(out)
+    let streams = (0..c.num_stream_tables as u32).map(|i| {
+        let table = &t.types[TypeStreamTableIndex::from_u32(i)];
+        (i << 1, table.instance.as_u32(), t.types[table.ty].payload.is_some())
+    });
+    let futures = (0..c.num_future_tables as u32).map(|i| {
+        let table = &t.types[TypeFutureTableIndex::from_u32(i)];
+        (i << 1 | 1, table.instance.as_u32(), t.types[table.ty].payload.is_some())
+    });
+    streams.chain(futures).collect()
 }
 
 /// The runtime module's imports, in order.
