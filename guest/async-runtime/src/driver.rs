@@ -43,6 +43,7 @@ fn current_task(s: &mut State) -> Result<Id, Trap> {
 /// Makes `to` the running thread (wasmtime's `set_thread`): the live
 /// context slots and `task_may_block` of the old thread are saved, the new
 /// thread's loaded. Returns the old thread.
+#[inline]
 fn switch(to: Thread) -> Thread {
     let live_may_block = glue::task_may_block();
     let (from, may_block) = with(|s| {

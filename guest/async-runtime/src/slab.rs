@@ -40,6 +40,7 @@ impl<T> Slab<T> {
     ///
     /// # Errors
     /// [`Trap::Exhausted`] beyond [`MAX_HANDLE`] entries.
+    #[inline]
     pub fn insert(&mut self, value: T) -> Result<u32, Trap> {
         let at = self.next;
         if at as usize == self.entries.len() {
@@ -58,12 +59,14 @@ impl<T> Slab<T> {
         Ok(at + self.base)
     }
 
+    #[inline]
     fn slot(&self, index: u32) -> Option<usize> {
         let i = index.checked_sub(self.base)? as usize;
         (i < self.entries.len()).then_some(i)
     }
 
     /// The value at `index`.
+    #[inline]
     pub fn get(&self, index: u32) -> Option<&T> {
         match &self.entries[self.slot(index)?] {
             Entry::Used(v) => Some(v),
@@ -72,6 +75,7 @@ impl<T> Slab<T> {
     }
 
     /// The value at `index`, mutably.
+    #[inline]
     pub fn get_mut(&mut self, index: u32) -> Option<&mut T> {
         let i = self.slot(index)?;
         match &mut self.entries[i] {
@@ -82,6 +86,7 @@ impl<T> Slab<T> {
 
     /// Removes and returns the value at `index`; `index` is the next one
     /// [`Slab::insert`] hands out.
+    #[inline]
     pub fn remove(&mut self, index: u32) -> Option<T> {
         let i = self.slot(index)?;
         if matches!(self.entries[i], Entry::Free { .. }) {

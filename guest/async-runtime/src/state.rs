@@ -325,10 +325,12 @@ impl State {
         }
     }
 
+    #[inline]
     pub fn instance(&mut self, i: u32) -> &mut Instance {
         &mut self.instances[i as usize]
     }
 
+    #[inline]
     pub fn task(&mut self, t: Id) -> &mut Task {
         match self.store.get_mut(t) {
             Some(Entity::Task(t)) => t,
@@ -336,6 +338,7 @@ impl State {
         }
     }
 
+    #[inline]
     pub fn set(&mut self, s: Id) -> &mut Set {
         match self.store.get_mut(s) {
             Some(Entity::Set(s)) => s,
@@ -344,11 +347,13 @@ impl State {
     }
 
     /// Handle `h` of instance `i`.
+    #[inline]
     pub fn handle(&mut self, i: u32, h: u32) -> Result<Handle, Trap> {
         self.instance(i).handles.get(h).copied().ok_or(Trap::UnknownHandle)
     }
 
     /// The set behind handle `h` of instance `i`.
+    #[inline]
     pub fn set_handle(&mut self, i: u32, h: u32) -> Result<Id, Trap> {
         match self.handle(i, h)? {
             Handle::Set(s) => Ok(s),
@@ -358,6 +363,7 @@ impl State {
 
     /// The waitable behind handle `h` of instance `i`: a subtask or a
     /// stream or future end.
+    #[inline]
     pub fn waitable_handle(&mut self, i: u32, h: u32) -> Result<Waitable, Trap> {
         match self.handle(i, h)? {
             Handle::Subtask(w) => Ok(w),
@@ -367,6 +373,7 @@ impl State {
     }
 
     /// The subtask behind handle `h` of instance `i`.
+    #[inline]
     pub fn subtask_handle(&mut self, i: u32, h: u32) -> Result<Waitable, Trap> {
         match self.handle(i, h)? {
             Handle::Subtask(w) => Ok(w),
@@ -433,6 +440,7 @@ impl State {
     }
 
     /// `w` as a waitable.
+    #[inline]
     pub fn common(&mut self, w: Waitable) -> &mut Common {
         match (w, self.store.get_mut(w.id())) {
             (Waitable::Guest(_), Some(Entity::Task(t))) => &mut t.common,
@@ -444,6 +452,7 @@ impl State {
 
     /// Sets `w`'s event (overwriting the one there) and wakes whoever waits
     /// for it (wasmtime's `set_event` and `mark_ready`).
+    #[inline]
     pub fn set_event(&mut self, w: Waitable, code_status: u32) {
         let common = self.common(w);
         common.event = Some(code_status);
@@ -461,6 +470,7 @@ impl State {
     }
 
     /// Queues what lets `waiter` go on.
+    #[inline]
     pub fn wake(&mut self, waiter: Waiter, set: Option<Id>) {
         let item = match waiter {
             Waiter::Frame(f) => Work::Resume(f),
@@ -473,6 +483,7 @@ impl State {
     }
 
     /// Takes `w`'s event (wasmtime's `take_event`).
+    #[inline]
     pub fn take_event(&mut self, w: Waitable) -> Option<u32> {
         let common = self.common(w);
         let ev = common.event.take();
@@ -508,22 +519,26 @@ impl State {
     }
 
     /// Queues `work` at the back of the high-priority queue.
+    #[inline]
     pub fn push_high(&mut self, work: Work) {
         self.high.push_front(work);
     }
 
     /// Queues `work` at the back of the low-priority queue.
+    #[inline]
     pub fn push_low(&mut self, work: Work) {
         self.low.push_front(work);
     }
 
     /// The next item: one high-priority item, or a low-priority one when no
     /// high-priority item is left (wasmtime's `poll_until`).
+    #[inline]
     pub fn pop(&mut self) -> Option<Work> {
         self.high.pop_back().or_else(|| self.low.pop_back())
     }
 
     /// Whether `work` can run now (wasmtime's `GuestCall::is_ready`).
+    #[inline]
     pub fn is_ready(&mut self, work: Work) -> bool {
         match work {
             Work::Start(t) => {
@@ -555,18 +570,24 @@ impl State {
     }
 
     /// Marks `instance` entered by a task (wasmtime's `enter_instance`).
+    #[inline]
     pub fn enter(&mut self, instance: u32) {
         self.instance(instance).do_not_enter = true;
     }
 
     /// Leaves `instance` and requeues its parked calls that can run now, in
     /// id order (wasmtime's `exit_instance` and `partition_pending`).
+    #[inline]
     pub fn leave(&mut self, instance: u32) {
         self.instance(instance).do_not_enter = false;
         self.release_pending(instance);
     }
 
+    #[inline]
     pub fn release_pending(&mut self, instance: u32) {
+        if self.instance(instance).pending.is_empty() {
+            return;
+        }
         let parked: Vec<((Id, Id), Work)> =
             core::mem::take(&mut self.instance(instance).pending).into_iter().collect();
         for (key, work) in parked {

@@ -440,8 +440,12 @@ impl<'t> Builder<'t> {
                     })
                     .collect::<Result<Vec<_>, _>>()?;
                 let rt = RuntimeInstanceIndex::from_u32(self.instances.len() as u32);
+                let bytes = match self.asyncs.as_ref().and_then(|a| a.module_bytes(*module)) {
+                    Some(rewritten) => Cow::Owned(rewritten.to_vec()),
+                    None => Cow::Borrowed(&self.t.modules[*module][..]),
+                };
                 let id = self.plan.push(
-                    Cow::Borrowed(&self.t.modules[*module][..]),
+                    bytes,
                     refs,
                     format!("core instance {} (module {})", rt.as_u32(), module.as_u32()),
                 );

@@ -51,6 +51,8 @@ pub(super) struct AsyncRuntime {
     builtin_of: HashMap<Key, u32>,
     /// The async adapters of each FACT adapter module, by the module.
     adapters: HashMap<StaticModuleIndex, Vec<Adapter>>,
+    /// Those modules without their `ref.func`s ([`null_func_refs`]).
+    rewritten: HashMap<StaticModuleIndex, Vec<u8>>,
     n_adapters: u32,
     /// Outer exports lifted with the async ABI → their number in the glue's
     /// tables (after the adapters).
@@ -281,6 +283,34 @@ fn analyse_module(
     Ok(out)
 }
 
+/// `bytes`, a FACT adapter module, with every `ref.func` replaced by
+/// `ref.null func`.
+///
+/// FACT takes a `ref.func` only to pass the adapter's helpers and callee to
+/// `[prepare-call]` and `[start-call]` (`fact/trampoline.rs`), which the
+/// runtime's glue implements without those references (it calls the
+/// helpers directly, by name). wasmtime runs each `ref.func` as a libcall
+/// that looks the function up: on a round trip of an async call that was
+/// most of the time spent outside guest code.
+fn null_func_refs(bytes: &[u8]) -> Result<Vec<u8>, Diagnostic> {
+    use wasm_encoder::reencode::{Error, Reencode, RoundtripReencoder};
+    struct NullFuncRefs;
+    impl Reencode for NullFuncRefs {
+        type Error = std::convert::Infallible;
+        fn instruction<'a>(&mut self, op: Operator<'a>) -> Result<wasm_encoder::Instruction<'a>, Error> {
+            match op {
+                Operator::RefFunc { .. } => Ok(wasm_encoder::Instruction::RefNull(wasm_encoder::HeapType::FUNC)),
+                op => RoundtripReencoder.instruction(op),
+            }
+        }
+    }
+    let mut module = wasm_encoder::Module::new();
+    NullFuncRefs
+        .parse_core_module(&mut module, Parser::new(0), bytes)
+        .map_err(|e| internal(&format!("rewriting an adapter module: {e}")))?;
+    Ok(module.finish())
+}
+
 fn item(instance: InstanceId, name: &str) -> Ref {
     Ref {
         instance,
@@ -305,6 +335,7 @@ impl AsyncRuntime {
     ) -> Result<AsyncRuntime, Diagnostic> {
         let c = &t.component;
         let mut adapters = HashMap::new();
+        let mut rewritten = HashMap::new();
         let mut prepares = Vec::new();
         let mut prepare_at = HashMap::new();
         let mut next = 0;
@@ -320,6 +351,7 @@ impl AsyncRuntime {
                     prepares.push(p);
                 }
                 if !found.is_empty() {
+                    rewritten.insert(*m, null_func_refs(&t.modules[*m])?);
                     adapters.insert(*m, found);
                 }
             }
@@ -596,6 +628,7 @@ impl AsyncRuntime {
             builtins: builtins_id,
             builtin_of,
             adapters,
+            rewritten,
             n_adapters,
             outer_index,
             scope: resources.map(|r| {
@@ -615,6 +648,12 @@ impl AsyncRuntime {
         self.prepare_at
             .get(&(module, position))
             .map(|k| item(self.prepares, &k.to_string()))
+    }
+
+    /// The bytes to instantiate for `module`: a FACT adapter module with
+    /// async adapters without its `ref.func`s ([`null_func_refs`]).
+    pub(super) fn module_bytes(&self, module: StaticModuleIndex) -> Option<&[u8]> {
+        self.rewritten.get(&module).map(Vec::as_slice)
     }
 
     /// What satisfies trampoline `tr`, if it is one of the async runtime's
