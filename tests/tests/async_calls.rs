@@ -250,6 +250,26 @@ fn a_callee_awaits_an_async_host_import() {
     );
 }
 
+/// A borrow lent to an async callee outlives its first activation: the
+/// callee yields, another call runs, then it reads the borrowed resource
+/// (the task's borrow scope is parked until it returns).
+#[test]
+fn a_borrow_is_held_across_a_yield() {
+    scenario(
+        "borrow-wait",
+        &[
+            "peek-later 5",
+            "during, gnirud",
+            "get 5",
+            "--- journal",
+            "peek-later waits",
+            "echo during",
+            "peek-later 5",
+            "counter 5 dropped",
+        ],
+    );
+}
+
 /// A library task wakes another through a Rust-level waker: wit-bindgen's
 /// inter-task wakeup, an element-less `stream` whose both ends are in the
 /// library (`stream.new`, an async `stream.read` joined to the task's set,

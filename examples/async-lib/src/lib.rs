@@ -87,6 +87,14 @@ impl Guest for Lib {
         v
     }
 
+    async fn peek_later(c: exports::meld::async_demo::types::CounterBorrow<'_>) -> u32 {
+        journal("peek-later waits".to_string());
+        wit_bindgen::yield_async().await;
+        let v = c.get::<MyCounter>().get();
+        journal(format!("peek-later {v}"));
+        v
+    }
+
     async fn consume(c: Counter) -> u32 {
         let v = c.get::<MyCounter>().get();
         c.get::<MyCounter>().value.set(v + 1000);

@@ -64,6 +64,14 @@ impl Guest for Runner {
         transcript(vec![format!("wait-host {a}"), b])
     }
 
+    async fn borrow_wait() -> Vec<String> {
+        let c = Counter::new(5);
+        let (a, b) = futures::join!(lib::peek_later(&c), lib::echo("during".to_string()));
+        let after = c.get();
+        drop(c);
+        transcript(vec![format!("peek-later {a}"), b, format!("get {after}")])
+    }
+
     async fn wakeup() -> Vec<String> {
         let (a, ()) = futures::join!(lib::wait_signal(), lib::signal(7));
         transcript(vec![format!("wait-signal {a}")])

@@ -533,6 +533,26 @@ pub fn task_return_end(t: Id) {
     complete(t, status::RETURNED);
 }
 
+/// Whether task `t` has neither returned nor been cancelled: at the end of
+/// its first activation, its borrow scope is then parked.
+pub fn lift_pending(t: Id) -> bool {
+    with(|s| s.task(t).lift_pending)
+}
+
+/// Task `t`'s borrow scope was parked as `scope` (the resource runtime's).
+pub fn set_scope(t: Id, scope: u32) {
+    with(|s| s.task(t).scope = Some(scope));
+}
+
+/// Takes the running task's parked borrow scope, if any (`task.return` and
+/// `task.cancel` end it).
+pub fn take_scope() -> Option<u32> {
+    with(|s| match s.current {
+        Thread::Task(t) => s.task(t).scope.take(),
+        _ => None,
+    })
+}
+
 /// The adapter of task `t`.
 pub fn adapter_of(t: Id) -> u32 {
     with(|s| s.task(t).call.adapter)

@@ -197,6 +197,9 @@ pub struct Task {
     pub wake_on_cancel: Option<Id>,
     /// The task as its caller's subtask.
     pub common: Common,
+    /// The resource runtime's borrow scope of the task, parked when its
+    /// first activation ended before it returned; ended when it completes.
+    pub scope: Option<u32>,
     /// The implicit thread's context slots (`context.get/set`).
     pub context: [u32; 2],
     /// The lowered parameters (retptr last, when there is one), stored by
@@ -407,6 +410,7 @@ impl State {
             own_event: None,
             wake_on_cancel: None,
             common: Common::default(),
+            scope: None,
             context: [0; 2],
             params: [0; 17],
         };

@@ -290,3 +290,19 @@ extern "C" fn export_transmit_drop(ty: u32, handle: u32, writable: u32) {
 extern "C" fn export_transmit_transfer(handle: u32, src: u32, dst: u32) -> u32 {
     crate::transmit::transfer(handle, src, dst)
 }
+
+#[unsafe(export_name = "lift-pending")]
+extern "C" fn export_lift_pending(task: u32) -> u32 {
+    u32::from(lift_pending(task))
+}
+
+#[unsafe(export_name = "set-scope")]
+extern "C" fn export_set_scope(task: u32, scope: u32) {
+    set_scope(task, scope)
+}
+
+#[unsafe(export_name = "take-scope")]
+extern "C" fn export_take_scope() -> u32 {
+    // Parked scopes have the top bit set: 0 is none.
+    take_scope().unwrap_or(0)
+}

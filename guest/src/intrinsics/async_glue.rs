@@ -500,8 +500,9 @@ pub struct Thunks {
     pub retptr: Option<u32>,
     /// The resource runtime exists: its borrow scope (`res.enter-sync-call`
     /// / `exit-sync-call`) spans the lowering of the parameters and the
-    /// callee's first activation (see `ASYNC.md`: borrows held across a
-    /// wait are not fused yet and trap at the scope's end).
+    /// callee's first activation; a callback-lifted callee that has not
+    /// returned by then keeps it (`res.park-scope`, `rt.set-scope`) until
+    /// it completes (`task.return` / `task.cancel`: `res.end-scope`).
     pub resources: bool,
 }
 
@@ -509,7 +510,10 @@ pub struct Thunks {
 /// sync-callee-returned, sync-callee-done}`, `rt.memory`, `glue.thunks`,
 /// `glue.returns`, then `a.async-start`, `a.callee`, `a.async-return`, with
 /// a callback `a.callback`, with a post-return `a.post-return` and
-/// `a.flags` (the callee's `may_leave`). Fills its slots of the tables.
+/// `a.flags` (the callee's `may_leave`), with resources
+/// `res.{enter,exit}-sync-call`, and with both a callback and resources
+/// `res.park-scope`, `rt.{lift-pending, set-scope}`. Fills its slots of the
+/// tables.
 pub fn thunks_module(t: &Thunks, n_adapters: u32) -> Vec<u8> {
     let mut g = Gen::default();
     let started = g.import_rt(RuntimeFunc::Started);
@@ -533,6 +537,15 @@ pub fn thunks_module(t: &Thunks, n_adapters: u32) -> Vec<u8> {
         (
             g.import_func("res", "enter-sync-call", &CoreSig::new(vec![I32; 3], vec![])),
             g.import_func("res", "exit-sync-call", &CoreSig::new(vec![], vec![])),
+        )
+    });
+    // With a callback: a task that has not returned by the end of its first
+    // activation keeps its borrow scope, parked until it completes.
+    let park = (t.resources && t.callback).then(|| {
+        (
+            g.import_func("res", "park-scope", &CoreSig::new(vec![], vec![I32])),
+            g.import_rt(RuntimeFunc::LiftPending),
+            g.import_rt(RuntimeFunc::SetScope),
         )
     });
 
@@ -576,8 +589,16 @@ pub fn thunks_module(t: &Thunks, n_adapters: u32) -> Vec<u8> {
     if let Some(cb) = callback {
         let mut f = Function::new(locals.clone());
         call_callee(&mut f);
-        if let Some((_, exit)) = scope {
+        if let (Some((_, exit)), Some((park, pending, set_scope))) = (scope, park) {
+            f.instruction(&I::LocalGet(task));
+            f.instruction(&I::Call(pending));
+            f.instruction(&I::If(BlockType::Empty));
+            f.instruction(&I::LocalGet(task));
+            f.instruction(&I::Call(park));
+            f.instruction(&I::Call(set_scope));
+            f.instruction(&I::Else);
             f.instruction(&I::Call(exit));
+            f.instruction(&I::End);
         }
         f.instruction(&I::End);
         let s = g.func(&[I32], &[I32], &f);
@@ -735,8 +756,9 @@ pub enum Builtin {
 /// The shims of `builtins`, exported as `"k"`. Imports `rt.*` (each
 /// [`RuntimeFunc`] in [`RuntimeFunc::ALL`] order), `rt.memory`,
 /// `glue.returns`, `glue.write-event`, `flags.{i}` for `i` in
-/// `0..n_flags`, and `res.enter-sync-call` / `res.exit-sync-call` (the
-/// resource runtime's, `(i32 i32 i32)` and `()`) when `resources`, then
+/// `0..n_flags`, and `res.enter-sync-call` / `res.exit-sync-call` /
+/// `res.end-scope` (the resource runtime's, `(i32 i32 i32)`, `()` and
+/// `(i32)`) when `resources`, then
 /// `host.{k}` for each of `host_lowers` (the wrapper's async lowers of host
 /// imports, by signature).
 pub fn builtins_module(
@@ -750,13 +772,26 @@ pub fn builtins_module(
     let rt: Vec<u32> = RuntimeFunc::ALL.iter().map(|f| g.import_rt(*f)).collect();
     let rtf = |f: RuntimeFunc| rt[RuntimeFunc::ALL.iter().position(|x| *x == f).unwrap()];
     let write_event = g.import_func(GLUE, WRITE_EVENT, &CoreSig::new(vec![I32; 4], vec![]));
-    let (res_enter, res_exit) = if resources {
+    let (res_enter, res_exit, res_end_scope) = if resources {
         (
             Some(g.import_func("res", "enter-sync-call", &CoreSig::new(vec![I32; 3], vec![]))),
             Some(g.import_func("res", "exit-sync-call", &CoreSig::new(vec![], vec![]))),
+            Some(g.import_func("res", "end-scope", &CoreSig::new(vec![I32], vec![]))),
         )
     } else {
-        (None, None)
+        (None, None, None)
+    };
+    // A completed task's parked borrow scope ends (`rt.take-scope`, then
+    // `res.end-scope`), as wasmtime's `task_complete` checks it.
+    let end_scope = |f: &mut Function, scratch: u32| {
+        if let Some(end) = res_end_scope {
+            f.instruction(&I::Call(rtf(RuntimeFunc::TakeScope)));
+            f.instruction(&I::LocalTee(scratch));
+            f.instruction(&I::If(BlockType::Empty));
+            f.instruction(&I::LocalGet(scratch));
+            f.instruction(&I::Call(end));
+            f.instruction(&I::End);
+        }
     };
     g.import_memory(RT, RT_MEMORY);
     let returns = g.import_table(GLUE, RETURNS, n_adapters.max(1));
@@ -796,12 +831,14 @@ pub fn builtins_module(
                 f.instruction(&I::CallIndirect { type_index: ty, table_index: returns });
                 f.instruction(&I::LocalGet(n));
                 f.instruction(&I::Call(rtf(RuntimeFunc::TaskReturnEnd)));
+                end_scope(&mut f, n);
                 (params.clone(), vec![], f)
             }
             Builtin::TaskCancel { flags } => {
-                let mut f = Function::new([]);
+                let mut f = Function::new([(1, I32)]);
                 trap_unless_may_leave(&mut f, *flags);
                 f.instruction(&I::Call(rtf(RuntimeFunc::TaskCancel)));
+                end_scope(&mut f, 0);
                 (vec![], vec![], f)
             }
             Builtin::WaitableSetNew { flags, instance } => {

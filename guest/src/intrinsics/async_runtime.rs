@@ -125,6 +125,14 @@ contract! {
         TransmitCancel = "transmit.cancel" (I32, I32, I32) -> (I32),
         /// `(ty, handle, writable)`: `drop-readable` / `drop-writable`.
         TransmitDrop = "transmit.drop" (I32, I32, I32) -> (),
+        /// `(task) -> bool`: the task has neither returned nor been
+        /// cancelled (its borrow scope is parked at the end of its first
+        /// activation).
+        LiftPending = "lift-pending" (I32) -> (I32),
+        /// `(task, scope)`: the resource runtime's parked scope of the task.
+        SetScope = "set-scope" (I32, I32) -> (),
+        /// `() -> scope or 0`: takes the running task's parked scope.
+        TakeScope = "take-scope" () -> (I32),
         /// `(handle, src ty, dst ty) -> handle`: FACT's `stream-transfer` /
         /// `future-transfer` of a readable end.
         TransmitTransfer = "transmit.transfer" (I32, I32, I32) -> (I32),

@@ -59,13 +59,22 @@ pub enum RuntimeFunc {
     /// `outer-dtor(resource, dtor, rep)`: the wrapper's destructor of an
     /// exported resource.
     OuterDtor,
+    /// `park-scope() -> scope`: the top borrow scope, an async task's that
+    /// has not returned by the end of its first activation, leaves the
+    /// stack (with its borrows and lends) until `end-scope`.
+    ParkScope,
+    /// `end-scope(scope)`: the task of a parked scope completed: traps if
+    /// borrows remain, ends its lends.
+    EndScope,
 }
 
 impl RuntimeFunc {
     /// Every function, in the runtime's export order.
-    pub const ALL: [RuntimeFunc; 8] = [
+    pub const ALL: [RuntimeFunc; 10] = [
         RuntimeFunc::EnterSyncCall,
         RuntimeFunc::ExitSyncCall,
+        RuntimeFunc::ParkScope,
+        RuntimeFunc::EndScope,
         RuntimeFunc::New,
         RuntimeFunc::Rep,
         RuntimeFunc::Drop,
@@ -85,6 +94,8 @@ impl RuntimeFunc {
             RuntimeFunc::EnterSyncCall => "enter-sync-call",
             RuntimeFunc::ExitSyncCall => "exit-sync-call",
             RuntimeFunc::OuterDtor => "outer-dtor",
+            RuntimeFunc::ParkScope => "park-scope",
+            RuntimeFunc::EndScope => "end-scope",
         }
     }
 

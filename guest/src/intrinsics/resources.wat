@@ -173,7 +173,11 @@
     ;; No scope: only FACT's enter-sync-call pushes one, before any borrow.
     (if (i32.eqz (local.get $n)) (then unreachable))
     (i32.sub (local.get $n) (i32.const 1)))
+  ;; A scope on the stack is its index; a parked scope (an async task's,
+  ;; see park-scope) is the address of its record with the top bit set.
   (func $scope_addr (param $scope i32) (result i32)
+    (if (i32.lt_s (local.get $scope) (i32.const 0))
+      (then (return (i32.and (local.get $scope) (i32.const 0x7fffffff)))))
     (i32.add (i32.load offset=8 (call $scopes)) (i32.shl (local.get $scope) (i32.const {SCOPE_SHIFT}))))
 
   ;; A borrow slot is going away: its scope has one borrow less.
@@ -201,30 +205,119 @@
   ;; at the end of the call"), then ends the scope's lends, drops the wrapper's
   ;; borrow handles the scope received, and pops it.
   (func (export "exit-sync-call")
-    (local $scope i32) (local $mark i32) (local $e i32) (local $a i32) (local $b i32)
-    (local $slot i32)
+    (local $scope i32) (local $mark i32) (local $e i32)
     (local.set $scope (call $scope_addr (call $current_scope)))
     (if (i32.load (local.get $scope)) (then unreachable))
     (local.set $mark (i32.load offset=4 (local.get $scope)))
     (block $done
       (loop $next
         (br_if $done (i32.le_u (i32.load (call $lends)) (local.get $mark)))
-        (i32.store (call $lends) (i32.sub (i32.load (call $lends)) (i32.const 1)))
-        (local.set $e (i32.add (i32.load offset=8 (call $lends))
-                               (i32.shl (i32.load (call $lends)) (i32.const {SCOPE_SHIFT}))))
-        (local.set $a (i32.load (local.get $e)))
-        (local.set $b (i32.load offset=4 (local.get $e)))
-        (if (i32.lt_s (local.get $a) (i32.const 0))
-          (then
-            (call_indirect (type $drop) (local.get $b)
-              (i32.shl (i32.and (local.get $a) (i32.const {OUTER_LEND_RESOURCE})) (i32.const {HOOKS_SHIFT}))))
-          (else
-            (local.set $slot (i32.add (i32.load offset=8 (call $table_hdr (local.get $a)))
-                                      (i32.shl (i32.sub (local.get $b) (i32.const 1)) (i32.const {SLOT_SHIFT}))))
-            (i32.store offset=12 (local.get $slot)
-              (i32.sub (i32.load offset=12 (local.get $slot)) (i32.const 1)))))
+        (local.set $e (call $pop_lend))
+        (call $end_lend (i32.load (local.get $e)) (i32.load offset=4 (local.get $e)))
         (br $next)))
     (i32.store (call $scopes) (i32.sub (i32.load (call $scopes)) (i32.const 1))))
+
+  ;; Removes the top entry of the lend stack; returns its address (valid
+  ;; until the next push).
+  (func $pop_lend (result i32)
+    (i32.store (call $lends) (i32.sub (i32.load (call $lends)) (i32.const 1)))
+    (i32.add (i32.load offset=8 (call $lends))
+             (i32.shl (i32.load (call $lends)) (i32.const {SCOPE_SHIFT}))))
+
+  ;; A lend `(a, b)` ends: the lender's own handle is lent once less, or the
+  ;; wrapper's borrow handle of an outer resource is dropped.
+  (func $end_lend (param $a i32) (param $b i32)
+    (local $slot i32)
+    (if (i32.lt_s (local.get $a) (i32.const 0))
+      (then
+        (call_indirect (type $drop) (local.get $b)
+          (i32.shl (i32.and (local.get $a) (i32.const {OUTER_LEND_RESOURCE})) (i32.const {HOOKS_SHIFT}))))
+      (else
+        (local.set $slot (i32.add (i32.load offset=8 (call $table_hdr (local.get $a)))
+                                  (i32.shl (i32.sub (local.get $b) (i32.const 1)) (i32.const {SLOT_SHIFT}))))
+        (i32.store offset=12 (local.get $slot)
+          (i32.sub (i32.load offset=12 (local.get $slot)) (i32.const 1))))))
+
+  ;; Parked scopes: the scope of an async task that waits. wasmtime counts
+  ;; borrows per task and checks them when the task completes
+  ;; (`task_complete`, `validate_scope_exit`); here the task's scope opens on
+  ;; the stack for its first activation and, if the task has not returned
+  ;; by then, moves off the stack into a record of 16 bytes [borrow count]
+  ;; [lends: list of 16-byte nodes [a][b][next]][next free]. Records and
+  ;; nodes are reused through one free list.
+  (global $free_nodes (mut i32) (i32.const 0))
+  (func $node (result i32)
+    (local $n i32)
+    (local.set $n (global.get $free_nodes))
+    (if (local.get $n)
+      (then (global.set $free_nodes (i32.load offset=8 (local.get $n))) (return (local.get $n))))
+    (call $alloc (i32.const 16)))
+  (func $free_node (param $n i32)
+    (i32.store offset=8 (local.get $n) (global.get $free_nodes))
+    (global.set $free_nodes (local.get $n)))
+
+  ;; `park-scope() -> scope`: the top scope leaves the stack with its borrow
+  ;; count and its lends; the borrow handles counted in it now name the
+  ;; returned scope (every handle table is scanned: the headers end at
+  ;; `heap`).
+  (func (export "park-scope") (result i32)
+    (local $s i32) (local $top i32) (local $rec i32) (local $e i32) (local $n i32)
+    (local $hdr i32) (local $slot i32) (local $end i32) (local $id i32)
+    (local.set $s (call $current_scope))
+    (local.set $top (call $scope_addr (local.get $s)))
+    (local.set $rec (call $node))
+    (local.set $id (i32.or (local.get $rec) (i32.const 0x80000000)))
+    (i32.store (local.get $rec) (i32.load (local.get $top)))
+    (i32.store offset=4 (local.get $rec) (i32.const 0))
+    (block $done
+      (loop $next
+        (br_if $done (i32.le_u (i32.load (call $lends)) (i32.load offset=4 (local.get $top))))
+        (local.set $e (call $pop_lend))
+        (local.set $n (call $node))
+        (i32.store (local.get $n) (i32.load (local.get $e)))
+        (i32.store offset=4 (local.get $n) (i32.load offset=4 (local.get $e)))
+        (i32.store offset=8 (local.get $n) (i32.load offset=4 (local.get $rec)))
+        (i32.store offset=4 (local.get $rec) (local.get $n))
+        (br $next)))
+    (if (i32.load (local.get $rec))
+      (then
+        (local.set $hdr (i32.add (global.get $headers) (i32.const {TABLE_HEADERS})))
+        (block $tables
+          (loop $table
+            (br_if $tables (i32.ge_u (local.get $hdr) (global.get $heap)))
+            (local.set $slot (i32.load offset=8 (local.get $hdr)))
+            (local.set $end (i32.add (local.get $slot)
+                                     (i32.shl (i32.load (local.get $hdr)) (i32.const {SLOT_SHIFT}))))
+            (block $slots
+              (loop $each
+                (br_if $slots (i32.ge_u (local.get $slot) (local.get $end)))
+                (if (i32.and (i32.eq (i32.load (local.get $slot)) (i32.const {SLOT_BORROW}))
+                             (i32.eq (i32.load offset=12 (local.get $slot)) (local.get $s)))
+                  (then (i32.store offset=12 (local.get $slot) (local.get $id))))
+                (local.set $slot (i32.add (local.get $slot) (i32.const 16)))
+                (br $each)))
+            (local.set $hdr (i32.add (local.get $hdr) (i32.const 16)))
+            (br $table)))))
+    (i32.store (call $scopes) (i32.sub (i32.load (call $scopes)) (i32.const 1)))
+    (local.get $id))
+
+  ;; `end-scope(scope)`: the task of a parked scope completed. Traps if
+  ;; borrows remain ("borrow handles still remain at the end of the call"),
+  ;; then ends its lends and frees the record.
+  (func (export "end-scope") (param $id i32)
+    (local $rec i32) (local $n i32) (local $next i32)
+    (local.set $rec (i32.and (local.get $id) (i32.const 0x7fffffff)))
+    (if (i32.load (local.get $rec)) (then unreachable))
+    (local.set $n (i32.load offset=4 (local.get $rec)))
+    (block $done
+      (loop $each
+        (br_if $done (i32.eqz (local.get $n)))
+        (call $end_lend (i32.load (local.get $n)) (i32.load offset=4 (local.get $n)))
+        (local.set $next (i32.load offset=8 (local.get $n)))
+        (call $free_node (local.get $n))
+        (local.set $n (local.get $next))
+        (br $each)))
+    (call $free_node (local.get $rec)))
 
   ;; The built-ins (`canon resource.new / rep / drop`), for the resource type
   ;; `ty` of the calling instance. The generated shims pass `ty` and check the

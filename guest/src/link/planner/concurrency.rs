@@ -57,8 +57,9 @@ pub(super) struct AsyncRuntime {
     /// Outer exports lifted with the async ABI → their number in the glue's
     /// tables (after the adapters).
     outer_index: HashMap<ExportIndex, u32>,
-    /// The resource runtime's borrow-scope functions, if it exists.
-    scope: Option<(Ref, Ref)>,
+    /// The resource runtime's borrow-scope functions (enter, exit, park), if
+    /// it exists.
+    scope: Option<(Ref, Ref, Ref)>,
     /// Memories that `waitable-set.wait` / `poll` write events into.
     writer_memories: HashSet<u32>,
     n_memories: u32,
@@ -601,6 +602,7 @@ impl AsyncRuntime {
         if let Some(r) = resources {
             args.push(r.func(crate::intrinsics::resources::RuntimeFunc::EnterSyncCall));
             args.push(r.func(crate::intrinsics::resources::RuntimeFunc::ExitSyncCall));
+            args.push(r.func(crate::intrinsics::resources::RuntimeFunc::EndScope));
         }
         args.push(item(runtime, glue::RT_MEMORY));
         args.push(item(glue_id, glue::RETURNS));
@@ -635,6 +637,7 @@ impl AsyncRuntime {
                 (
                     r.func(crate::intrinsics::resources::RuntimeFunc::EnterSyncCall),
                     r.func(crate::intrinsics::resources::RuntimeFunc::ExitSyncCall),
+                    r.func(crate::intrinsics::resources::RuntimeFunc::ParkScope),
                 )
             }),
             writer_memories,
@@ -741,9 +744,14 @@ impl AsyncRuntime {
                 args.push(post_return(pr).ok_or_else(|| internal("a post-return not yet extracted"))?);
                 args.push(item(flags[a.callee as usize], crate::intrinsics::FLAGS));
             }
-            if let Some((enter, exit)) = &self.scope {
+            if let Some((enter, exit, park)) = &self.scope {
                 args.push(enter.clone());
                 args.push(exit.clone());
+                if a.callback.is_some() {
+                    args.push(park.clone());
+                    args.push(rt(art::RuntimeFunc::LiftPending));
+                    args.push(rt(art::RuntimeFunc::SetScope));
+                }
             }
             plan.push(
                 Cow::Owned(glue::thunks_module(&thunks, self.n_adapters)),
