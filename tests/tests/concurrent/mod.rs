@@ -1,0 +1,116 @@
+//! What the async tests share: an engine with component-model async, and
+//! calls through wasmtime's concurrent API with the fixtures' async host
+//! import `meld:async-demo/clock` defined in Rust.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use meld_tests::Host;
+use wasmtime::component::{Component, Linker};
+use wasmtime::{Config, Engine, Store};
+
+/// An engine with component-model async on (as `wasmtime run -W
+/// component-model-async=y`).
+pub fn engine() -> &'static Engine {
+    static ENGINE: std::sync::OnceLock<Engine> = std::sync::OnceLock::new();
+    ENGINE.get_or_init(|| {
+        let mut config = Config::new();
+        config.wasm_component_model(true);
+        config.wasm_component_model_async(true);
+        config.concurrency_support(true);
+        Engine::new(&config).expect("engine")
+    })
+}
+
+/// Pending once, then ready: the host's `clock.tick` completes on a later
+/// turn of the event loop, so the guest's subtask is really pending.
+#[derive(Default)]
+struct PendingOnce(bool);
+
+impl Future for PendingOnce {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            Poll::Ready(())
+        } else {
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        }
+    }
+}
+
+/// Runs `f` to completion on this thread (nothing here waits on I/O: a
+/// pending future has always already asked to be woken).
+pub fn block_on<F: Future>(f: F) -> F::Output {
+    struct Noop;
+    impl Wake for Noop {
+        fn wake(self: Arc<Self>) {}
+    }
+    let waker = Waker::from(Arc::new(Noop));
+    let mut cx = Context::from_waker(&waker);
+    let mut f = std::pin::pin!(f);
+    loop {
+        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+    }
+}
+
+/// Instantiates `bytes` (with WASI and the host's `meld:async-demo/clock`)
+/// and calls the exported `async func` `func` of instance `interface` (or
+/// of the component, for "") with `params`, returning its result or the
+/// trap's message.
+pub fn call<P, R>(bytes: &[u8], interface: &str, func: &str, params: P) -> Result<R, String>
+where
+    P: wasmtime::component::ComponentNamedList + wasmtime::component::Lower + Send + Sync + 'static,
+    R: wasmtime::component::ComponentNamedList + wasmtime::component::Lift + Send + Sync + 'static,
+{
+    let engine = engine();
+    let component = Component::new(engine, bytes).map_err(|e| format!("{e:#}"))?;
+    let mut linker = Linker::<Host>::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| format!("{e:#}"))?;
+    linker
+        .instance("meld:async-demo/clock")
+        .and_then(|mut i| {
+            i.func_wrap_concurrent("tick", |_, (ms,): (u32,)| {
+                Box::pin(async move {
+                    if ms == u32::MAX {
+                        // Never completes: only cancellation ends it.
+                        std::future::pending::<()>().await;
+                    }
+                    PendingOnce::default().await;
+                    Ok((ms + 1,))
+                })
+            })
+        })
+        .map_err(|e| format!("{e:#}"))?;
+    let mut store = Store::new(engine, Host::default());
+    block_on(async {
+        let instance = linker
+            .instantiate_async(&mut store, &component)
+            .await
+            .map_err(|e| format!("{e:#}"))?;
+        let iface = match interface {
+            "" => None,
+            _ => Some(
+                instance
+                    .get_export_index(&mut store, None, interface)
+                    .ok_or_else(|| format!("no export {interface}"))?,
+            ),
+        };
+        let index = instance
+            .get_export_index(&mut store, iface.as_ref(), func)
+            .ok_or_else(|| format!("no export {interface}#{func}"))?;
+        let f = instance
+            .get_typed_func::<P, R>(&mut store, index)
+            .map_err(|e| format!("{e:#}"))?;
+        store
+            .run_concurrent(async move |a| f.call_concurrent(a, params).await)
+            .await
+            .and_then(|r| r)
+            .map_err(|e| format!("{e:#}"))
+    })
+}
+
