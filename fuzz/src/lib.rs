@@ -6,11 +6,13 @@
 //!   (component and core output); every observable must agree. Three kinds:
 //!   chains of components passing random values and handles ([`compose`],
 //!   [`types`], [`values`], [`oracle`]), resource lifecycles between a
-//!   definer and a client ([`lifecycle`]), and random core modules in a
-//!   component ([`smith`]).
+//!   definer and a client ([`lifecycle`]), random core modules in a
+//!   component ([`smith`]), and chains of component-model async calls
+//!   ([`async_chain`]).
 //! - [`fuse_properties`]: any bytes into `meld::fuse` (both outputs): never a
 //!   panic, every output valid, the same input twice gives the same bytes.
 
+pub mod async_chain;
 pub mod compose;
 pub mod lifecycle;
 pub mod oracle;
@@ -37,6 +39,8 @@ pub struct Shape {
     pub handles: bool,
     /// Its run ended in a trap (in both forms).
     pub trapped: bool,
+    /// It is a chain of component-model async calls ([`async_chain`]).
+    pub async_: bool,
 }
 
 /// What one differential case showed.
@@ -58,17 +62,59 @@ pub enum Verdict {
 }
 
 /// A differential case from `data`: the composition's WAT and bytes, and
-/// the verdict. Of every eight cases, two are resource lifecycles
+/// the verdict. Of every nine cases, two are resource lifecycles
 /// ([`lifecycle`]), one a random core module in a component ([`smith`]),
-/// the others chains of components ([`compose`]) with calls ([`oracle`]).
+/// one a chain of async calls ([`async_chain`]), the others chains of
+/// components ([`compose`]) with calls ([`oracle`]).
 pub fn differential(engine: &Engine, data: &[u8]) -> (Option<(String, Vec<u8>)>, Verdict) {
     let mut u = Unstructured::new(data);
-    match u.int_in_range(0..=7u8) {
+    match u.int_in_range(0..=8u8) {
         Ok(0 | 1) => lifecycle_case(engine, &mut u),
         Ok(2) => smith_case(engine, &mut u),
+        Ok(3) => async_case(&mut u),
         Ok(_) => chain_case(engine, &mut u),
         Err(_) => (None, Verdict::Skipped),
     }
+}
+
+/// A chain of component-model async calls: the component output must
+/// agree with the input; the core output is refused (its outer export is
+/// async, and no core ABI for that is standardised).
+fn async_case(u: &mut Unstructured<'_>) -> (Option<(String, Vec<u8>)>, Verdict) {
+    let Ok(case) = async_chain::Case::generate(u) else {
+        return (None, Verdict::Skipped);
+    };
+    let expected = async_chain::expected(&case);
+    let wat = case.wat();
+    let bytes = wat::parse_str(&wat).map_err(|e| e.to_string());
+    if let Ok(b) = &bytes {
+        match meld::fuse_with(b, &meld::Options::with_output(meld::Output::Core)) {
+            Err(d) if d.iter().all(|d| d.code == meld::Code::UnsupportedAsync) => {}
+            other => {
+                return (
+                    Some((wat, b.clone())),
+                    Verdict::Mismatch(format!("core output of an async export not refused with E0007: {other:?}")),
+                );
+            }
+        }
+    }
+    compare(
+        wat,
+        bytes,
+        &[meld::Output::Component],
+        |bytes| async_chain::run(bytes, &case.args),
+        |before| {
+            expected
+                .as_ref()
+                .filter(|e| *e != before)
+                .map(|e| format!("expected {e:?}"))
+        },
+        |before| Shape {
+            handles: false,
+            trapped: before.iter().any(|o| matches!(o, async_chain::Observed::Trapped(_))),
+            async_: true,
+        },
+    )
 }
 
 /// A random core module in a component, called with random values.
@@ -83,11 +129,13 @@ fn smith_case(engine: &Engine, u: &mut Unstructured<'_>) -> (Option<(String, Vec
     compare(
         text,
         Ok(case.component.clone()),
+        BOTH,
         |bytes| smith::run(engine, bytes, &case),
         |_| None,
         |before| Shape {
             handles: false,
             trapped: matches!(before.last(), Some(oracle::Observed::Trapped(_))),
+            async_: false,
         },
     )
 }
@@ -117,11 +165,13 @@ fn chain_case(engine: &Engine, u: &mut Unstructured<'_>) -> (Option<(String, Vec
     compare(
         wat,
         bytes,
+        BOTH,
         |bytes| oracle::run(engine, bytes, &comp.funcs, comp.resources, &calls),
         |before| (!faulty && *before != expected).then(|| format!("expected {expected:?}")),
         |before| Shape {
             handles,
             trapped: matches!(before.last(), Some(oracle::Observed::Trapped(_))),
+            async_: false,
         },
     )
 }
@@ -140,23 +190,29 @@ fn lifecycle_case(
     compare(
         wat,
         bytes,
+        BOTH,
         |bytes| lifecycle::run(engine, bytes),
         |before| (!lifecycle::matches(&expected, before)).then(|| format!("expected {expected:?}")),
         |before| Shape {
             handles: true,
             trapped: before.1,
+            async_: false,
         },
     )
 }
 
+/// Both of Meld's outputs.
+const BOTH: &[meld::Output] = &[meld::Output::Component, meld::Output::Core];
+
 /// The differential oracle of a generated component `bytes` (from `text`,
 /// or the reason it is not a component): `run` gives what a run shows,
 /// `unexpected` says what was expected when the unfused run is not as it
-/// should be, then both of Meld's outputs (the core module re-wrapped as a
-/// component) must show exactly what the input showed.
+/// should be, then each of Meld's `outputs` (the core module re-wrapped as
+/// a component) must show exactly what the input showed.
 fn compare<T: PartialEq + std::fmt::Debug>(
     text: String,
     bytes: Result<Vec<u8>, String>,
+    outputs: &[meld::Output],
     run: impl Fn(&[u8]) -> anyhow::Result<T>,
     unexpected: impl Fn(&T) -> Option<String>,
     shape: impl Fn(&T) -> Shape,
@@ -176,7 +232,7 @@ fn compare<T: PartialEq + std::fmt::Debug>(
             Verdict::Reference(format!("{expected}\nunfused {before:?}")),
         );
     }
-    for output in [meld::Output::Component, meld::Output::Core] {
+    for &output in outputs {
         let fused = match meld::fuse_with(&bytes, &meld::Options::with_output(output)) {
             Ok(f) => f,
             Err(d) => return (case, Verdict::Refused(format!("{output:?}: {d:?}"))),

@@ -109,7 +109,7 @@ fn run_differential(r: &Run) -> u64 {
     let engine = engine();
     let start = Instant::now();
     let (mut ran, mut same, mut skipped, mut failures) = (0u64, 0u64, 0u64, 0u64);
-    let (mut with_handles, mut trapped) = (0u64, 0u64);
+    let (mut with_handles, mut trapped, mut asynk) = (0u64, 0u64, 0u64);
     for case in cases(r) {
         ran += 1;
         let data = bytes_for(r.seed, case, 4096);
@@ -123,6 +123,7 @@ fn run_differential(r: &Run) -> u64 {
                 same += 1;
                 with_handles += u64::from(shape.handles);
                 trapped += u64::from(shape.trapped);
+                asynk += u64::from(shape.async_);
             }
             Verdict::Skipped => skipped += 1,
             failure => {
@@ -132,7 +133,7 @@ fn run_differential(r: &Run) -> u64 {
         }
     }
     println!(
-        "differential: {ran} cases in {:.1} s ({same} same, of which {with_handles} pass handles and {trapped} end in a trap; {skipped} skipped, {failures} failures), seed {}",
+        "differential: {ran} cases in {:.1} s ({same} same, of which {with_handles} pass handles, {asynk} make async calls and {trapped} end in a trap; {skipped} skipped, {failures} failures), seed {}",
         start.elapsed().as_secs_f64(),
         r.seed
     );

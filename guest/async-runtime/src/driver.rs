@@ -40,6 +40,33 @@ fn current_task(s: &mut State) -> Result<Id, Trap> {
     }
 }
 
+/// The task that waits on a waitable set: the running task, or for the
+/// callee of a sync→sync call one made for it on first use (as wasmtime
+/// makes a task for such a callee when a built-in needs one), freed by
+/// `exit-sync-call`.
+fn waiting_task(s: &mut State) -> Result<Id, Trap> {
+    let Thread::Sync(d) = s.current else {
+        return current_task(s);
+    };
+    if let Some(t) = s.sync_calls[d as usize].task {
+        return Ok(t);
+    }
+    let call = Call {
+        adapter: u32::MAX,
+        async_function: true,
+        callback: false,
+        return_sig: u32::MAX,
+        return_memory: 0,
+    };
+    let t = s.new_task(0, call, None)?;
+    let task = s.task(t);
+    task.lower_pending = false;
+    task.lift_pending = false;
+    task.released = true;
+    s.sync_calls[d as usize].task = Some(t);
+    Ok(t)
+}
+
 /// Makes `to` the running thread (wasmtime's `set_thread`): the live
 /// context slots and `task_may_block` of the old thread are saved, the new
 /// thread's loaded. Returns the old thread.
@@ -604,6 +631,15 @@ pub fn thread_yield(cancellable: bool) -> u32 {
         }
         false
     };
+    // The callee of a sync→sync call has no task of its own here (wasmtime
+    // makes one on demand): it yields if it may block, and is never
+    // cancelled.
+    if matches!(with(|s| s.current), Thread::Sync(_)) {
+        if glue::task_may_block() {
+            yield_now();
+        }
+        return 0;
+    }
     let (t, may_block) = check(with(|s| {
         let t = current_task(s)?;
         Ok((t, s.task(t).may_block()))
@@ -612,12 +648,17 @@ pub fn thread_yield(cancellable: bool) -> u32 {
         return 1;
     }
     if may_block {
-        let frame = push_frame();
-        with(|s| s.push_low(Work::Resume(frame)));
-        run_until(frame);
-        pop_frame(frame);
+        yield_now();
     }
     u32::from(with(|s| take_cancel(s, t)))
+}
+
+/// Lets the work queued so far run before the running thread goes on.
+fn yield_now() {
+    let frame = push_frame();
+    with(|s| s.push_low(Work::Resume(frame)));
+    run_until(frame);
+    pop_frame(frame);
 }
 
 /// `context.get i32 n`.
@@ -638,6 +679,7 @@ pub fn enter_sync_call() {
             outer: s.current,
             context: [0; 2],
             may_block: false,
+            task: None,
         });
         s.sync_calls.len() as u32 - 1
     });
@@ -650,7 +692,12 @@ pub fn enter_sync_call() {
 pub fn exit_sync_call() {
     let outer = with(|s| s.sync_calls.last().expect("a sync call").outer);
     switch(outer);
-    with(|s| s.sync_calls.pop());
+    with(|s| {
+        if let Some(t) = s.sync_calls.pop().and_then(|c| c.task) {
+            s.end_thread(t);
+            s.store.remove(t);
+        }
+    });
 }
 
 // ---------------------------------------------------------------------
@@ -716,7 +763,7 @@ pub(crate) fn join(s: &mut State, w: Waitable, new: Option<Id>) {
 /// [`event_out`].
 pub fn waitable_set_wait(instance: u32, h: u32, cancellable: bool) -> u32 {
     trap_if(!glue::task_may_block(), Trap::CannotBlockSyncTask);
-    let (t, set) = check(with(|s| Ok((current_task(s)?, s.set_handle(instance, h)?))));
+    let (t, set) = check(with(|s| Ok((waiting_task(s)?, s.set_handle(instance, h)?))));
     loop {
         if let Some(ev) = with(|s| take_event_out(s, t, set, cancellable)) {
             return ev;
@@ -733,7 +780,7 @@ pub fn waitable_set_wait(instance: u32, h: u32, cancellable: bool) -> u32 {
 
 /// `waitable-set.poll`: the event if there is one, else `NONE`.
 pub fn waitable_set_poll(instance: u32, h: u32, cancellable: bool) -> u32 {
-    let (t, set) = check(with(|s| Ok((current_task(s)?, s.set_handle(instance, h)?))));
+    let (t, set) = check(with(|s| Ok((waiting_task(s)?, s.set_handle(instance, h)?))));
     with(|s| {
         take_event_out(s, t, set, cancellable).unwrap_or_else(|| {
             s.event_out = [0, 0];

@@ -263,6 +263,8 @@ pub struct SyncCall {
     /// running thread.
     pub context: [u32; 2],
     pub may_block: bool,
+    /// A task made for the callee when it first waits on a waitable set.
+    pub task: Option<Id>,
 }
 
 /// A frame of the one stack: a nested scheduler loop waiting to go on.
