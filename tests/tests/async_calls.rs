@@ -237,3 +237,42 @@ fn an_async_typed_export_lifted_sync_fuses() {
         assert_eq!(r, 42, "{what}");
     }
 }
+
+/// Resource handles and waitable sets of one instance share one index
+/// space, as in wasmtime (and the spec's one table per component
+/// instance): a resource takes handle 1, a waitable set 2; once the
+/// resource is dropped, the next set reuses 1.
+#[test]
+fn resources_and_waitables_share_one_handle_space() {
+    let input = wat::parse_str(
+        r#"(component
+  (type $R (resource (rep i32)))
+  (core module $m
+    (import "" "resource.new" (func $new (param i32) (result i32)))
+    (import "" "resource.drop" (func $drop (param i32)))
+    (import "" "waitable-set.new" (func $ws.new (result i32)))
+    (func (export "f") (result i32)
+      (local $r i32) (local $s1 i32) (local $s2 i32)
+      (local.set $r (call $new (i32.const 7)))
+      (local.set $s1 (call $ws.new))
+      (call $drop (local.get $r))
+      (local.set $s2 (call $ws.new))
+      (i32.add (i32.mul (local.get $r) (i32.const 100))
+               (i32.add (i32.mul (local.get $s1) (i32.const 10)) (local.get $s2)))))
+  (core func $new (canon resource.new $R))
+  (core func $drop (canon resource.drop $R))
+  (core func $ws.new (canon waitable-set.new))
+  (core instance $i (instantiate $m (with "" (instance
+    (export "resource.new" (func $new))
+    (export "resource.drop" (func $drop))
+    (export "waitable-set.new" (func $ws.new))))))
+  (type $t (func async (result u32)))
+  (func (export "f") (type $t) (canon lift (core func $i "f"))))"#,
+    )
+    .unwrap();
+    let fused = meld::fuse(&input).expect("fuses");
+    for (what, bytes) in [("input", &input), ("fused", &fused)] {
+        let (r,): (u32,) = call(bytes, "", "f", ()).unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert_eq!(r, 121, "{what}");
+    }
+}

@@ -25,6 +25,15 @@ mod imp {
         fn host_subtask_cancel(host: u32, async_: u32) -> u32;
         fn set_task_may_block(value: u32);
         fn trap(code: u32) -> !;
+        fn handle_alloc(instance: u32) -> u32;
+        fn handle_free(instance: u32, handle: u32);
+    }
+
+    pub fn alloc_handle(instance: u32) -> u32 {
+        unsafe { handle_alloc(instance) }
+    }
+    pub fn free_handle(instance: u32, handle: u32) {
+        unsafe { handle_free(instance, handle) }
     }
 
     pub fn call_start(adapter: u32, task: u32) -> u32 {
@@ -123,6 +132,13 @@ mod mock {
     }
     pub fn drop_host_subtask(host: u32) {
         HOST.with(|h| h.borrow_mut().push(format!("drop {host}")));
+    }
+    /// The unit tests use the runtime's own handle tables.
+    pub fn alloc_handle(_instance: u32) -> u32 {
+        unreachable!("handle tables are not shared in the unit tests")
+    }
+    pub fn free_handle(_instance: u32, _handle: u32) {
+        unreachable!("handle tables are not shared in the unit tests")
     }
     pub fn cancel_host_subtask(host: u32, _async: bool) -> u32 {
         HOST.with(|h| h.borrow_mut().push(format!("cancel {host}")));

@@ -45,12 +45,13 @@ pub fn with<R>(f: impl FnOnce(&mut State) -> R) -> R {
     }
 }
 
-/// Sets up the runtime for `instances` inner component instances.
+/// Sets up the runtime for `instances` inner component instances, whose
+/// handle tables are the resource runtime's when `shared`.
 #[cfg(not(test))]
-pub fn init(instances: u32) {
+pub fn init(instances: u32, shared: bool) {
     #[allow(static_mut_refs)]
     unsafe {
-        STATE = Some(State::new(instances));
+        STATE = Some(State::new(instances, shared));
     }
 }
 
@@ -69,5 +70,5 @@ pub fn with<R>(f: impl FnOnce(&mut State) -> R) -> R {
 /// Sets up this test thread's runtime for `instances` inner instances.
 #[cfg(test)]
 pub fn init(instances: u32) {
-    STATE.with(|s| *s.borrow_mut() = Some(State::new(instances)));
+    STATE.with(|s| *s.borrow_mut() = Some(State::new(instances, false)));
 }

@@ -102,7 +102,7 @@ pub enum Waiter {
 /// Per inner component instance (the spec's `ComponentInstance`, wasmtime's
 /// `InstanceState`).
 pub struct Instance {
-    pub handles: Slab<Handle>,
+    pub handles: Handles,
     /// `backpressure.inc` / `dec`: a `u16`, over- and underflow trap.
     pub backpressure: u16,
     /// Set while a callback-lifted task (or a sync-lifted callee started
@@ -113,10 +113,77 @@ pub struct Instance {
     pub pending: BTreeMap<(Id, Id), Work>,
 }
 
+/// An instance's handle table: the runtime's own (handles from 1, the last
+/// freed reused first), or, in a fused module with a resource runtime, the
+/// resource runtime's table, so that resources and the runtime's handles
+/// share one index space as in wasmtime (`glue::alloc_handle`): the runtime
+/// then keeps only what each of its handles stands for.
+pub struct Handles {
+    own: Slab<Handle>,
+    /// With a shared table: the handles' meanings, by handle.
+    shared: Option<Vec<Option<Handle>>>,
+    instance: u32,
+}
+
+impl Handles {
+    fn new(instance: u32, shared: bool) -> Self {
+        Handles {
+            own: Slab::new(1),
+            shared: shared.then(Vec::new),
+            instance,
+        }
+    }
+
+    /// A new handle for `value`.
+    ///
+    /// # Errors
+    /// [`Trap::Exhausted`] beyond [`crate::codes::MAX_HANDLE`] handles.
+    #[inline]
+    pub fn insert(&mut self, value: Handle) -> Result<u32, Trap> {
+        let Some(shared) = &mut self.shared else {
+            return self.own.insert(value);
+        };
+        let h = crate::glue::alloc_handle(self.instance);
+        let at = h as usize;
+        if shared.len() <= at {
+            shared.resize(at + 1, None);
+        }
+        shared[at] = Some(value);
+        Ok(h)
+    }
+
+    #[inline]
+    pub fn get(&self, h: u32) -> Option<&Handle> {
+        match &self.shared {
+            None => self.own.get(h),
+            Some(shared) => shared.get(h as usize)?.as_ref(),
+        }
+    }
+
+    #[inline]
+    pub fn get_mut(&mut self, h: u32) -> Option<&mut Handle> {
+        match &mut self.shared {
+            None => self.own.get_mut(h),
+            Some(shared) => shared.get_mut(h as usize)?.as_mut(),
+        }
+    }
+
+    /// Removes handle `h`; it is the next one handed out.
+    #[inline]
+    pub fn remove(&mut self, h: u32) -> Option<Handle> {
+        let Some(shared) = &mut self.shared else {
+            return self.own.remove(h);
+        };
+        let v = shared.get_mut(h as usize)?.take()?;
+        crate::glue::free_handle(self.instance, h);
+        Some(v)
+    }
+}
+
 impl Instance {
-    fn new() -> Self {
+    fn new(instance: u32, shared: bool) -> Self {
         Instance {
-            handles: Slab::new(1),
+            handles: Handles::new(instance, shared),
             backpressure: 0,
             do_not_enter: false,
             pending: BTreeMap::new(),
@@ -308,10 +375,11 @@ pub struct State {
 }
 
 impl State {
-    /// The state of a fused module with `instances` inner instances.
-    pub fn new(instances: u32) -> Self {
+    /// The state of a fused module with `instances` inner instances, whose
+    /// handle tables are the resource runtime's when `shared`.
+    pub fn new(instances: u32, shared: bool) -> Self {
         State {
-            instances: (0..instances).map(|_| Instance::new()).collect(),
+            instances: (0..instances).map(|i| Instance::new(i, shared)).collect(),
             store: Slab::new(0),
             high: VecDeque::new(),
             low: VecDeque::new(),

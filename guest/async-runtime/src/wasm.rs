@@ -69,8 +69,8 @@ unsafe impl GlobalAlloc for Heap {
 static HEAP: Heap = Heap;
 
 #[unsafe(export_name = "init")]
-extern "C" fn export_init(instances: u32) {
-    crate::init(instances)
+extern "C" fn export_init(instances: u32, shared: u32) {
+    crate::init(instances, shared != 0)
 }
 
 #[unsafe(export_name = "prepare-call")]

@@ -42,6 +42,11 @@ pub const SCOPE_SHIFT: u32 = 3;
 pub const SLOT_OWN: u32 = 1;
 /// Slot kind: a borrow handle.
 pub const SLOT_BORROW: u32 = 2;
+/// Slot kind: a handle of the async runtime (a waitable set, a subtask, a
+/// stream or future end), whose `ty` is [`ASYNC_TY`].
+pub const SLOT_ASYNC: u32 = 3;
+/// The `ty` of an async runtime's slot: no resource type.
+pub const ASYNC_TY: u32 = u32::MAX;
 /// Lend-stack `table` bit: an outer borrow (the rest is its resource).
 pub const OUTER_LEND: u32 = 0x8000_0000;
 /// The resource of an outer borrow's lend-stack `table`.
@@ -75,6 +80,8 @@ pub const TABLE: &[(&str, u32)] = &[
     ("SCOPE_SHIFT", SCOPE_SHIFT),
     ("SLOT_OWN", SLOT_OWN),
     ("SLOT_BORROW", SLOT_BORROW),
+    ("SLOT_ASYNC", SLOT_ASYNC),
+    ("ASYNC_TY", ASYNC_TY),
     ("OUTER_LEND", OUTER_LEND),
     ("OUTER_LEND_RESOURCE", OUTER_LEND_RESOURCE),
     ("HOOKS_SHIFT", HOOKS_SHIFT),

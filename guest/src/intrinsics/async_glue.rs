@@ -256,8 +256,11 @@ fn trap_unless_may_leave(f: &mut Function, flags: u32) {
 /// [`TASK_MAY_BLOCK`] global. Exports all of them, and [`WRITE_EVENT`].
 /// With `host`, the wrapper's built-ins for host subtasks are imported as
 /// `host.{set-new, join, subtask-drop, subtask-cancel}`; without, nothing
-/// can call them (they trap).
-pub fn glue_module(n_adapters: u32, n_memories: u32, host: bool) -> Vec<u8> {
+/// can call them (they trap). With `resources`, the resource runtime's
+/// `res.{handle-alloc, handle-free}` (after the host's), which number the
+/// runtime's handles in the resource tables; without, they trap (the
+/// runtime keeps its own tables).
+pub fn glue_module(n_adapters: u32, n_memories: u32, host: bool, resources: bool) -> Vec<u8> {
     let mut g = Gen::default();
     let host_funcs = host.then(|| {
         [
@@ -275,6 +278,12 @@ pub fn glue_module(n_adapters: u32, n_memories: u32, host: bool) -> Vec<u8> {
             }
             g.import_func("host", host_import_name(f), &sig)
         })
+    });
+    let res_funcs = resources.then(|| {
+        (
+            g.import_func("res", "handle-alloc", &GlueFunc::HandleAlloc.sig()),
+            g.import_func("res", "handle-free", &GlueFunc::HandleFree.sig()),
+        )
     });
     g.tables.table(funcref_table((n_adapters * THUNK_SLOTS).max(1)));
     g.tables.table(funcref_table(n_adapters.max(1)));
@@ -331,6 +340,17 @@ pub fn glue_module(n_adapters: u32, n_memories: u32, host: bool) -> Vec<u8> {
             GlueFunc::Trap => {
                 f.instruction(&I::Unreachable);
             }
+            GlueFunc::HandleAlloc | GlueFunc::HandleFree => match res_funcs {
+                Some((alloc, free)) => {
+                    for l in 0..sig.params.len() as u32 {
+                        f.instruction(&I::LocalGet(l));
+                    }
+                    f.instruction(&I::Call(if *gf == GlueFunc::HandleAlloc { alloc } else { free }));
+                }
+                None => {
+                    f.instruction(&I::Unreachable);
+                }
+            },
             GlueFunc::HostSetNew
             | GlueFunc::HostJoin
             | GlueFunc::HostSubtaskDrop
@@ -389,15 +409,17 @@ pub fn host_import_name(f: GlueFunc) -> &'static str {
     }
 }
 
-/// Runs the runtime's `init(instances)` at instantiation, then registers
+/// Runs the runtime's `init(instances, shared)` at instantiation (`shared`:
+/// the handle tables are the resource runtime's), then registers
 /// the table of each stream and future type (`(ty, instance)`, see
 /// [`RuntimeFunc::TransmitTable`]).
-pub fn init_module(instances: u32, transmit_tables: &[(u32, u32)]) -> Vec<u8> {
+pub fn init_module(instances: u32, shared: bool, transmit_tables: &[(u32, u32)]) -> Vec<u8> {
     let mut g = Gen::default();
     let init = g.import_rt(RuntimeFunc::Init);
     let table = g.import_rt(RuntimeFunc::TransmitTable);
     let mut f = Function::new([]);
     f.instruction(&I::I32Const(instances as i32));
+    f.instruction(&I::I32Const(i32::from(shared)));
     f.instruction(&I::Call(init));
     for &(ty, instance) in transmit_tables {
         f.instruction(&I::I32Const(ty as i32));
@@ -1272,10 +1294,10 @@ mod tests {
     /// Every generated module validates, in each shape.
     #[test]
     fn generated_modules_validate() {
-        valid(&glue_module(3, 2, true));
-        valid(&glue_module(0, 0, false));
-        valid(&init_module(4, &[]));
-        valid(&init_module(2, &[(0, 1), (1, 0), (3, 1)]));
+        valid(&glue_module(3, 2, true, true));
+        valid(&glue_module(0, 0, false, false));
+        valid(&init_module(4, false, &[]));
+        valid(&init_module(2, true, &[(0, 1), (1, 0), (3, 1)]));
         valid(&prepare_module(&[
             Prepare { adapter: 0, callback: true, return_memory: 1, params: vec![I32, I32] },
             Prepare { adapter: 1, callback: false, return_memory: 0, params: vec![I64, ValType::F64, I32] },

@@ -48,8 +48,10 @@ contract! {
     /// The runtime's exports. Instance arguments are inner component
     /// instance numbers; handles are per instance, starting at 1.
     RuntimeFunc {
-        /// `(instances)`: sets up that many inner instances.
-        Init = "init" (I32) -> (),
+        /// `(instances, shared)`: sets up that many inner instances; with
+        /// `shared`, their handle tables are the resource runtime's
+        /// ([`GlueFunc::HandleAlloc`]).
+        Init = "init" (I32, I32) -> (),
         /// `(adapter, flags, return_sig, return_memory, caller, callee) ->
         /// task`: FACT's `[prepare-call]` (flags: 1 async-typed, 2 callback,
         /// 4 sync caller; `return_sig` is `result type << 2 | encoding`,
@@ -161,6 +163,11 @@ contract! {
         HostSubtaskDrop = "host_subtask_drop" (I32) -> (),
         /// `(subtask, async) -> status`: the wrapper's `subtask.cancel`.
         HostSubtaskCancel = "host_subtask_cancel" (I32, I32) -> (I32),
+        /// `(instance) -> handle`: a handle in the resource runtime's table
+        /// of the instance (only when the tables are shared).
+        HandleAlloc = "handle_alloc" (I32) -> (I32),
+        /// `(instance, handle)`: frees it.
+        HandleFree = "handle_free" (I32, I32) -> (),
     }
 }
 

@@ -66,15 +66,22 @@ pub enum RuntimeFunc {
     /// `end-scope(scope)`: the task of a parked scope completed: traps if
     /// borrows remain, ends its lends.
     EndScope,
+    /// `handle-alloc(table) -> handle`: a handle of the async runtime in
+    /// instance `table`'s table, numbered with the resources.
+    HandleAlloc,
+    /// `handle-free(table, handle)`.
+    HandleFree,
 }
 
 impl RuntimeFunc {
     /// Every function, in the runtime's export order.
-    pub const ALL: [RuntimeFunc; 10] = [
+    pub const ALL: [RuntimeFunc; 12] = [
         RuntimeFunc::EnterSyncCall,
         RuntimeFunc::ExitSyncCall,
         RuntimeFunc::ParkScope,
         RuntimeFunc::EndScope,
+        RuntimeFunc::HandleAlloc,
+        RuntimeFunc::HandleFree,
         RuntimeFunc::New,
         RuntimeFunc::Rep,
         RuntimeFunc::Drop,
@@ -96,6 +103,8 @@ impl RuntimeFunc {
             RuntimeFunc::OuterDtor => "outer-dtor",
             RuntimeFunc::ParkScope => "park-scope",
             RuntimeFunc::EndScope => "end-scope",
+            RuntimeFunc::HandleAlloc => "handle-alloc",
+            RuntimeFunc::HandleFree => "handle-free",
         }
     }
 

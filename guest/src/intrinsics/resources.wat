@@ -319,6 +319,18 @@
         (br $each)))
     (call $free_node (local.get $rec)))
 
+;; Handles of the async runtime (waitable sets, subtasks, stream and
+  ;; future ends) are numbered in the same table as resources, as in
+  ;; wasmtime (one `HandleTable` per instance): a slot of kind {SLOT_ASYNC}
+  ;; and type {ASYNC_TY}, which no resource built-in accepts; the async
+  ;; runtime keeps what the handle stands for.
+  (func (export "handle-alloc") (param $table i32) (result i32)
+    (call $insert (local.get $table) (i32.const {SLOT_ASYNC}) (i32.const {ASYNC_TY})
+                  (i32.const 0) (i32.const 0)))
+  (func (export "handle-free") (param $table i32) (param $handle i32)
+    (call $free (local.get $table) (local.get $handle)
+      (call $slot (local.get $table) (i32.const {ASYNC_TY}) (local.get $handle))))
+
   ;; The built-ins (`canon resource.new / rep / drop`), for the resource type
   ;; `ty` of the calling instance. The generated shims pass `ty` and check the
   ;; caller's `may_leave` flag where wasmtime does (new, drop).

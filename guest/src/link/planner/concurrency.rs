@@ -389,10 +389,18 @@ impl AsyncRuntime {
                 n_adapters,
                 n_memories,
                 host.host_builtins.is_some(),
+                resources.is_some(),
             )),
             host.host_builtins
-                .map(|slots| slots.iter().map(|&k| stub(k)).collect())
-                .unwrap_or_default(),
+                .iter()
+                .flat_map(|slots| slots.iter().map(|&k| stub(k)))
+                .chain(resources.into_iter().flat_map(|r| {
+                    [
+                        r.func(crate::intrinsics::resources::RuntimeFunc::HandleAlloc),
+                        r.func(crate::intrinsics::resources::RuntimeFunc::HandleFree),
+                    ]
+                }))
+                .collect(),
             "async glue",
         );
         let rt_args = runtime_imports(art::module())?
@@ -404,6 +412,7 @@ impl AsyncRuntime {
         plan.push(
             Cow::Owned(glue::init_module(
                 n_instances,
+                resources.is_some(),
                 &tables.iter().map(|&(ty, i, _)| (ty, i)).collect::<Vec<_>>(),
             )),
             vec![rt(art::RuntimeFunc::Init), rt(art::RuntimeFunc::TransmitTable)],
