@@ -196,6 +196,17 @@ fn the_benchmark_round_trips_agree() {
     }
 }
 
+/// The runner lowers `wait-host-sync` synchronously: it blocks in the call
+/// while the library awaits the host's `clock.tick`; fused, the runtime
+/// blocks in the host's `waitable-set.wait` until the host subtask resolves.
+#[test]
+fn a_sync_lower_blocks_while_the_callee_awaits_the_host() {
+    scenario(
+        "host-sync",
+        &["wait-host-sync 8", "--- journal", "wait-host 3", "tick 4"],
+    );
+}
+
 /// async-front → async-middle (lifted sync) → async-leaf, fused: the same
 /// answer as the composition.
 #[test]

@@ -180,6 +180,10 @@ impl Guest for Lib {
         x.wrapping_add(1)
     }
 
+    async fn wait_host_sync(ms: u32) -> u32 {
+        Self::wait_host(ms).await
+    }
+
     fn journal() -> Vec<String> {
         JOURNAL.with(|j| std::mem::take(&mut *j.borrow_mut()))
     }

@@ -6,7 +6,7 @@
 wit_bindgen::generate!({
     world: "runner",
     path: "../wit/async",
-    sync: ["import:meld:async-demo/lib#sum"],
+    sync: ["import:meld:async-demo/lib#sum", "import:meld:async-demo/lib#wait-host-sync"],
 });
 
 use exports::meld::async_demo::scenarios::Guest;
@@ -62,6 +62,10 @@ impl Guest for Runner {
     async fn host() -> Vec<String> {
         let (a, b) = futures::join!(lib::wait_host(5), lib::echo("meanwhile".to_string()));
         transcript(vec![format!("wait-host {a}"), b])
+    }
+
+    async fn host_sync() -> Vec<String> {
+        transcript(vec![format!("wait-host-sync {}", lib::wait_host_sync(3))])
     }
 
     async fn borrow_wait() -> Vec<String> {

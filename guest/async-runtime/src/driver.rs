@@ -172,6 +172,7 @@ pub(crate) fn run_until(id: u32) {
                 }
             }),
             Some(work) => run_work(work),
+            None if wait_for_host() => {}
             None => {
                 let deeper = with(|s| s.frames.iter().any(|f| f.resumed));
                 glue::raise(if deeper { Trap::StackOrder } else { Trap::AsyncDeadlock })
@@ -423,20 +424,38 @@ fn outer_code(t: Id) -> u32 {
         return callback::EXIT;
     }
     // Host subtasks not resolved yet: wait for the host's events.
-    let waiting = with(|s| {
-        let pending = s.host_tasks.values().any(|&id| match s.store.get(id) {
-            Some(Entity::HostTask(ht)) => ht.common.event.is_none_or(|e| e < status::RETURNED),
-            _ => false,
-        });
-        pending.then_some(s.host_set).flatten()
-    });
-    if let Some(set) = waiting {
+    if let Some(set) = host_pending() {
         return callback::WAIT | set << 4;
     }
     if !lift_pending {
         return callback::EXIT;
     }
     glue::raise(Trap::AsyncDeadlock)
+}
+
+/// The wrapper's host set, when a host subtask has not resolved yet.
+fn host_pending() -> Option<u32> {
+    with(|s| {
+        let pending = s.host_tasks.values().any(|&id| match s.store.get(id) {
+            Some(Entity::HostTask(ht)) => ht.common.event.is_none_or(|e| e < status::RETURNED),
+            _ => false,
+        });
+        pending.then_some(s.host_set).flatten()
+    })
+}
+
+/// No inner work is left while a frame of the stack waits: if a host
+/// subtask has not resolved, the runtime blocks in the host's
+/// `waitable-set.wait` on the wrapper's set and takes the event it gets
+/// (wasmtime's event loop waits on the host's futures alike). Whether it
+/// waited.
+fn wait_for_host() -> bool {
+    let Some(set) = host_pending() else {
+        return false;
+    };
+    let (code, handle, payload) = glue::wait_host(set);
+    host_event(code, handle, payload);
+    true
 }
 
 /// The host's call of [`host_call_begin`] returned (and its post-return

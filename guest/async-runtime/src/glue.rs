@@ -26,11 +26,19 @@ mod imp {
         fn set_task_may_block(value: u32);
         fn trap(code: u32) -> !;
         fn handle_alloc(instance: u32) -> u32;
+        fn host_wait(set: u32, ptr: *mut u32) -> u32;
         fn handle_free(instance: u32, handle: u32);
     }
 
     pub fn alloc_handle(instance: u32) -> u32 {
         unsafe { handle_alloc(instance) }
+    }
+    /// The wrapper's `waitable-set.wait` on host set `set`: `(code,
+    /// handle, payload)`.
+    pub fn wait_host(set: u32) -> (u32, u32, u32) {
+        let mut out = [0u32; 2];
+        let code = unsafe { host_wait(set, out.as_mut_ptr()) };
+        (code, out[0], out[1])
     }
     pub fn free_handle(instance: u32, handle: u32) {
         unsafe { handle_free(instance, handle) }
@@ -132,6 +140,9 @@ mod mock {
     }
     pub fn drop_host_subtask(host: u32) {
         HOST.with(|h| h.borrow_mut().push(format!("drop {host}")));
+    }
+    pub fn wait_host(_set: u32) -> (u32, u32, u32) {
+        unreachable!("no host subtask waits in the unit tests")
     }
     /// The unit tests use the runtime's own handle tables.
     pub fn alloc_handle(_instance: u32) -> u32 {

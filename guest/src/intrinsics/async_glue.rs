@@ -255,7 +255,7 @@ fn trap_unless_may_leave(f: &mut Function, flags: u32) {
 /// adapters; [`RETURNS`]; [`WRITERS`], `n_memories` memories) and the
 /// [`TASK_MAY_BLOCK`] global. Exports all of them, and [`WRITE_EVENT`].
 /// With `host`, the wrapper's built-ins for host subtasks are imported as
-/// `host.{set-new, join, subtask-drop, subtask-cancel}`; without, nothing
+/// `host.{set-new, join, subtask-drop, subtask-cancel, wait}`; without, nothing
 /// can call them (they trap). With `resources`, the resource runtime's
 /// `res.{handle-alloc, handle-free}` (after the host's), which number the
 /// runtime's handles in the resource tables; without, they trap (the
@@ -263,13 +263,7 @@ fn trap_unless_may_leave(f: &mut Function, flags: u32) {
 pub fn glue_module(n_adapters: u32, n_memories: u32, host: bool, resources: bool) -> Vec<u8> {
     let mut g = Gen::default();
     let host_funcs = host.then(|| {
-        [
-            GlueFunc::HostSetNew,
-            GlueFunc::HostJoin,
-            GlueFunc::HostSubtaskDrop,
-            GlueFunc::HostSubtaskCancel,
-        ]
-        .map(|f| {
+        HOST_FUNCS.map(|f| {
             // The wrapper's `subtask.cancel` is the sync one: `(subtask) ->
             // status` (the glue's `async` flag is dropped).
             let mut sig = f.sig();
@@ -354,19 +348,15 @@ pub fn glue_module(n_adapters: u32, n_memories: u32, host: bool, resources: bool
             GlueFunc::HostSetNew
             | GlueFunc::HostJoin
             | GlueFunc::HostSubtaskDrop
-            | GlueFunc::HostSubtaskCancel => match host_funcs {
+            | GlueFunc::HostSubtaskCancel
+            | GlueFunc::HostWait => match host_funcs {
                 Some(imported) => {
                     let n = if *gf == GlueFunc::HostSubtaskCancel { 1 } else { sig.params.len() };
                     for l in 0..n as u32 {
                         f.instruction(&I::LocalGet(l));
                     }
-                    let k = [
-                        GlueFunc::HostSetNew,
-                        GlueFunc::HostJoin,
-                        GlueFunc::HostSubtaskDrop,
-                        GlueFunc::HostSubtaskCancel,
-                    ]
-                    .iter()
+                    let k = HOST_FUNCS
+                        .iter()
                     .position(|x| x == gf)
                     .expect("a host function");
                     f.instruction(&I::Call(imported[k]));
@@ -398,6 +388,16 @@ pub fn glue_module(n_adapters: u32, n_memories: u32, host: bool, resources: bool
     g.finish()
 }
 
+/// The wrapper's built-ins the glue imports (`host.*`), in the order of
+/// [`crate::link::planner::HostBuiltin::ALL`].
+const HOST_FUNCS: [GlueFunc; 5] = [
+    GlueFunc::HostSetNew,
+    GlueFunc::HostJoin,
+    GlueFunc::HostSubtaskDrop,
+    GlueFunc::HostSubtaskCancel,
+    GlueFunc::HostWait,
+];
+
 /// The name under which [`glue_module`] imports a host built-in.
 pub fn host_import_name(f: GlueFunc) -> &'static str {
     match f {
@@ -405,6 +405,7 @@ pub fn host_import_name(f: GlueFunc) -> &'static str {
         GlueFunc::HostJoin => "join",
         GlueFunc::HostSubtaskDrop => "subtask-drop",
         GlueFunc::HostSubtaskCancel => "subtask-cancel",
+        GlueFunc::HostWait => "wait",
         _ => unreachable!("not a host built-in"),
     }
 }

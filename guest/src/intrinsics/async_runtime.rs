@@ -163,6 +163,9 @@ contract! {
         HostSubtaskDrop = "host_subtask_drop" (I32) -> (),
         /// `(subtask, async) -> status`: the wrapper's `subtask.cancel`.
         HostSubtaskCancel = "host_subtask_cancel" (I32, I32) -> (I32),
+        /// `(set, ptr) -> event code`: the wrapper's `waitable-set.wait`,
+        /// the handle and payload written at `ptr` in the runtime's memory.
+        HostWait = "host_wait" (I32, I32) -> (I32),
         /// `(instance) -> handle`: a handle in the resource runtime's table
         /// of the instance (only when the tables are shared).
         HandleAlloc = "handle_alloc" (I32) -> (I32),

@@ -40,6 +40,9 @@ pub enum FusedExport {
     ScratchReset(String),
     /// `host-table`: the table of outer lowerings the wrapper's fixup fills.
     HostTable,
+    /// `async-memory`: the async runtime's memory, where the wrapper's
+    /// `waitable-set.wait` writes the host's events.
+    AsyncMemory,
     /// The fused module's `init` function ([`super::merge::INIT_EXPORT`]).
     Init,
 }
@@ -59,6 +62,7 @@ impl FusedExport {
             FusedExport::ScratchRealloc => "scratch-realloc".into(),
             FusedExport::ScratchReset(reset) => format!("scratch-{reset}"),
             FusedExport::HostTable => "host-table".into(),
+            FusedExport::AsyncMemory => "async-memory".into(),
             FusedExport::Init => super::merge::INIT_EXPORT.into(),
         }
     }
@@ -76,6 +80,7 @@ impl FusedExport {
             "scratch-memory" => FusedExport::ScratchMemory,
             "scratch-realloc" => FusedExport::ScratchRealloc,
             "host-table" => FusedExport::HostTable,
+            "async-memory" => FusedExport::AsyncMemory,
             n if n == super::merge::INIT_EXPORT => FusedExport::Init,
             _ => {
                 if let Some(reset) = name.strip_prefix("scratch-") {
@@ -122,6 +127,7 @@ mod tests {
             FusedExport::Callback(6),
             FusedExport::Dtor(4),
             FusedExport::ScratchMemory,
+            FusedExport::AsyncMemory,
             FusedExport::ScratchRealloc,
             FusedExport::ScratchReset("reset-i32".into()),
             FusedExport::HostTable,

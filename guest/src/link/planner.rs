@@ -121,15 +121,19 @@ pub enum HostBuiltin {
     SubtaskDrop,
     /// `subtask.cancel` (sync).
     SubtaskCancel,
+    /// `waitable-set.wait` writing into the async runtime's memory
+    /// ([`FusedExport::AsyncMemory`]).
+    Wait,
 }
 
 impl HostBuiltin {
     /// Every one, in the glue's import order.
-    pub const ALL: [HostBuiltin; 4] = [
+    pub const ALL: [HostBuiltin; 5] = [
         HostBuiltin::SetNew,
         HostBuiltin::Join,
         HostBuiltin::SubtaskDrop,
         HostBuiltin::SubtaskCancel,
+        HostBuiltin::Wait,
     ];
 }
 

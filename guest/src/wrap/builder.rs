@@ -298,8 +298,9 @@ impl Builder {
         bump(&mut self.n.core_funcs)
     }
 
-    /// A built-in for host subtasks; returns the core function index.
-    pub fn host_builtin(&mut self, b: crate::link::planner::HostBuiltin) -> u32 {
+    /// A built-in for host subtasks (`waitable-set.wait` writing into core
+    /// memory `memory`); returns the core function index.
+    pub fn host_builtin(&mut self, b: crate::link::planner::HostBuiltin, memory: u32) -> u32 {
         use crate::link::planner::HostBuiltin as B;
         let mut s = CanonicalFunctionSection::new();
         match b {
@@ -307,6 +308,7 @@ impl Builder {
             B::Join => s.waitable_join(),
             B::SubtaskDrop => s.subtask_drop(),
             B::SubtaskCancel => s.subtask_cancel(false),
+            B::Wait => s.waitable_set_wait(false, memory),
         };
         self.component.section(&s);
         bump(&mut self.n.core_funcs)

@@ -338,7 +338,15 @@ impl<'t> Wrapper<'t> {
                 self.b.task_return(result, &opts)
             }
             HostSlot::Context { set } => self.b.context(*set, 0),
-            HostSlot::HostBuiltin(b) => self.b.host_builtin(*b),
+            HostSlot::HostBuiltin(b) => {
+                let memory = match b {
+                    crate::link::planner::HostBuiltin::Wait => {
+                        self.core_export(&FusedExport::AsyncMemory, ExportKind::Memory)
+                    }
+                    _ => 0,
+                };
+                self.b.host_builtin(*b, memory)
+            }
             HostSlot::OuterResource { resource, op } => {
                 let ty = *self
                     .resources

@@ -408,6 +408,14 @@ impl AsyncRuntime {
             .map(|f| item(glue_id, f.name()))
             .collect();
         let runtime = plan.push(Cow::Borrowed(art::module()), rt_args, "async runtime");
+        if host.host_builtins.is_some() {
+            // The wrapper's `waitable-set.wait` writes the host's events here.
+            plan.export(
+                crate::link::exports::FusedExport::AsyncMemory.name(),
+                Kind::Memory,
+                item(runtime, glue::RT_MEMORY),
+            );
+        }
         let rt = |f: art::RuntimeFunc| item(runtime, f.name());
         plan.push(
             Cow::Owned(glue::init_module(

@@ -30,7 +30,7 @@ pub(super) struct HostTable {
     /// Async lowers of host imports: (trampoline, slot, calling instance).
     pub async_lowers: Vec<(TrampolineIndex, u32, u32)>,
     /// The slots of [`HostBuiltin::ALL`], when there is an async lower.
-    pub host_builtins: Option<[u32; 4]>,
+    pub host_builtins: Option<[u32; 5]>,
 }
 
 /// The slots while they are collected.
@@ -267,6 +267,7 @@ impl HostTable {
                     HostBuiltin::Join => CoreSig::new(vec![i32, i32], vec![]),
                     HostBuiltin::SubtaskDrop => CoreSig::new(vec![i32], vec![]),
                     HostBuiltin::SubtaskCancel => CoreSig::new(vec![i32], vec![i32]),
+                    HostBuiltin::Wait => CoreSig::new(vec![i32, i32], vec![i32]),
                 };
                 push(&mut table, HostSlot::HostBuiltin(b), None, sig)
             })
