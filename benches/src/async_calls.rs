@@ -11,29 +11,16 @@
 use crate::{Args, fuse, inputs, median, ms, ratio};
 use anyhow::{Context as _, bail};
 use std::time::{Duration, Instant};
-use wasmtime::component::{Component, InstancePre, Linker, ResourceTable};
+use crate::runner::{Host, host};
+use meld_tests::block_on;
+use wasmtime::component::{Component, InstancePre, Linker};
 use wasmtime::{Config, Engine, Store};
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 /// Rounds per sample of each workload.
 const ROUNDS: u32 = 200_000;
 
 /// The workloads: name and `yielding`.
 const WORKLOADS: &[(&str, bool)] = &[("ping", false), ("ping-yield", true)];
-
-struct Host {
-    ctx: WasiCtx,
-    table: ResourceTable,
-}
-
-impl WasiView for Host {
-    fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView {
-            ctx: &mut self.ctx,
-            table: &mut self.table,
-        }
-    }
-}
 
 /// An engine with component-model async on (`-W component-model-async=y`).
 fn engine(perfmap: bool) -> anyhow::Result<Engine> {
@@ -59,32 +46,10 @@ fn prepare(engine: &Engine, bytes: &[u8]) -> anyhow::Result<InstancePre<Host>> {
     Ok(linker.instantiate_pre(&component)?)
 }
 
-/// Runs `f` to completion on this thread: nothing the benchmark calls
-/// waits on I/O.
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    use std::task::{Context, Poll, Wake, Waker};
-    struct Noop;
-    impl Wake for Noop {
-        fn wake(self: std::sync::Arc<Self>) {}
-    }
-    let waker = Waker::from(std::sync::Arc::new(Noop));
-    let mut cx = Context::from_waker(&waker);
-    let mut f = std::pin::pin!(f);
-    loop {
-        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-            return v;
-        }
-    }
-}
-
 /// One sample: a fresh instance, then the timed call of
 /// `bench(rounds, yielding)`; its result and time.
 fn sample(pre: &InstancePre<Host>, rounds: u32, yielding: bool) -> anyhow::Result<(u64, Duration)> {
-    let host = Host {
-        ctx: WasiCtx::builder().build(),
-        table: ResourceTable::new(),
-    };
-    let mut store = Store::new(pre.engine(), host);
+    let mut store = Store::new(pre.engine(), host());
     block_on(async {
         let instance = pre.instantiate_async(&mut store).await?;
         let iface = instance

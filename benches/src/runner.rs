@@ -22,7 +22,8 @@ impl WasiView for Host {
     }
 }
 
-fn host() -> Host {
+/// Store data with nothing granted.
+pub fn host() -> Host {
     Host {
         ctx: WasiCtx::builder().build(),
         table: ResourceTable::new(),

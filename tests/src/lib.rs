@@ -518,3 +518,22 @@ pub fn refusal(input: &[u8]) -> meld::Diagnostics {
     );
     component
 }
+
+/// Runs `f` to completion on this thread, polling it until it is ready:
+/// for wasmtime's concurrent API in tests and benchmarks, where nothing
+/// waits on I/O (a pending future has always already asked to be woken).
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    use std::task::{Context, Poll, Wake, Waker};
+    struct Noop;
+    impl Wake for Noop {
+        fn wake(self: std::sync::Arc<Self>) {}
+    }
+    let waker = Waker::from(std::sync::Arc::new(Noop));
+    let mut cx = Context::from_waker(&waker);
+    let mut f = std::pin::pin!(f);
+    loop {
+        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+            return v;
+        }
+    }
+}

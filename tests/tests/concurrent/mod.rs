@@ -4,8 +4,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::{Context, Poll};
 use meld_tests::Host;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, Store};
@@ -41,22 +40,7 @@ impl Future for PendingOnce {
     }
 }
 
-/// Runs `f` to completion on this thread (nothing here waits on I/O: a
-/// pending future has always already asked to be woken).
-pub fn block_on<F: Future>(f: F) -> F::Output {
-    struct Noop;
-    impl Wake for Noop {
-        fn wake(self: Arc<Self>) {}
-    }
-    let waker = Waker::from(Arc::new(Noop));
-    let mut cx = Context::from_waker(&waker);
-    let mut f = std::pin::pin!(f);
-    loop {
-        if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
-            return v;
-        }
-    }
-}
+pub use meld_tests::block_on;
 
 /// Instantiates `bytes` (with WASI and the host's `meld:async-demo/clock`)
 /// and calls the exported `async func` `func` of instance `interface` (or
