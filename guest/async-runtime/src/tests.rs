@@ -140,6 +140,33 @@ fn a_yielding_callee_is_started_then_returns_on_a_later_turn() {
 }
 
 #[test]
+fn the_callee_of_a_sync_call_may_yield_and_wait() {
+    // wasmtime makes a task for such a callee when a built-in needs one.
+    let g = setup(2);
+    g.on_start(0, |_| callback::YIELD);
+    let g2 = g.clone();
+    g.on_callback(0, move |_, _, _, _| {
+        g2.log("callee returns");
+        ret();
+        callback::EXIT
+    });
+    let t = prepare_call(call(0), 0, 1, false);
+    assert_eq!(async_start(t), 1 << 4 | status::STARTED);
+    glue::set_may_block(true);
+    enter_sync_call();
+    // A yield lets other work run and is never cancelled.
+    assert_eq!(thread_yield(true), 0);
+    assert_eq!(g.lines(), ["callee returns"]);
+    let set = waitable_set_new(0);
+    waitable_join(0, 1, set);
+    assert_eq!(waitable_set_wait(0, set, false), event::SUBTASK);
+    assert_eq!(with(|s| s.event_out), [1, status::RETURNED]);
+    exit_sync_call();
+    // The task made for the wait is gone with the call.
+    assert!(with(|s| s.sync_calls.is_empty()));
+}
+
+#[test]
 fn backpressure_holds_a_call_until_it_is_lowered() {
     let g = setup(2);
     let g2 = g.clone();
