@@ -18,6 +18,7 @@ extern crate alloc;
 pub mod codes;
 pub mod driver;
 pub mod glue;
+pub mod map;
 pub mod slab;
 pub mod state;
 pub mod transmit;

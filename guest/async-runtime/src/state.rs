@@ -8,7 +8,9 @@
 //! fused module must behave as wasmtime runs the input: the same handle
 //! numbers, the same event order, the same interleaving.
 
-use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
+use alloc::collections::VecDeque;
+
+use crate::map::{VecMap, VecSet};
 use alloc::vec::Vec;
 
 use crate::codes::{Trap, event, status};
@@ -110,7 +112,7 @@ pub struct Instance {
     pub do_not_enter: bool,
     /// Calls that could not run yet, by `(task, thread)` id: released in
     /// that order (wasmtime's `partition_pending`).
-    pub pending: BTreeMap<(Id, Id), Work>,
+    pub pending: VecMap<(Id, Id), Work>,
 }
 
 /// An instance's handle table: the runtime's own (handles from 1, the last
@@ -186,7 +188,7 @@ impl Instance {
             handles: Handles::new(instance, shared),
             backpressure: 0,
             do_not_enter: false,
-            pending: BTreeMap::new(),
+            pending: VecMap::new(),
         }
     }
 }
@@ -289,10 +291,10 @@ pub struct Set {
     /// The instance whose table holds its handle.
     pub instance: u32,
     /// Members with an undelivered event, in delivery order.
-    pub ready: BTreeSet<Waitable>,
+    pub ready: VecSet<Waitable>,
     pub members: u32,
     /// Waiters by thread id (wasmtime's `waiting`, a `BTreeMap`).
-    pub waiting: BTreeMap<Id, Waiter>,
+    pub waiting: VecMap<Id, Waiter>,
 }
 
 /// What the store-wide ids name.
@@ -365,7 +367,7 @@ pub struct State {
     /// right after it starts.
     pub prepared: Option<Id>,
     /// Host subtasks by the host's handle.
-    pub host_tasks: BTreeMap<u32, Id>,
+    pub host_tasks: VecMap<u32, Id>,
     /// The wrapper's waitable set that holds every host subtask (its
     /// handle in the wrapper's table), made on first use.
     pub host_set: Option<u32>,
@@ -392,7 +394,7 @@ impl State {
             host_may_block: false,
             event_out: [0; 2],
             prepared: None,
-            host_tasks: BTreeMap::new(),
+            host_tasks: VecMap::new(),
             host_set: None,
             transmit_tables: Vec::new(),
         }
@@ -663,7 +665,7 @@ impl State {
             return;
         }
         let parked: Vec<((Id, Id), Work)> =
-            core::mem::take(&mut self.instance(instance).pending).into_iter().collect();
+            self.instance(instance).pending.take().collect();
         for (key, work) in parked {
             if self.is_ready(work) {
                 self.push_high(work);
