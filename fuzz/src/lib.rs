@@ -338,7 +338,9 @@ pub fn fuse_properties(data: &[u8]) -> Result<(), String> {
 /// generators without a fuzzing engine: case `n` of seed `s` is always the
 /// same bytes.
 pub fn bytes_for(seed: u64, case: u64, len: usize) -> Vec<u8> {
-    let mut x = (seed ^ case.wrapping_mul(0x9E37_79B9_7F4A_7C15)) | 1;
+    // The seed is mixed by an odd multiplier before the low bit is forced
+    // on: seeds 2k and 2k+1 would otherwise give the same cases.
+    let mut x = (seed.wrapping_mul(0xD1B5_4A32_D192_ED03) ^ case.wrapping_mul(0x9E37_79B9_7F4A_7C15)) | 1;
     (0..len)
         .map(|_| {
             x ^= x >> 12;
