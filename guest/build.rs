@@ -69,7 +69,10 @@ fn compile_async_runtime(out: &Path) {
             // nested loops, a few hundred bytes a level.
             "-Clink-arg=-zstack-size=65536",
         ])
-        .arg(format!("--remap-path-prefix={}=meld-async-runtime", src.display()))
+        .arg(format!(
+            "--remap-path-prefix={}=meld-async-runtime",
+            src.display()
+        ))
         .arg(src.join("lib.rs"))
         .arg("-o")
         .arg(&dest)

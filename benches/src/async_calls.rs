@@ -8,11 +8,11 @@
 //! (`prepare_call`, `start_call`, the event loop); fused, it is a call into
 //! the runtime Meld links into the module.
 
+use crate::runner::{Host, host};
 use crate::{Args, fuse, inputs, median, ms, ratio};
 use anyhow::{Context as _, bail};
-use std::time::{Duration, Instant};
-use crate::runner::{Host, host};
 use meld_tests::block_on;
+use std::time::{Duration, Instant};
 use wasmtime::component::{Component, InstancePre, Linker};
 use wasmtime::{Config, Engine, Store};
 
@@ -42,7 +42,9 @@ fn prepare(engine: &Engine, bytes: &[u8]) -> anyhow::Result<InstancePre<Host>> {
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     linker
         .instance("meld:async-demo/clock")?
-        .func_wrap_concurrent("tick", |_, (ms,): (u32,)| Box::pin(async move { Ok((ms + 1,)) }))?;
+        .func_wrap_concurrent("tick", |_, (ms,): (u32,)| {
+            Box::pin(async move { Ok((ms + 1,)) })
+        })?;
     Ok(linker.instantiate_pre(&component)?)
 }
 
@@ -88,7 +90,11 @@ pub fn table(args: &Args) -> anyhow::Result<()> {
         let (mut tu, mut tf) = (Vec::new(), Vec::new());
         for s in 0..args.samples {
             let mut results = [None, None];
-            let order = if s % 2 == 0 { [false, true] } else { [true, false] };
+            let order = if s % 2 == 0 {
+                [false, true]
+            } else {
+                [true, false]
+            };
             for is_fused in order {
                 if (is_fused && !run_fused) || (!is_fused && !run_unfused) {
                     continue;
@@ -107,7 +113,12 @@ pub fn table(args: &Args) -> anyhow::Result<()> {
             }
         }
         let (u, f) = (median(tu), median(tf));
-        println!("| {name} | {rounds} | {} | {} | {} |", ms(u), ms(f), ratio(f, u));
+        println!(
+            "| {name} | {rounds} | {} | {} | {} |",
+            ms(u),
+            ms(f),
+            ratio(f, u)
+        );
     }
     println!();
     Ok(())

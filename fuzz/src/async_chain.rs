@@ -59,7 +59,11 @@ impl Case {
             let last = i + 1 == n;
             let async_lower = u.arbitrary()?;
             links.push(Link {
-                lift: if u.arbitrary()? { Lift::Callback } else { Lift::Sync },
+                lift: if u.arbitrary()? {
+                    Lift::Callback
+                } else {
+                    Lift::Sync
+                },
                 yields: u.int_in_range(0..=2)?,
                 calls: if last {
                     0
@@ -130,9 +134,7 @@ fn link_wat(i: usize, l: &Link, has_next: bool) -> String {
         Lift::Sync => sync_body(l, has_next),
     };
     let lift = match l.lift {
-        Lift::Callback => {
-            r#"(canon lift (core func $m "f") async (callback (core func $m "cb")))"#
-        }
+        Lift::Callback => r#"(canon lift (core func $m "f") async (callback (core func $m "cb")))"#,
         Lift::Sync => r#"(canon lift (core func $m "f"))"#,
     };
     format!(
@@ -248,9 +250,21 @@ fn on_subtask(l: &Link) -> String {
 }
 
 fn callback_body(l: &Link, has_next: bool) -> String {
-    let init_acc = if has_next { "(i32.const 0)" } else { "(local.get $x)" };
-    let calls = if has_next { start_calls(l) } else { String::new() };
-    let on_sub = if has_next { on_subtask(l) } else { String::new() };
+    let init_acc = if has_next {
+        "(i32.const 0)"
+    } else {
+        "(local.get $x)"
+    };
+    let calls = if has_next {
+        start_calls(l)
+    } else {
+        String::new()
+    };
+    let on_sub = if has_next {
+        on_subtask(l)
+    } else {
+        String::new()
+    };
     format!(
         r#"      ;; The task's next step: yield, start the calls, wait, or return.
       (func $step (param $p i32) (result i32)
@@ -288,9 +302,21 @@ fn callback_body(l: &Link, has_next: bool) -> String {
 }
 
 fn sync_body(l: &Link, has_next: bool) -> String {
-    let init_acc = if has_next { "(i32.const 0)" } else { "(local.get $x)" };
-    let calls = if has_next { start_calls(l) } else { String::new() };
-    let on_sub = if has_next { on_subtask(l) } else { String::new() };
+    let init_acc = if has_next {
+        "(i32.const 0)"
+    } else {
+        "(local.get $x)"
+    };
+    let calls = if has_next {
+        start_calls(l)
+    } else {
+        String::new()
+    };
+    let on_sub = if has_next {
+        on_subtask(l)
+    } else {
+        String::new()
+    };
     let yields = "\n        (drop (call $thread.yield))".repeat(l.yields as usize);
     format!(
         r#"      (func (export "f") (param $x i32) (result i32)
@@ -386,7 +412,11 @@ pub fn expected(case: &Case) -> Option<Vec<Observed>> {
                 }
                 // x flows down unchanged; each link folds its one result
                 // (acc = 0 * 31 + r) or, last, starts from x.
-                let r = case.links.iter().rev().fold(x, |r, l| r.wrapping_mul(l.k).wrapping_add(l.c));
+                let r = case
+                    .links
+                    .iter()
+                    .rev()
+                    .fold(x, |r, l| r.wrapping_mul(l.k).wrapping_add(l.c));
                 Observed::Returned(r)
             })
             .collect(),

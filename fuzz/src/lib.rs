@@ -93,7 +93,9 @@ fn async_case(u: &mut Unstructured<'_>) -> (Option<(String, Vec<u8>)>, Verdict) 
             other => {
                 return (
                     Some((wat, b.clone())),
-                    Verdict::Mismatch(format!("core output of an async export not refused with E0007: {other:?}")),
+                    Verdict::Mismatch(format!(
+                        "core output of an async export not refused with E0007: {other:?}"
+                    )),
                 );
             }
         }
@@ -111,7 +113,9 @@ fn async_case(u: &mut Unstructured<'_>) -> (Option<(String, Vec<u8>)>, Verdict) 
         },
         |before| Shape {
             handles: false,
-            trapped: before.iter().any(|o| matches!(o, async_chain::Observed::Trapped(_))),
+            trapped: before
+                .iter()
+                .any(|o| matches!(o, async_chain::Observed::Trapped(_))),
             async_: true,
         },
     )
@@ -340,7 +344,8 @@ pub fn fuse_properties(data: &[u8]) -> Result<(), String> {
 pub fn bytes_for(seed: u64, case: u64, len: usize) -> Vec<u8> {
     // The seed is mixed by an odd multiplier before the low bit is forced
     // on: seeds 2k and 2k+1 would otherwise give the same cases.
-    let mut x = (seed.wrapping_mul(0xD1B5_4A32_D192_ED03) ^ case.wrapping_mul(0x9E37_79B9_7F4A_7C15)) | 1;
+    let mut x =
+        (seed.wrapping_mul(0xD1B5_4A32_D192_ED03) ^ case.wrapping_mul(0x9E37_79B9_7F4A_7C15)) | 1;
     (0..len)
         .map(|_| {
             x ^= x >> 12;

@@ -35,7 +35,8 @@ fn scenario(name: &str, expected: &[&str]) {
 
 /// `name` fused by Meld (once per test process).
 fn fused(name: &'static str) -> Vec<u8> {
-    static CACHE: std::sync::Mutex<Vec<(&'static str, Vec<u8>)>> = std::sync::Mutex::new(Vec::new());
+    static CACHE: std::sync::Mutex<Vec<(&'static str, Vec<u8>)>> =
+        std::sync::Mutex::new(Vec::new());
     let mut cache = CACHE.lock().unwrap();
     if let Some((_, b)) = cache.iter().find(|(n, _)| *n == name) {
         return b.clone();
@@ -121,10 +122,7 @@ fn a_pending_subtask_is_cancelled() {
 
 #[test]
 fn a_sync_lower_blocks_on_an_async_lift() {
-    scenario(
-        "sync-call",
-        &["sum 5050", "--- journal", "sum of 100"],
-    );
+    scenario("sync-call", &["sum 5050", "--- journal", "sum of 100"]);
 }
 
 #[test]
@@ -188,8 +186,13 @@ fn the_benchmark_round_trips_agree() {
     let fused = fused("async-calls.wasm");
     for yielding in [false, true] {
         for (what, bytes) in [("input", &input), ("fused", &fused)] {
-            let (r,): (u64,) = call(bytes, "meld:async-demo/scenarios", "bench", (100u32, yielding))
-                .unwrap_or_else(|e| panic!("{what}: {e}"));
+            let (r,): (u64,) = call(
+                bytes,
+                "meld:async-demo/scenarios",
+                "bench",
+                (100u32, yielding),
+            )
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
             // sum of i + 1 for i in 0..100
             assert_eq!(r, 5050, "{what}, yielding {yielding}");
         }

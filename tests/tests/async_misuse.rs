@@ -152,9 +152,15 @@ fn run_both(d: &str, c: &str) -> [Result<u32, String>; 2] {
 fn traps(d: &str, c: &str, message: &str) {
     let [input, fused] = run_both(d, c);
     let e = input.expect_err("the composition traps");
-    assert!(e.contains(message), "composed: expected {message:?}, got {e}");
+    assert!(
+        e.contains(message),
+        "composed: expected {message:?}, got {e}"
+    );
     let e = fused.expect_err("the fused output traps");
-    assert!(e.contains("wasm trap") || e.contains("unreachable"), "fused: not a trap: {e}");
+    assert!(
+        e.contains("wasm trap") || e.contains("unreachable"),
+        "fused: not a trap: {e}"
+    );
 }
 
 #[test]
@@ -179,7 +185,11 @@ fn task_return_with_the_wrong_type() {
       (func (export "f") (result i32)
         (call $task.return0)
         (i32.const 0))"#;
-    traps(&format!("{f}{F_CB}{G}"), RUN, "invalid `task.return` signature");
+    traps(
+        &format!("{f}{F_CB}{G}"),
+        RUN,
+        "invalid `task.return` signature",
+    );
 }
 
 #[test]
@@ -212,7 +222,11 @@ fn blocking_in_a_sync_task() {
     let g = r#"
       (func (export "g") (result i32)
         (call $ws.wait (call $ws.new) (i32.const 0)))"#;
-    traps(&format!("{F}{F_CB}{g}"), RUN, "cannot block a synchronous task");
+    traps(
+        &format!("{F}{F_CB}{g}"),
+        RUN,
+        "cannot block a synchronous task",
+    );
 }
 
 #[test]
@@ -230,7 +244,11 @@ fn a_waitable_set_dropped_with_a_waiter() {
       (func (export "run") (result i32)
         (drop (call $f (i32.const 16)))
         (call $g))"#;
-    traps(&format!("{f}{F_CB}{g}"), run, "cannot drop waitable set with waiters");
+    traps(
+        &format!("{f}{F_CB}{g}"),
+        run,
+        "cannot drop waitable set with waiters",
+    );
 }
 
 #[test]
@@ -242,7 +260,11 @@ fn a_subtask_dropped_before_it_resolved() {
       (func (export "run") (result i32)
         (call $subtask.drop (i32.shr_u (call $f (i32.const 16)) (i32.const 4)))
         (i32.const 0))"#;
-    traps(&format!("{f}{F_CB}{G}"), run, "cannot drop a subtask which has not yet resolved");
+    traps(
+        &format!("{f}{F_CB}{G}"),
+        run,
+        "cannot drop a subtask which has not yet resolved",
+    );
 }
 
 #[test]
@@ -252,7 +274,11 @@ fn a_future_dropped_before_it_was_written() {
         (call $future.drop-writable
           (i32.wrap_i64 (i64.shr_u (call $future.new) (i64.const 32))))
         (i32.const 7))"#;
-    traps(&format!("{F}{F_CB}{g}"), RUN, "without first writing a value");
+    traps(
+        &format!("{F}{F_CB}{g}"),
+        RUN,
+        "without first writing a value",
+    );
 }
 
 #[test]

@@ -147,17 +147,27 @@ impl Trap {
             Trap::SetHasMembers => "cannot drop waitable set with members",
             Trap::Exhausted => "too many handles or tasks",
             Trap::StreamOpTooBig => "stream read/write count too large",
-            Trap::ConcurrentStreamOp => "cannot have concurrent operations active on a future/stream",
-            Trap::ReadAfterDropped => "cannot read after being notified that the writable end dropped",
-            Trap::WriteAfterDropped => "cannot write after being notified that the readable end dropped",
+            Trap::ConcurrentStreamOp => {
+                "cannot have concurrent operations active on a future/stream"
+            }
+            Trap::ReadAfterDropped => {
+                "cannot read after being notified that the writable end dropped"
+            }
+            Trap::WriteAfterDropped => {
+                "cannot write after being notified that the readable end dropped"
+            }
             Trap::FutureReadTwice => "cannot read from future after previous read succeeded",
             Trap::FutureWriteTwice => {
                 "cannot write to future after previous write succeeded or readable end dropped"
             }
-            Trap::CancelNothingPending => "stream or future read or write cancelled when none is pending",
+            Trap::CancelNothingPending => {
+                "stream or future read or write cancelled when none is pending"
+            }
             Trap::WrongEnd => "passed the wrong end of a stream or future",
             Trap::BusyEnd => "cannot remove busy stream or future",
-            Trap::FutureDropUnwritten => "cannot drop future write end without first writing a value",
+            Trap::FutureDropUnwritten => {
+                "cannot drop future write end without first writing a value"
+            }
             Trap::LiftAfterDropped => {
                 "cannot lift stream or future after being notified that the writable end dropped"
             }

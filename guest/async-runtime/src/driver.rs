@@ -9,10 +9,11 @@
 //! frame and runs the scheduler in a nested loop until the frame's `Resume`
 //! comes up (see `ASYNC.md`).
 
-use crate::codes::{Trap, callback, event, status, BLOCKED};
+use crate::codes::{BLOCKED, Trap, callback, event, status};
 use crate::glue;
 use crate::state::{
-    Call, Common, Entity, Handle, HostTask, Id, Set, State, SyncCall, Thread, Waitable, Waiter, Work,
+    Call, Common, Entity, Handle, HostTask, Id, Set, State, SyncCall, Thread, Waitable, Waiter,
+    Work,
 };
 use crate::with;
 
@@ -159,7 +160,9 @@ pub(crate) fn run_until(id: u32) {
             let deeper_resumed = s.frames.iter().any(|f| f.id != id && f.resumed);
             Ok((s.pop(), deeper_resumed))
         });
-        let Ok((next, deeper_resumed)) = next else { return };
+        let Ok((next, deeper_resumed)) = next else {
+            return;
+        };
         if deeper_resumed {
             patience -= 1;
             trap_if(patience == 0, Trap::StackOrder);
@@ -175,7 +178,11 @@ pub(crate) fn run_until(id: u32) {
             None if wait_for_host() => {}
             None => {
                 let deeper = with(|s| s.frames.iter().any(|f| f.resumed));
-                glue::raise(if deeper { Trap::StackOrder } else { Trap::AsyncDeadlock })
+                glue::raise(if deeper {
+                    Trap::StackOrder
+                } else {
+                    Trap::AsyncDeadlock
+                })
             }
         }
     }
@@ -295,7 +302,10 @@ fn on_callback_code(t: Id, mut code: u32) {
                     };
                     let set = s.set_handle(instance, code >> 4)?;
                     if has_event || !s.set(set).ready.is_empty() {
-                        s.push_high(Work::Deliver { task: t, set: Some(set) });
+                        s.push_high(Work::Deliver {
+                            task: t,
+                            set: Some(set),
+                        });
                     } else {
                         s.set(set).waiting.insert(thread, Waiter::Callback(t));
                         s.task(t).wake_on_cancel = Some(set);
@@ -326,7 +336,12 @@ fn wait_for_subtask(t: Id) -> u32 {
 /// into `callee_instance`; the glue then stores the lowered parameters in
 /// [`params`]. A sync caller of an async-typed function must be allowed to
 /// block (wasmtime's `prepare_call`: `CannotBlockSyncTask`).
-pub fn prepare_call(call: Call, caller_instance: u32, callee_instance: u32, sync_caller: bool) -> Id {
+pub fn prepare_call(
+    call: Call,
+    caller_instance: u32,
+    callee_instance: u32,
+    sync_caller: bool,
+) -> Id {
     if sync_caller && call.async_function {
         trap_if(!glue::task_may_block(), Trap::CannotBlockSyncTask);
     }
@@ -488,7 +503,11 @@ pub fn async_start(t: Id) -> u32 {
             return status::RETURNED;
         }
         let caller = task.caller_instance.expect("an inner caller");
-        let h = check(s.instance(caller).handles.insert(Handle::Subtask(Waitable::Guest(t))));
+        let h = check(
+            s.instance(caller)
+                .handles
+                .insert(Handle::Subtask(Waitable::Guest(t))),
+        );
         s.task(t).common.handle = Some(h);
         h << 4 | ev
     })
@@ -755,7 +774,11 @@ pub fn waitable_set_drop(instance: u32, h: u32) {
 pub fn waitable_join(instance: u32, w: u32, set: u32) {
     check(with(|s| {
         let waitable = s.waitable_handle(instance, w)?;
-        let new = if set == 0 { None } else { Some(s.set_handle(instance, set)?) };
+        let new = if set == 0 {
+            None
+        } else {
+            Some(s.set_handle(instance, set)?)
+        };
         join(s, waitable, new);
         Ok(())
     }))
@@ -842,6 +865,8 @@ pub fn subtask_drop(instance: u32, h: u32) {
                 s.host_tasks.remove(&ht.host);
                 return Ok(Some(ht.host));
             }
+            // `subtask_handle` returned it: only `Handle::Subtask` holds a
+            // `Host` or `Guest` waitable, never an end.
             Waitable::End(_) => unreachable!("a subtask handle"),
         };
         let task = s.task(t);
@@ -895,7 +920,10 @@ pub fn host_subtask(instance: u32, status: u32) -> u32 {
             common: Common::default(),
         }))?;
         s.host_tasks.insert(host, id);
-        let h = s.instance(instance).handles.insert(Handle::Subtask(Waitable::Host(id)))?;
+        let h = s
+            .instance(instance)
+            .handles
+            .insert(Handle::Subtask(Waitable::Host(id)))?;
         s.common(Waitable::Host(id)).handle = Some(h);
         Ok((h, s.host_set.is_none()))
     }));
@@ -940,6 +968,7 @@ pub fn subtask_cancel(instance: u32, h: u32, async_: bool) -> u32 {
     let t = match w {
         Waitable::Guest(t) => t,
         Waitable::Host(id) => return cancel_host(id, async_),
+        // `subtask_handle` returned it: never an end (see `subtask_drop`).
         Waitable::End(_) => unreachable!("a subtask handle"),
     };
     let (lower_pending, lift_pending) = with(|s| {

@@ -104,7 +104,9 @@ mod mock {
     /// Runs `f` on the mock; no borrow is held while it runs, so that it
     /// can call the runtime (and, through it, itself) again.
     fn with_mock<R>(f: impl FnOnce(&dyn Mock) -> R) -> R {
-        let mock = MOCK.with(|m| m.borrow().clone()).expect("a mock is installed");
+        let mock = MOCK
+            .with(|m| m.borrow().clone())
+            .expect("a mock is installed");
         f(&*mock)
     }
 
@@ -142,13 +144,19 @@ mod mock {
         HOST.with(|h| h.borrow_mut().push(format!("drop {host}")));
     }
     pub fn wait_host(_set: u32) -> (u32, u32, u32) {
+        // Test-only mock: no unit test makes a host subtask, so
+        // `host_pending` never returns a set to wait on.
         unreachable!("no host subtask waits in the unit tests")
     }
     /// The unit tests use the runtime's own handle tables.
     pub fn alloc_handle(_instance: u32) -> u32 {
+        // Test-only mock: `init` in the unit tests passes `shared = false`,
+        // so `Handles` never calls the glue.
         unreachable!("handle tables are not shared in the unit tests")
     }
     pub fn free_handle(_instance: u32, _handle: u32) {
+        // Test-only mock: `init` in the unit tests passes `shared = false`,
+        // so `Handles` never calls the glue.
         unreachable!("handle tables are not shared in the unit tests")
     }
     pub fn cancel_host_subtask(host: u32, _async: bool) -> u32 {
@@ -156,4 +164,3 @@ mod mock {
         crate::codes::status::RETURN_CANCELLED
     }
 }
-

@@ -20,7 +20,9 @@ impl<K: Ord + Copy, V> Default for VecMap<K, V> {
 
 impl<K: Ord + Copy, V> VecMap<K, V> {
     pub const fn new() -> Self {
-        VecMap { entries: Vec::new() }
+        VecMap {
+            entries: Vec::new(),
+        }
     }
 
     /// Where `k` is, or would go.

@@ -54,7 +54,11 @@ pub enum Handle {
     Set(Id),
     /// An end of a stream or future of type `ty` (see
     /// [`crate::transmit`]), with its local state.
-    End { end: Id, ty: u32, state: EndState },
+    End {
+        end: Id,
+        ty: u32,
+        state: EndState,
+    },
 }
 
 /// The local state of a stream or future end in its handle table
@@ -424,7 +428,11 @@ impl State {
     /// Handle `h` of instance `i`.
     #[inline]
     pub fn handle(&mut self, i: u32, h: u32) -> Result<Handle, Trap> {
-        self.instance(i).handles.get(h).copied().ok_or(Trap::UnknownHandle)
+        self.instance(i)
+            .handles
+            .get(h)
+            .copied()
+            .ok_or(Trap::UnknownHandle)
     }
 
     /// The set behind handle `h` of instance `i`.
@@ -572,7 +580,12 @@ impl State {
     /// The next event for `task` waiting on `set`: its own event first,
     /// then the set's first ready member (wasmtime's `get_event`). Returns
     /// `(code, handle, payload)`.
-    pub fn next_event(&mut self, task: Id, set: Option<Id>, cancellable: bool) -> Option<(u32, u32, u32)> {
+    pub fn next_event(
+        &mut self,
+        task: Id,
+        set: Option<Id>,
+        cancellable: bool,
+    ) -> Option<(u32, u32, u32)> {
         let t = self.task(task);
         if let Some(ev) = t.own_event
             && (cancellable || ev != event::TASK_CANCELLED)
@@ -582,6 +595,8 @@ impl State {
         }
         let w = self.set(set?).ready.pop_first()?;
         let sub = self.common(w);
+        // A waitable is in `ready` only while its event is set: `set_event`
+        // inserts it, `take_event` and `join` remove it with the event.
         let payload = sub.event.take().expect("a ready waitable has an event");
         let handle = sub.handle.expect("a waitable in a set has a handle");
         if let Waitable::End(e) = w {
@@ -664,8 +679,7 @@ impl State {
         if self.instance(instance).pending.is_empty() {
             return;
         }
-        let parked: Vec<((Id, Id), Work)> =
-            self.instance(instance).pending.take().collect();
+        let parked: Vec<((Id, Id), Work)> = self.instance(instance).pending.take().collect();
         for (key, work) in parked {
             if self.is_ready(work) {
                 self.push_high(work);

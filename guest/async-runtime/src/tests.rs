@@ -183,7 +183,10 @@ fn backpressure_holds_a_call_until_it_is_lowered() {
     run_all();
     assert_eq!(g.lines(), ["entered"]);
     assert_eq!(event_of(t), Some(status::RETURNED));
-    assert_eq!(trap_of(|| backpressure(1, false)), Trap::BackpressureOverflow);
+    assert_eq!(
+        trap_of(|| backpressure(1, false)),
+        Trap::BackpressureOverflow
+    );
 }
 
 #[test]
@@ -293,7 +296,10 @@ fn cancelling_a_waiting_callee_delivers_task_cancelled() {
     // A task of instance 2 cancels it (sync): it sees RETURN_CANCELLED.
     let r = subtask_cancel(2, 1, false);
     assert_eq!(r, status::RETURN_CANCELLED);
-    assert_eq!(g.lines(), [format!("callee: event {} 0 0", event::TASK_CANCELLED)]);
+    assert_eq!(
+        g.lines(),
+        [format!("callee: event {} 0 0", event::TASK_CANCELLED)]
+    );
     subtask_drop(2, 1);
     assert!(with(|s| s.store.get(t).is_none()));
 }
@@ -322,7 +328,12 @@ fn misuse_traps_where_wasmtime_traps() {
         callback::EXIT
     });
     let t = prepare_call(call(0), 0, 1, false);
-    assert_eq!(trap_of(|| { async_start(t); }), Trap::TaskCancelOrReturnTwice);
+    assert_eq!(
+        trap_of(|| {
+            async_start(t);
+        }),
+        Trap::TaskCancelOrReturnTwice
+    );
 
     let g = setup(2);
     // task.return with another signature.
@@ -331,19 +342,34 @@ fn misuse_traps_where_wasmtime_traps() {
         callback::EXIT
     });
     let t = prepare_call(call(0), 0, 1, false);
-    assert_eq!(trap_of(|| { async_start(t); }), Trap::TaskReturnInvalid);
+    assert_eq!(
+        trap_of(|| {
+            async_start(t);
+        }),
+        Trap::TaskReturnInvalid
+    );
 
     let g = setup(2);
     // EXIT without task.return.
     g.on_start(0, |_| callback::EXIT);
     let t = prepare_call(call(0), 0, 1, false);
-    assert_eq!(trap_of(|| { async_start(t); }), Trap::NoAsyncResult);
+    assert_eq!(
+        trap_of(|| {
+            async_start(t);
+        }),
+        Trap::NoAsyncResult
+    );
 
     let g = setup(2);
     // An unknown callback code.
     g.on_start(0, |_| 3);
     let t = prepare_call(call(0), 0, 1, false);
-    assert_eq!(trap_of(|| { async_start(t); }), Trap::UnsupportedCallbackCode);
+    assert_eq!(
+        trap_of(|| {
+            async_start(t);
+        }),
+        Trap::UnsupportedCallbackCode
+    );
 
     let g = setup(2);
     // task.cancel when not cancelled.
@@ -352,7 +378,12 @@ fn misuse_traps_where_wasmtime_traps() {
         callback::EXIT
     });
     let t = prepare_call(call(0), 0, 1, false);
-    assert_eq!(trap_of(|| { async_start(t); }), Trap::TaskCancelNotCancelled);
+    assert_eq!(
+        trap_of(|| {
+            async_start(t);
+        }),
+        Trap::TaskCancelNotCancelled
+    );
 
     // A set with members cannot be dropped; nor one with a waiter.
     let g = setup(2);
@@ -366,7 +397,12 @@ fn misuse_traps_where_wasmtime_traps() {
     // waitable-set.wait where the task may not block.
     setup(1);
     glue::set_may_block(false);
-    assert_eq!(trap_of(|| { waitable_set_wait(0, 1, false); }), Trap::CannotBlockSyncTask);
+    assert_eq!(
+        trap_of(|| {
+            waitable_set_wait(0, 1, false);
+        }),
+        Trap::CannotBlockSyncTask
+    );
 }
 
 #[test]
@@ -378,7 +414,12 @@ fn nothing_left_to_run_is_a_deadlock() {
         callback::WAIT | set << 4
     });
     let t = prepare_call(call(0), 0, 1, true);
-    assert_eq!(trap_of(|| { sync_start(t); }), Trap::AsyncDeadlock);
+    assert_eq!(
+        trap_of(|| {
+            sync_start(t);
+        }),
+        Trap::AsyncDeadlock
+    );
 }
 
 #[test]
@@ -422,7 +463,12 @@ fn a_deeper_frame_that_must_go_first_is_a_stack_order_trap() {
     let mut m = call(0);
     m.callback = false;
     let t = prepare_call(m, 0, 1, false);
-    assert_eq!(trap_of(|| { async_start(t); }), Trap::StackOrder);
+    assert_eq!(
+        trap_of(|| {
+            async_start(t);
+        }),
+        Trap::StackOrder
+    );
 }
 
 #[test]
@@ -448,11 +494,23 @@ fn a_host_subtask_is_waited_for_through_the_host() {
     let t = outer_start(1, 0, 7, 1);
     // Nothing inner can run: the host is asked to wait on its set.
     assert_eq!(outer_run(t), callback::WAIT | 100 << 4);
-    assert_eq!(glue::HOST.with(|h| h.borrow().clone()), ["set-new", "join 9 100"]);
+    assert_eq!(
+        glue::HOST.with(|h| h.borrow().clone()),
+        ["set-new", "join 9 100"]
+    );
     // The host's event for its handle 9 reaches the inner waiter.
-    assert_eq!(outer_drive(t, event::SUBTASK, 9, status::RETURNED), callback::EXIT);
-    assert_eq!(g.lines(), [format!("event {} 1 {}", event::SUBTASK, status::RETURNED)]);
-    assert_eq!(glue::HOST.with(|h| h.borrow().clone()), ["set-new", "join 9 100", "drop 9"]);
+    assert_eq!(
+        outer_drive(t, event::SUBTASK, 9, status::RETURNED),
+        callback::EXIT
+    );
+    assert_eq!(
+        g.lines(),
+        [format!("event {} 1 {}", event::SUBTASK, status::RETURNED)]
+    );
+    assert_eq!(
+        glue::HOST.with(|h| h.borrow().clone()),
+        ["set-new", "join 9 100", "drop 9"]
+    );
 }
 
 // ---------------------------------------------------------------------
@@ -487,6 +545,7 @@ mod transmit {
     fn end_id(i: u32, h: u32) -> u32 {
         match with(|s| s.handle(i, h)) {
             Ok(crate::state::Handle::End { end, .. }) => end,
+            // Unit-test helper: a wrong handle fails the test that asked.
             other => panic!("handle {h} is not an end: {other:?}"),
         }
     }
@@ -514,15 +573,26 @@ mod transmit {
         assert_eq!(tx::copy(STREAM, r, 0, 4, false, ASYNC), BLOCKED);
         // The writer offers 2 of the 4 wanted: it completes; the reader's
         // event says 2 and it stays pending for the rest.
-        assert_eq!(tx::copy(STREAM, w, 0, 2, true, ASYNC), 2 << 4 | copy::COMPLETED);
+        assert_eq!(
+            tx::copy(STREAM, w, 0, 2, true, ASYNC),
+            2 << 4 | copy::COMPLETED
+        );
         assert_eq!(event(0, r), Some(2 << 4 | copy::COMPLETED));
         // More before the event is delivered adds to it.
-        assert_eq!(tx::copy(STREAM, w, 0, 5, true, ASYNC), 2 << 4 | copy::COMPLETED);
+        assert_eq!(
+            tx::copy(STREAM, w, 0, 5, true, ASYNC),
+            2 << 4 | copy::COMPLETED
+        );
         assert_eq!(event(0, r), Some(4 << 4 | copy::COMPLETED));
         // A write with nobody reading waits.
         assert_eq!(tx::copy(STREAM, w, 0, 1, true, ASYNC), BLOCKED);
         // A second operation on a busy end traps.
-        assert_eq!(trap_of(|| { tx::copy(STREAM, w, 0, 1, true, ASYNC); }), Trap::ConcurrentStreamOp);
+        assert_eq!(
+            trap_of(|| {
+                tx::copy(STREAM, w, 0, 1, true, ASYNC);
+            }),
+            Trap::ConcurrentStreamOp
+        );
     }
 
     #[test]
@@ -534,7 +604,10 @@ mod transmit {
         assert_eq!(tx::copy(STREAM, r, 0, 3, false, ASYNC), BLOCKED);
         assert_eq!(tx::copy(STREAM, w, 0, 0, true, ASYNC), copy::COMPLETED);
         assert_eq!(event(0, r), None);
-        assert_eq!(tx::copy(STREAM, w, 0, 3, true, ASYNC), 3 << 4 | copy::COMPLETED);
+        assert_eq!(
+            tx::copy(STREAM, w, 0, 3, true, ASYNC),
+            3 << 4 | copy::COMPLETED
+        );
         // A read meeting a zero-length write: the writer hears COMPLETED(0)
         // and the read waits.
         let (r, w) = split(tx::new(STREAM));
@@ -548,14 +621,30 @@ mod transmit {
         setup_types();
         let (r, w) = split(tx::new(STREAM));
         assert_eq!(tx::copy(STREAM, r, 0, 8, false, ASYNC), BLOCKED);
-        assert_eq!(tx::copy(STREAM, w, 0, 4, true, ASYNC), 4 << 4 | copy::COMPLETED);
-        assert_eq!(tx::cancel(STREAM, r, false, ASYNC), 4 << 4 | copy::CANCELLED);
+        assert_eq!(
+            tx::copy(STREAM, w, 0, 4, true, ASYNC),
+            4 << 4 | copy::COMPLETED
+        );
+        assert_eq!(
+            tx::cancel(STREAM, r, false, ASYNC),
+            4 << 4 | copy::CANCELLED
+        );
         // Nothing pending now: the end reads again, and a cancel with
         // nothing pending traps.
-        assert_eq!(trap_of(|| { tx::cancel(STREAM, r, false, ASYNC); }), Trap::CancelNothingPending);
+        assert_eq!(
+            trap_of(|| {
+                tx::cancel(STREAM, r, false, ASYNC);
+            }),
+            Trap::CancelNothingPending
+        );
         assert_eq!(tx::copy(STREAM, r, 0, 1, false, ASYNC), BLOCKED);
         assert_eq!(tx::cancel(STREAM, r, false, ASYNC), copy::CANCELLED);
-        assert_eq!(trap_of(|| { tx::cancel(STREAM, w, false, ASYNC); }), Trap::WrongEnd);
+        assert_eq!(
+            trap_of(|| {
+                tx::cancel(STREAM, w, false, ASYNC);
+            }),
+            Trap::WrongEnd
+        );
     }
 
     #[test]
@@ -566,7 +655,12 @@ mod transmit {
         // wasmtime sets DROPPED on the idle reader's slot.
         assert_eq!(event(0, r), Some(copy::DROPPED));
         assert_eq!(tx::copy(STREAM, r, 0, 1, false, ASYNC), copy::DROPPED);
-        assert_eq!(trap_of(|| { tx::copy(STREAM, r, 0, 1, false, ASYNC); }), Trap::ReadAfterDropped);
+        assert_eq!(
+            trap_of(|| {
+                tx::copy(STREAM, r, 0, 1, false, ASYNC);
+            }),
+            Trap::ReadAfterDropped
+        );
         // Both ends gone: the three ids are free again.
         let id = end_id(0, r);
         assert!(with(|s| s.store.get(id).is_some()));
@@ -596,7 +690,10 @@ mod transmit {
     fn a_future_must_be_written_once_and_read_once() {
         setup_types();
         let (r, w) = split(tx::new(FUTURE));
-        assert_eq!(trap_of(|| tx::drop_end(FUTURE, w, true)), Trap::FutureDropUnwritten);
+        assert_eq!(
+            trap_of(|| tx::drop_end(FUTURE, w, true)),
+            Trap::FutureDropUnwritten
+        );
         setup_types();
         let (r2, w2) = split(tx::new(FUTURE));
         assert_eq!((r2, w2), (r, w));
@@ -604,14 +701,24 @@ mod transmit {
         // Futures report no count.
         assert_eq!(tx::copy(FUTURE, r, 0, 1, false, ASYNC), copy::COMPLETED);
         assert_eq!(event(0, w), Some(copy::COMPLETED));
-        assert_eq!(trap_of(|| { tx::copy(FUTURE, r, 0, 1, false, ASYNC); }), Trap::FutureReadTwice);
+        assert_eq!(
+            trap_of(|| {
+                tx::copy(FUTURE, r, 0, 1, false, ASYNC);
+            }),
+            Trap::FutureReadTwice
+        );
     }
 
     #[test]
     fn a_readable_end_moves_to_another_instance() {
         setup_types();
         let (r, w) = split(tx::new(STREAM));
-        assert_eq!(trap_of(|| { tx::transfer(w, STREAM, 2); }), Trap::WrongEnd);
+        assert_eq!(
+            trap_of(|| {
+                tx::transfer(w, STREAM, 2);
+            }),
+            Trap::WrongEnd
+        );
         setup_types();
         let (r, w) = (r, w);
         let _ = split(tx::new(STREAM));
@@ -622,9 +729,17 @@ mod transmit {
         assert!(with(|s| s.handle(0, r)).is_err());
         // It reads in its new instance, with its new type.
         assert_eq!(tx::copy(2, moved, 0, 1, false, ASYNC), BLOCKED);
-        assert_eq!(tx::copy(STREAM, w, 0, 1, true, ASYNC), 1 << 4 | copy::COMPLETED);
+        assert_eq!(
+            tx::copy(STREAM, w, 0, 1, true, ASYNC),
+            1 << 4 | copy::COMPLETED
+        );
         assert_eq!(event(1, moved), Some(1 << 4 | copy::COMPLETED));
         // A busy end cannot move.
-        assert_eq!(trap_of(|| { tx::transfer(moved, 2, STREAM); }), Trap::BusyEnd);
+        assert_eq!(
+            trap_of(|| {
+                tx::transfer(moved, 2, STREAM);
+            }),
+            Trap::BusyEnd
+        );
     }
 }

@@ -84,12 +84,18 @@ pub fn is_future(ty: u32) -> bool {
 /// `copy(n)`: the payload of a completed copy of `n` elements (0 for
 /// futures, which report no count).
 fn completed(future: bool, n: u32) -> u32 {
-    if future { copy::COMPLETED } else { n << 4 | copy::COMPLETED }
+    if future {
+        copy::COMPLETED
+    } else {
+        n << 4 | copy::COMPLETED
+    }
 }
 
 fn transmit(s: &mut State, id: Id) -> &mut Transmit {
     match s.store.get_mut(id) {
         Some(Entity::Transmit(t)) => t,
+        // Callers pass an end's `transmit`, freed only with both ends
+        // (`drop_end`, `Side::Dropped`), after which no handle names it.
         _ => unreachable!("transmit {id} is live"),
     }
 }
@@ -97,6 +103,8 @@ fn transmit(s: &mut State, id: Id) -> &mut Transmit {
 fn end(s: &mut State, id: Id) -> &mut End {
     match s.store.get_mut(id) {
         Some(Entity::End(e)) => e,
+        // Callers pass an id from a live `Handle::End` or a live transmit's
+        // ends: ends are freed only with their transmit.
         _ => unreachable!("end {id} is live"),
     }
 }
@@ -170,7 +178,11 @@ pub fn deliver(s: &mut State, e: Id, payload: u32) -> u32 {
     let (ty, handle, readable, tid) = (en.ty, en.common.handle, en.readable, en.transmit);
     let done = payload & 0xf == copy::DROPPED;
     if let (Some(h), Ok(i)) = (handle, table_of(s, ty)) {
-        let state = if readable { EndState::Read { done } } else { EndState::Write { done } };
+        let state = if readable {
+            EndState::Read { done }
+        } else {
+            EndState::Write { done }
+        };
         set_local(s, i, h, state);
     }
     if !is_future(ty) {
@@ -259,7 +271,11 @@ pub fn copy(ty: u32, h: u32, addr: u32, count: u32, write: bool, async_: bool) -
         let tid = end(s, e).transmit;
         let t = transmit(s, tid);
         if t.done {
-            return Err(if write { Trap::FutureWriteTwice } else { Trap::FutureReadTwice });
+            return Err(if write {
+                Trap::FutureWriteTwice
+            } else {
+                Trap::FutureReadTwice
+            });
         }
         let (read_code, write_code) = codes(future);
         let offer = Side::Ready(Offer { count, addr });
@@ -269,7 +285,11 @@ pub fn copy(ty: u32, h: u32, addr: u32, count: u32, write: bool, async_: bool) -
             (&mut t.write, t.write_end, write_code)
         };
         let old = *theirs;
-        *theirs = if old == Side::Dropped { Side::Dropped } else { Side::Open };
+        *theirs = if old == Side::Dropped {
+            Side::Dropped
+        } else {
+            Side::Open
+        };
         let result = match old {
             Side::Open => {
                 *(if write { &mut t.write } else { &mut t.read }) = offer;
@@ -290,19 +310,37 @@ pub fn copy(ty: u32, h: u32, addr: u32, count: u32, write: bool, async_: bool) -
                 // stays pending; when both are zero-length, only the writer
                 // hears of it (wasmtime's `guest_write` / `guest_read`).
                 let (mine_done, their_event, their_left) = if write {
-                    (count == 0 || their.count > 0, count > 0, count < their.count || (count == 0 && their.count == 0))
+                    (
+                        count == 0 || their.count > 0,
+                        count > 0,
+                        count < their.count || (count == 0 && their.count == 0),
+                    )
                 } else {
-                    (their.count > 0, their.count == 0 || count > 0, count < their.count)
+                    (
+                        their.count > 0,
+                        their.count == 0 || count > 0,
+                        count < their.count,
+                    )
                 };
                 let k = count.min(their.count);
                 if their_event {
                     let old = s.take_event(Waitable::End(other_end));
                     let old_code = end(s, other_end).event_code;
                     let before = match old {
-                        Some(p) if !future && old_code == other_code && p & 0xf == copy::COMPLETED => p >> 4,
+                        Some(p)
+                            if !future && old_code == other_code && p & 0xf == copy::COMPLETED =>
+                        {
+                            p >> 4
+                        }
                         _ => 0,
                     };
-                    set_event(s, other_end, other_code, completed(future, k + before), true);
+                    set_event(
+                        s,
+                        other_end,
+                        other_code,
+                        completed(future, k + before),
+                        true,
+                    );
                 }
                 let t = transmit(s, tid);
                 if their_left {
@@ -322,13 +360,19 @@ pub fn copy(ty: u32, h: u32, addr: u32, count: u32, write: bool, async_: bool) -
         };
         Ok((instance, e, result))
     }));
-    let result = if result == BLOCKED && !async_ { wait(e) } else { result };
+    let result = if result == BLOCKED && !async_ {
+        wait(e)
+    } else {
+        result
+    };
     if result != BLOCKED {
         let done = result & 0xf == copy::DROPPED;
         let state = if write {
             EndState::Write { done }
         } else {
-            EndState::Read { done: done && !future }
+            EndState::Read {
+                done: done && !future,
+            }
         };
         with(|s| set_local(s, instance, h, state));
     }
@@ -350,7 +394,9 @@ fn wait(e: Id) -> u32 {
     run_until(frame);
     pop_frame(frame);
     with(|s| {
-        let payload = s.take_event(Waitable::End(e)).expect("a resumed waiter has an event");
+        let payload = s
+            .take_event(Waitable::End(e))
+            .expect("a resumed waiter has an event");
         deliver(s, e, payload);
         payload
     })
@@ -394,7 +440,11 @@ pub fn cancel(ty: u32, h: u32, write: bool, async_: bool) -> u32 {
         if matches!(mine, Side::Ready(_)) {
             *mine = Side::Open;
         }
-        if let Some(Handle::End { state: EndState::Busy, .. }) = s.instance(instance).handles.get(h) {
+        if let Some(Handle::End {
+            state: EndState::Busy,
+            ..
+        }) = s.instance(instance).handles.get(h)
+        {
             let state = if write {
                 EndState::Write { done: false }
             } else {
@@ -428,7 +478,11 @@ pub fn drop_end(ty: u32, h: u32, writable: bool) {
         }
         // wasmtime reports an idle reader's drop of a future already done
         // with a stream event code (`host_drop_writer`).
-        let idle_read_code = if future && (done || t.done) { event::STREAM_READ } else { read_code };
+        let idle_read_code = if future && (done || t.done) {
+            event::STREAM_READ
+        } else {
+            read_code
+        };
         let (other_end, other_code, idle_code) = if writable {
             t.write = Side::Dropped;
             (t.read_end, read_code, idle_read_code)
@@ -438,7 +492,11 @@ pub fn drop_end(ty: u32, h: u32, writable: bool) {
         };
         let theirs = if writable { &mut t.read } else { &mut t.write };
         let old = *theirs;
-        *theirs = if old == Side::Dropped { Side::Dropped } else { Side::Open };
+        *theirs = if old == Side::Dropped {
+            Side::Dropped
+        } else {
+            Side::Open
+        };
         match old {
             Side::Ready(_) => update_dropped(s, other_end, other_code, true),
             Side::Open => update_dropped(s, other_end, idle_code, false),

@@ -115,7 +115,12 @@ extern "C" fn export_host_call_begin(instance: u32, async_function: u32) -> u32 
 }
 
 #[unsafe(export_name = "outer-start")]
-extern "C" fn export_outer_start(instance: u32, adapter: u32, return_sig: u32, return_memory: u32) -> u32 {
+extern "C" fn export_outer_start(
+    instance: u32,
+    adapter: u32,
+    return_sig: u32,
+    return_memory: u32,
+) -> u32 {
     outer_start(instance, adapter, return_sig, return_memory)
 }
 

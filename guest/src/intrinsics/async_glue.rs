@@ -97,7 +97,8 @@ impl Gen {
     }
 
     fn import_table(&mut self, module: &str, name: &str, min: u32) -> u32 {
-        self.imports.import(module, name, EntityType::Table(funcref_table(min)));
+        self.imports
+            .import(module, name, EntityType::Table(funcref_table(min)));
         self.n_imported_tables += 1;
         self.n_imported_tables - 1
     }
@@ -145,7 +146,9 @@ impl Gen {
             types.ty().function(p.iter().copied(), r.iter().copied());
         }
         let mut m = Module::new();
-        m.section(&types).section(&self.imports).section(&self.funcs);
+        m.section(&types)
+            .section(&self.imports)
+            .section(&self.funcs);
         if !self.tables.is_empty() {
             m.section(&self.tables);
         }
@@ -225,7 +228,9 @@ fn to_i64(f: &mut Function, ty: ValType) {
     match ty {
         ValType::I32 => f.instruction(&I::I64ExtendI32U),
         ValType::I64 => f,
-        ValType::F32 => f.instruction(&I::I32ReinterpretF32).instruction(&I::I64ExtendI32U),
+        ValType::F32 => f
+            .instruction(&I::I32ReinterpretF32)
+            .instruction(&I::I64ExtendI32U),
         ValType::F64 => f.instruction(&I::I64ReinterpretF64),
         other => unreachable!("no {other:?} in a flat signature"),
     };
@@ -236,7 +241,9 @@ fn from_i64(f: &mut Function, ty: ValType) {
     match ty {
         ValType::I32 => f.instruction(&I::I32WrapI64),
         ValType::I64 => f,
-        ValType::F32 => f.instruction(&I::I32WrapI64).instruction(&I::F32ReinterpretI32),
+        ValType::F32 => f
+            .instruction(&I::I32WrapI64)
+            .instruction(&I::F32ReinterpretI32),
         ValType::F64 => f.instruction(&I::F64ReinterpretI64),
         other => unreachable!("no {other:?} in a flat signature"),
     };
@@ -279,7 +286,8 @@ pub fn glue_module(n_adapters: u32, n_memories: u32, host: bool, resources: bool
             g.import_func("res", "handle-free", &GlueFunc::HandleFree.sig()),
         )
     });
-    g.tables.table(funcref_table((n_adapters * THUNK_SLOTS).max(1)));
+    g.tables
+        .table(funcref_table((n_adapters * THUNK_SLOTS).max(1)));
     g.tables.table(funcref_table(n_adapters.max(1)));
     g.tables.table(funcref_table(n_memories.max(1)));
     let (thunks, returns, writers) = (0, 1, 2);
@@ -310,19 +318,28 @@ pub fn glue_module(n_adapters: u32, n_memories: u32, host: bool, resources: bool
             GlueFunc::Start => {
                 f.instruction(&I::LocalGet(1));
                 slot(&mut f, 0);
-                f.instruction(&I::CallIndirect { type_index: ty_start, table_index: thunks });
+                f.instruction(&I::CallIndirect {
+                    type_index: ty_start,
+                    table_index: thunks,
+                });
             }
             GlueFunc::RunSync => {
                 f.instruction(&I::LocalGet(1));
                 slot(&mut f, 1);
-                f.instruction(&I::CallIndirect { type_index: ty_run, table_index: thunks });
+                f.instruction(&I::CallIndirect {
+                    type_index: ty_run,
+                    table_index: thunks,
+                });
             }
             GlueFunc::Callback => {
                 for l in 2..5 {
                     f.instruction(&I::LocalGet(l));
                 }
                 slot(&mut f, 2);
-                f.instruction(&I::CallIndirect { type_index: ty_cb, table_index: thunks });
+                f.instruction(&I::CallIndirect {
+                    type_index: ty_cb,
+                    table_index: thunks,
+                });
             }
             GlueFunc::GetTaskMayBlock => {
                 f.instruction(&I::GlobalGet(0));
@@ -339,7 +356,11 @@ pub fn glue_module(n_adapters: u32, n_memories: u32, host: bool, resources: bool
                     for l in 0..sig.params.len() as u32 {
                         f.instruction(&I::LocalGet(l));
                     }
-                    f.instruction(&I::Call(if *gf == GlueFunc::HandleAlloc { alloc } else { free }));
+                    f.instruction(&I::Call(if *gf == GlueFunc::HandleAlloc {
+                        alloc
+                    } else {
+                        free
+                    }));
                 }
                 None => {
                     f.instruction(&I::Unreachable);
@@ -351,14 +372,18 @@ pub fn glue_module(n_adapters: u32, n_memories: u32, host: bool, resources: bool
             | GlueFunc::HostSubtaskCancel
             | GlueFunc::HostWait => match host_funcs {
                 Some(imported) => {
-                    let n = if *gf == GlueFunc::HostSubtaskCancel { 1 } else { sig.params.len() };
+                    let n = if *gf == GlueFunc::HostSubtaskCancel {
+                        1
+                    } else {
+                        sig.params.len()
+                    };
                     for l in 0..n as u32 {
                         f.instruction(&I::LocalGet(l));
                     }
                     let k = HOST_FUNCS
                         .iter()
-                    .position(|x| x == gf)
-                    .expect("a host function");
+                        .position(|x| x == gf)
+                        .expect("a host function");
                     f.instruction(&I::Call(imported[k]));
                 }
                 None => {
@@ -376,7 +401,10 @@ pub fn glue_module(n_adapters: u32, n_memories: u32, host: bool, resources: bool
         f.instruction(&I::LocalGet(l));
     }
     f.instruction(&I::LocalGet(0));
-    f.instruction(&I::CallIndirect { type_index: ty_write, table_index: writers });
+    f.instruction(&I::CallIndirect {
+        type_index: ty_write,
+        table_index: writers,
+    });
     f.instruction(&I::End);
     let w = g.func(&[I32, I32, I32, I32], &[], &f);
     g.export_func(WRITE_EVENT, w);
@@ -552,13 +580,21 @@ pub fn thunks_module(t: &Thunks, n_adapters: u32) -> Vec<u8> {
     let callback = t
         .callback
         .then(|| g.import_func("a", "callback", &CoreSig::new(vec![I32; 3], vec![I32])));
-    let post_return = t
-        .post_return
-        .then(|| g.import_func("a", "post-return", &CoreSig::new(t.callee.results.clone(), vec![])));
+    let post_return = t.post_return.then(|| {
+        g.import_func(
+            "a",
+            "post-return",
+            &CoreSig::new(t.callee.results.clone(), vec![]),
+        )
+    });
     let flags = t.post_return.then(|| g.import_global("a", "flags"));
     let scope = t.resources.then(|| {
         (
-            g.import_func("res", "enter-sync-call", &CoreSig::new(vec![I32; 3], vec![])),
+            g.import_func(
+                "res",
+                "enter-sync-call",
+                &CoreSig::new(vec![I32; 3], vec![]),
+            ),
             g.import_func("res", "exit-sync-call", &CoreSig::new(vec![], vec![])),
         )
     });
@@ -718,10 +754,21 @@ pub enum Builtin {
         memory: u32,
         params: Vec<ValType>,
     },
-    TaskCancel { flags: u32 },
-    WaitableSetNew { flags: u32, instance: u32 },
-    WaitableSetDrop { flags: u32, instance: u32 },
-    WaitableJoin { flags: u32, instance: u32 },
+    TaskCancel {
+        flags: u32,
+    },
+    WaitableSetNew {
+        flags: u32,
+        instance: u32,
+    },
+    WaitableSetDrop {
+        flags: u32,
+        instance: u32,
+    },
+    WaitableJoin {
+        flags: u32,
+        instance: u32,
+    },
     /// `waitable-set.wait` or `.poll` writing into memory `memory` (its
     /// number among the writers).
     WaitableSetWait {
@@ -731,28 +778,57 @@ pub enum Builtin {
         cancellable: bool,
         memory: u32,
     },
-    SubtaskDrop { flags: u32, instance: u32 },
-    SubtaskCancel { flags: u32, instance: u32, async_: bool },
-    Backpressure { instance: u32, inc: bool },
-    ThreadYield { flags: u32, cancellable: bool },
-    ContextGet { slot: u32 },
-    ContextSet { slot: u32 },
+    SubtaskDrop {
+        flags: u32,
+        instance: u32,
+    },
+    SubtaskCancel {
+        flags: u32,
+        instance: u32,
+        async_: bool,
+    },
+    Backpressure {
+        instance: u32,
+        inc: bool,
+    },
+    ThreadYield {
+        flags: u32,
+        cancellable: bool,
+    },
+    ContextGet {
+        slot: u32,
+    },
+    ContextSet {
+        slot: u32,
+    },
     /// FACT's `async [start-call]`.
     AsyncStart,
     /// FACT's `sync [start-call]`, returning `results` (0 or 1 value).
-    SyncStart { results: Vec<ValType> },
+    SyncStart {
+        results: Vec<ValType>,
+    },
     /// FACT's `enter-sync-call`, chained after the resource runtime's when
     /// it exists (`resources`).
-    EnterSyncCall { resources: bool },
+    EnterSyncCall {
+        resources: bool,
+    },
     /// FACT's `exit-sync-call`, likewise.
-    ExitSyncCall { resources: bool },
+    ExitSyncCall {
+        resources: bool,
+    },
     /// An async lower of a host import by component instance `instance`:
     /// the wrapper's lowering (`host.{host}` of [`builtins_module`]), its
     /// host subtask made one of the caller's.
-    AsyncHostLower { instance: u32, host: u32 },
+    AsyncHostLower {
+        instance: u32,
+        host: u32,
+    },
     /// `stream.new` / `future.new` of type `ty` (see
     /// [`RuntimeFunc::TransmitTable`]).
-    TransmitNew { flags: u32, ty: u32 },
+    TransmitNew {
+        flags: u32,
+        ty: u32,
+    },
     /// `stream.read` / `write` (`(handle, addr, count) -> result`) or
     /// `future.read` / `write` (`(handle, addr) -> result`).
     TransmitCopy {
@@ -769,11 +845,17 @@ pub enum Builtin {
         async_: bool,
     },
     /// `drop-readable` / `drop-writable` (`(handle)`).
-    TransmitDrop { flags: u32, ty: u32, writable: bool },
+    TransmitDrop {
+        flags: u32,
+        ty: u32,
+        writable: bool,
+    },
     /// FACT's `stream-transfer` / `future-transfer` (`(handle, src table,
     /// dst table) -> handle`; tables of futures when `future`). No
     /// `may_leave` check: FACT calls it inside an adapter.
-    TransmitTransfer { future: bool },
+    TransmitTransfer {
+        future: bool,
+    },
 }
 
 /// The shims of `builtins`, exported as `"k"`. Imports `rt.*` (each
@@ -797,7 +879,11 @@ pub fn builtins_module(
     let write_event = g.import_func(GLUE, WRITE_EVENT, &CoreSig::new(vec![I32; 4], vec![]));
     let (res_enter, res_exit, res_end_scope) = if resources {
         (
-            Some(g.import_func("res", "enter-sync-call", &CoreSig::new(vec![I32; 3], vec![]))),
+            Some(g.import_func(
+                "res",
+                "enter-sync-call",
+                &CoreSig::new(vec![I32; 3], vec![]),
+            )),
             Some(g.import_func("res", "exit-sync-call", &CoreSig::new(vec![], vec![]))),
             Some(g.import_func("res", "end-scope", &CoreSig::new(vec![I32], vec![]))),
         )
@@ -851,7 +937,10 @@ pub fn builtins_module(
                 let mut tp = params.clone();
                 tp.push(I32);
                 let ty = g.ty(&tp, &[]);
-                f.instruction(&I::CallIndirect { type_index: ty, table_index: returns });
+                f.instruction(&I::CallIndirect {
+                    type_index: ty,
+                    table_index: returns,
+                });
                 f.instruction(&I::LocalGet(n));
                 f.instruction(&I::Call(rtf(RuntimeFunc::TaskReturnEnd)));
                 end_scope(&mut f, n);
@@ -986,7 +1075,11 @@ pub fn builtins_module(
                         f.instruction(&I::Drop);
                     }
                 }
-                (vec![ValType::Ref(RefType::FUNCREF), I32], results.clone(), f)
+                (
+                    vec![ValType::Ref(RefType::FUNCREF), I32],
+                    results.clone(),
+                    f,
+                )
             }
             Builtin::EnterSyncCall { .. } => {
                 let mut f = Function::new([]);
@@ -1050,7 +1143,11 @@ pub fn builtins_module(
                 f.instruction(&I::Call(rtf(RuntimeFunc::TransmitCancel)));
                 (vec![I32], vec![I32], f)
             }
-            Builtin::TransmitDrop { flags, ty, writable } => {
+            Builtin::TransmitDrop {
+                flags,
+                ty,
+                writable,
+            } => {
                 let mut f = Function::new([]);
                 trap_unless_may_leave(&mut f, *flags);
                 f.instruction(&c(*ty));
@@ -1146,8 +1243,13 @@ pub fn entry_module(
     let begin = g.import_rt(RuntimeFunc::HostCallBegin);
     let end = g.import_rt(RuntimeFunc::HostCallEnd);
     let f_callee = g.import_func("a", "callee", callee);
-    let pr = post_return
-        .then(|| g.import_func("a", "post-return", &CoreSig::new(callee.results.clone(), vec![])));
+    let pr = post_return.then(|| {
+        g.import_func(
+            "a",
+            "post-return",
+            &CoreSig::new(callee.results.clone(), vec![]),
+        )
+    });
     let n = callee.params.len() as u32;
     let mut f = Function::new([]);
     f.instruction(&I::I32Const(instance as i32));
@@ -1300,8 +1402,18 @@ mod tests {
         valid(&init_module(4, false, &[]));
         valid(&init_module(2, true, &[(0, 1), (1, 0), (3, 1)]));
         valid(&prepare_module(&[
-            Prepare { adapter: 0, callback: true, return_memory: 1, params: vec![I32, I32] },
-            Prepare { adapter: 1, callback: false, return_memory: 0, params: vec![I64, ValType::F64, I32] },
+            Prepare {
+                adapter: 0,
+                callback: true,
+                return_memory: 1,
+                params: vec![I32, I32],
+            },
+            Prepare {
+                adapter: 1,
+                callback: false,
+                return_memory: 0,
+                params: vec![I64, ValType::F64, I32],
+            },
         ]));
         let callback = Thunks {
             adapter: 1,
@@ -1333,29 +1445,86 @@ mod tests {
         valid(&thunks_module(&sync_lift, 2));
         valid(&builtins_module(
             &[
-                Builtin::TaskReturn { flags: 0, sig: 9, memory: 1, params: vec![I32, I64] },
+                Builtin::TaskReturn {
+                    flags: 0,
+                    sig: 9,
+                    memory: 1,
+                    params: vec![I32, I64],
+                },
                 Builtin::TaskCancel { flags: 1 },
-                Builtin::WaitableSetNew { flags: 0, instance: 0 },
-                Builtin::WaitableSetDrop { flags: 0, instance: 0 },
-                Builtin::WaitableJoin { flags: 0, instance: 0 },
-                Builtin::WaitableSetWait { flags: 0, instance: 0, poll: true, cancellable: false, memory: 0 },
-                Builtin::SubtaskDrop { flags: 0, instance: 0 },
-                Builtin::SubtaskCancel { flags: 0, instance: 0, async_: true },
-                Builtin::Backpressure { instance: 0, inc: true },
-                Builtin::ThreadYield { flags: 0, cancellable: true },
+                Builtin::WaitableSetNew {
+                    flags: 0,
+                    instance: 0,
+                },
+                Builtin::WaitableSetDrop {
+                    flags: 0,
+                    instance: 0,
+                },
+                Builtin::WaitableJoin {
+                    flags: 0,
+                    instance: 0,
+                },
+                Builtin::WaitableSetWait {
+                    flags: 0,
+                    instance: 0,
+                    poll: true,
+                    cancellable: false,
+                    memory: 0,
+                },
+                Builtin::SubtaskDrop {
+                    flags: 0,
+                    instance: 0,
+                },
+                Builtin::SubtaskCancel {
+                    flags: 0,
+                    instance: 0,
+                    async_: true,
+                },
+                Builtin::Backpressure {
+                    instance: 0,
+                    inc: true,
+                },
+                Builtin::ThreadYield {
+                    flags: 0,
+                    cancellable: true,
+                },
                 Builtin::ContextGet { slot: 0 },
                 Builtin::ContextSet { slot: 1 },
                 Builtin::AsyncStart,
-                Builtin::SyncStart { results: vec![ValType::F32] },
+                Builtin::SyncStart {
+                    results: vec![ValType::F32],
+                },
                 Builtin::SyncStart { results: vec![] },
                 Builtin::EnterSyncCall { resources: true },
                 Builtin::ExitSyncCall { resources: true },
-                Builtin::AsyncHostLower { instance: 1, host: 0 },
+                Builtin::AsyncHostLower {
+                    instance: 1,
+                    host: 0,
+                },
                 Builtin::TransmitNew { flags: 0, ty: 1 },
-                Builtin::TransmitCopy { flags: 0, ty: 0, write: true, async_: true },
-                Builtin::TransmitCopy { flags: 1, ty: 3, write: false, async_: false },
-                Builtin::TransmitCancel { flags: 0, ty: 2, write: false, async_: true },
-                Builtin::TransmitDrop { flags: 1, ty: 1, writable: true },
+                Builtin::TransmitCopy {
+                    flags: 0,
+                    ty: 0,
+                    write: true,
+                    async_: true,
+                },
+                Builtin::TransmitCopy {
+                    flags: 1,
+                    ty: 3,
+                    write: false,
+                    async_: false,
+                },
+                Builtin::TransmitCancel {
+                    flags: 0,
+                    ty: 2,
+                    write: false,
+                    async_: true,
+                },
+                Builtin::TransmitDrop {
+                    flags: 1,
+                    ty: 1,
+                    writable: true,
+                },
                 Builtin::TransmitTransfer { future: true },
                 Builtin::TransmitTransfer { future: false },
             ],
@@ -1376,7 +1545,17 @@ mod tests {
             },
             3,
         ));
-        valid(&entry_module(1, true, &CoreSig::new(vec![I32], vec![I32]), true));
-        valid(&entry_module(1, false, &CoreSig::new(vec![I32], vec![]), false));
+        valid(&entry_module(
+            1,
+            true,
+            &CoreSig::new(vec![I32], vec![I32]),
+            true,
+        ));
+        valid(&entry_module(
+            1,
+            false,
+            &CoreSig::new(vec![I32], vec![]),
+            false,
+        ));
     }
 }

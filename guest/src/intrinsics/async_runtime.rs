@@ -184,7 +184,9 @@ mod tests {
     #[test]
     fn the_runtime_keeps_its_contract() {
         let bytes = module();
-        let types = Validator::new().validate_all(bytes).expect("the runtime validates");
+        let types = Validator::new()
+            .validate_all(bytes)
+            .expect("the runtime validates");
         let val = |t: &wasmparser::ValType| match t {
             wasmparser::ValType::I32 => I32,
             wasmparser::ValType::I64 => I64,

@@ -283,7 +283,13 @@ pub fn plan(t: &Translation, output: Output) -> Result<Planned<'_>, Diagnostic> 
     )?;
     let runtime = ResourceRuntime::plan(t, &host, &outer_resources, &flags, &mut plan);
     let asyncs = if t.concurrency {
-        Some(AsyncRuntime::plan(t, &flags, runtime.as_ref(), &host, &mut plan)?)
+        Some(AsyncRuntime::plan(
+            t,
+            &flags,
+            runtime.as_ref(),
+            &host,
+            &mut plan,
+        )?)
     } else {
         None
     };
@@ -561,7 +567,10 @@ impl<'t> Builder<'t> {
                 .as_ref()
                 .and_then(|a| a.intrinsic(*i))
                 .ok_or_else(|| {
-                    Diagnostic::error(Code::Unsupported, "unsupported: wasmtime's unsafe intrinsics")
+                    Diagnostic::error(
+                        Code::Unsupported,
+                        "unsupported: wasmtime's unsafe intrinsics",
+                    )
                 }),
             CoreDef::TaskMayBlock => self
                 .asyncs
@@ -637,7 +646,9 @@ impl<'t> Builder<'t> {
     ) -> Result<FusedExport, Diagnostic> {
         let o = &self.t.component.options[options];
         let cb = o.callback.ok_or_else(|| {
-            async_unsupported("a stackful async lift (an async lift without a callback needs its own stack)")
+            async_unsupported(
+                "a stackful async lift (an async lift without a callback needs its own stack)",
+            )
         })?;
         let callee = self.core_def(func)?;
         let callback = self

@@ -17,8 +17,8 @@ mod features;
 use crate::diagnostics::{Code, Diagnostic};
 use crate::sig::CoreSig;
 use std::collections::HashMap;
-use wasmtime_environ::component::ExportIndex;
 use wasmparser::{Encoding, Parser, Payload, Validator, WasmFeatures};
+use wasmtime_environ::component::ExportIndex;
 use wasmtime_environ::component::{
     Component, ComponentTypes, ComponentTypesBuilder, Trampoline, TrampolineIndex, Translator,
 };
@@ -272,12 +272,13 @@ pub fn translate(input: &[u8], output: crate::Output) -> Result<Translation, Dia
     // What of async is not fused yet is refused by the planner, each case
     // with its own message; a translation error of async input is reported
     // at the input's first async use.
-    let mut t = translate_with(input, features, output, async_use.is_some()).map_err(|e| {
-        match async_use {
-            Some(u) if e.code != Code::UnsupportedAsync => u.refusal().note(e.message),
-            _ => e,
-        }
-    })?;
+    let mut t =
+        translate_with(input, features, output, async_use.is_some()).map_err(
+            |e| match async_use {
+                Some(u) if e.code != Code::UnsupportedAsync => u.refusal().note(e.message),
+                _ => e,
+            },
+        )?;
     t.async_offset = async_use.map(|u| u.offset as u64);
     Ok(t)
 }
@@ -348,7 +349,9 @@ fn task_return_sigs(
     use wasmtime_environ::component::{Export, FlatType, MAX_FLAT_PARAMS};
     let mut out = HashMap::new();
     for (export, item) in c.export_items.iter() {
-        let Export::LiftedFunction { ty, options, .. } = item else { continue };
+        let Export::LiftedFunction { ty, options, .. } = item else {
+            continue;
+        };
         if !c.options[*options].async_ {
             continue;
         }

@@ -200,11 +200,11 @@ impl<'a> Names<'a> {
                 ))
             }
             // Core output of an async composition is refused by the planner.
-            HostSlot::TaskReturn { .. }
-            | HostSlot::Context { .. }
-            | HostSlot::HostBuiltin(_) => Err(internal(
-                "a host slot of the async outer boundary in core output",
-            )),
+            HostSlot::TaskReturn { .. } | HostSlot::Context { .. } | HostSlot::HostBuiltin(_) => {
+                Err(internal(
+                    "a host slot of the async outer boundary in core output",
+                ))
+            }
             HostSlot::OuterResource { resource, op } => {
                 let (key, ty) = self.exported_resource(t, g, *resource)?;
                 let intrinsic = match op {

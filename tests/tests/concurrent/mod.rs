@@ -2,10 +2,10 @@
 //! calls through wasmtime's concurrent API with the fixtures' async host
 //! import `meld:async-demo/clock` defined in Rust.
 
+use meld_tests::Host;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use meld_tests::Host;
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Config, Engine, Store};
 
@@ -97,4 +97,3 @@ where
             .map_err(|e| format!("{e:#}"))
     })
 }
-

@@ -10,7 +10,8 @@ use crate::intrinsics::async_glue::{self as glue, Builtin, OuterExport, Prepare,
 use crate::intrinsics::async_runtime::{self as art, GlueFunc};
 use wasmparser::{Operator, Parser, Payload, TypeRef};
 use wasmtime_environ::component::{
-    RuntimeCallbackIndex, RuntimeComponentInstanceIndex, TypeFutureTableIndex, TypeStreamTableIndex, UnsafeIntrinsic,
+    RuntimeCallbackIndex, RuntimeComponentInstanceIndex, TypeFutureTableIndex,
+    TypeStreamTableIndex, UnsafeIntrinsic,
 };
 
 /// An async adapter found in a FACT adapter module.
@@ -73,7 +74,11 @@ fn unsupported(what: &str) -> Diagnostic {
 
 /// The core signature of trampoline `tr`, without FACT's leading `funcref`
 /// parameters (`skip` of them).
-pub(super) fn trampoline_sig(t: &Translation, tr: TrampolineIndex, skip: usize) -> Result<CoreSig, Diagnostic> {
+pub(super) fn trampoline_sig(
+    t: &Translation,
+    tr: TrampolineIndex,
+    skip: usize,
+) -> Result<CoreSig, Diagnostic> {
     let ty = t.component.trampolines[tr];
     let f = t.types.module_types()[ty]
         .as_func()
@@ -89,7 +94,11 @@ pub(super) fn trampoline_sig(t: &Translation, tr: TrampolineIndex, skip: usize) 
         }
     };
     Ok(CoreSig::new(
-        f.params().iter().skip(skip).map(conv).collect::<Result<_, _>>()?,
+        f.params()
+            .iter()
+            .skip(skip)
+            .map(conv)
+            .collect::<Result<_, _>>()?,
         f.results().iter().map(conv).collect::<Result<_, _>>()?,
     ))
 }
@@ -103,7 +112,8 @@ fn analyse_module(
     prepares: &mut Vec<(usize, Prepare)>,
 ) -> Result<Vec<Adapter>, Diagnostic> {
     let bytes = &t.modules[module];
-    let bad = |e: wasmparser::BinaryReaderError| internal(&format!("reading an adapter module: {e}"));
+    let bad =
+        |e: wasmparser::BinaryReaderError| internal(&format!("reading an adapter module: {e}"));
     // Function index → (import module, name) for imports; types of all.
     let mut imports: Vec<(String, String)> = Vec::new();
     let mut func_types: Vec<u32> = Vec::new();
@@ -176,7 +186,9 @@ fn analyse_module(
     let n_imported = imports.len() as u32;
     let mut out = Vec::new();
     for (i, (m, name)) in imports.iter().enumerate() {
-        let Some(n) = name.strip_prefix("[prepare-call]adapter") else { continue };
+        let Some(n) = name.strip_prefix("[prepare-call]adapter") else {
+            continue;
+        };
         if m != "sync" {
             continue;
         }
@@ -216,25 +228,34 @@ fn analyse_module(
                 _ => {}
             }
         }
-        let pc = prepare_consts.ok_or_else(|| internal("an adapter that never prepares its call"))?;
+        let pc =
+            prepare_consts.ok_or_else(|| internal("an adapter that never prepares its call"))?;
         // caller, callee, task_return_type, callee_async, encoding, result count
         if pc.len() < 6 {
             return Err(internal("an adapter's prepare-call constants"));
         }
         let k = &pc[pc.len() - 6..];
         let (callee, rc) = (k[1] as u32, k[5] as u32);
-        let (sm, sn, flags) = start_call.ok_or_else(|| internal("an adapter that never starts its call"))?;
+        let (sm, sn, flags) =
+            start_call.ok_or_else(|| internal("an adapter that never starts its call"))?;
         let Some(CoreDef::Trampoline(st)) = arg_of(&sm, &sn) else {
             return Err(internal("a start-call import without its trampoline"));
         };
         let (callback, post_return) = match t.trampolines[*st] {
             Trampoline::SyncStartCall { callback: None } => {
-                return Err(unsupported("a stackful async lift (an async lift without a callback needs its own stack)"));
+                return Err(unsupported(
+                    "a stackful async lift (an async lift without a callback needs its own stack)",
+                ));
             }
             Trampoline::SyncStartCall { callback } => (callback, None),
-            Trampoline::AsyncStartCall { callback, post_return } => {
+            Trampoline::AsyncStartCall {
+                callback,
+                post_return,
+            } => {
                 if callback.is_none() && flags == Some(1) {
-                    return Err(unsupported("a stackful async lift (an async lift without a callback needs its own stack)"));
+                    return Err(unsupported(
+                        "a stackful async lift (an async lift without a callback needs its own stack)",
+                    ));
                 }
                 (callback, post_return)
             }
@@ -298,9 +319,14 @@ fn null_func_refs(bytes: &[u8]) -> Result<Vec<u8>, Diagnostic> {
     struct NullFuncRefs;
     impl Reencode for NullFuncRefs {
         type Error = std::convert::Infallible;
-        fn instruction<'a>(&mut self, op: Operator<'a>) -> Result<wasm_encoder::Instruction<'a>, Error> {
+        fn instruction<'a>(
+            &mut self,
+            op: Operator<'a>,
+        ) -> Result<wasm_encoder::Instruction<'a>, Error> {
             match op {
-                Operator::RefFunc { .. } => Ok(wasm_encoder::Instruction::RefNull(wasm_encoder::HeapType::FUNC)),
+                Operator::RefFunc { .. } => Ok(wasm_encoder::Instruction::RefNull(
+                    wasm_encoder::HeapType::FUNC,
+                )),
                 op => RoundtripReencoder.instruction(op),
             }
         }
@@ -341,7 +367,9 @@ impl AsyncRuntime {
         let mut prepare_at = HashMap::new();
         let mut next = 0;
         for init in &c.initializers {
-            if let GlobalInitializer::InstantiateModule(InstantiateModule::Static(m, args), _) = init {
+            if let GlobalInitializer::InstantiateModule(InstantiateModule::Static(m, args), _) =
+                init
+            {
                 if adapters.contains_key(m) {
                     return Err(internal("a FACT adapter module instantiated twice"));
                 }
@@ -423,7 +451,10 @@ impl AsyncRuntime {
                 resources.is_some(),
                 &tables.iter().map(|&(ty, i, _)| (ty, i)).collect::<Vec<_>>(),
             )),
-            vec![rt(art::RuntimeFunc::Init), rt(art::RuntimeFunc::TransmitTable)],
+            vec![
+                rt(art::RuntimeFunc::Init),
+                rt(art::RuntimeFunc::TransmitTable),
+            ],
             "async runtime initialisation",
         );
         let prepares_id = plan.push(
@@ -444,13 +475,19 @@ impl AsyncRuntime {
         let inst = |i: RuntimeComponentInstanceIndex| i.as_u32();
         for (tr, tramp) in t.trampolines.iter() {
             let b = match *tramp {
-                Trampoline::TaskReturn { instance, results, options } => Builtin::TaskReturn {
+                Trampoline::TaskReturn {
+                    instance,
+                    results,
+                    options,
+                } => Builtin::TaskReturn {
                     flags: inst(instance),
                     sig: results.as_u32() << 2 | c.options[options].string_encoding as u32,
                     memory: options_memory(options).map_or(0, |m| m + 1),
                     params: trampoline_sig(t, tr, 0)?.params,
                 },
-                Trampoline::TaskCancel { instance } => Builtin::TaskCancel { flags: inst(instance) },
+                Trampoline::TaskCancel { instance } => Builtin::TaskCancel {
+                    flags: inst(instance),
+                },
                 Trampoline::WaitableSetNew { instance } => Builtin::WaitableSetNew {
                     flags: inst(instance),
                     instance: inst(instance),
@@ -493,7 +530,10 @@ impl AsyncRuntime {
                     instance: inst(instance),
                     inc: false,
                 },
-                Trampoline::ThreadYield { instance, cancellable } => Builtin::ThreadYield {
+                Trampoline::ThreadYield {
+                    instance,
+                    cancellable,
+                } => Builtin::ThreadYield {
                     flags: inst(instance),
                     cancellable,
                 },
@@ -524,29 +564,61 @@ impl AsyncRuntime {
                     flags: inst(instance),
                     ty: future_ty(ty),
                 },
-                Trampoline::StreamRead { instance, ty, options }
-                | Trampoline::StreamWrite { instance, ty, options } => Builtin::TransmitCopy {
+                Trampoline::StreamRead {
+                    instance,
+                    ty,
+                    options,
+                }
+                | Trampoline::StreamWrite {
+                    instance,
+                    ty,
+                    options,
+                } => Builtin::TransmitCopy {
                     flags: inst(instance),
                     ty: stream_ty(ty),
                     write: matches!(tramp, Trampoline::StreamWrite { .. }),
                     async_: c.options[options].async_,
                 },
-                Trampoline::FutureRead { instance, ty, options }
-                | Trampoline::FutureWrite { instance, ty, options } => Builtin::TransmitCopy {
+                Trampoline::FutureRead {
+                    instance,
+                    ty,
+                    options,
+                }
+                | Trampoline::FutureWrite {
+                    instance,
+                    ty,
+                    options,
+                } => Builtin::TransmitCopy {
                     flags: inst(instance),
                     ty: future_ty(ty),
                     write: matches!(tramp, Trampoline::FutureWrite { .. }),
                     async_: c.options[options].async_,
                 },
-                Trampoline::StreamCancelRead { instance, ty, async_ }
-                | Trampoline::StreamCancelWrite { instance, ty, async_ } => Builtin::TransmitCancel {
+                Trampoline::StreamCancelRead {
+                    instance,
+                    ty,
+                    async_,
+                }
+                | Trampoline::StreamCancelWrite {
+                    instance,
+                    ty,
+                    async_,
+                } => Builtin::TransmitCancel {
                     flags: inst(instance),
                     ty: stream_ty(ty),
                     write: matches!(tramp, Trampoline::StreamCancelWrite { .. }),
                     async_,
                 },
-                Trampoline::FutureCancelRead { instance, ty, async_ }
-                | Trampoline::FutureCancelWrite { instance, ty, async_ } => Builtin::TransmitCancel {
+                Trampoline::FutureCancelRead {
+                    instance,
+                    ty,
+                    async_,
+                }
+                | Trampoline::FutureCancelWrite {
+                    instance,
+                    ty,
+                    async_,
+                } => Builtin::TransmitCancel {
                     flags: inst(instance),
                     ty: future_ty(ty),
                     write: matches!(tramp, Trampoline::FutureCancelWrite { .. }),
@@ -566,7 +638,10 @@ impl AsyncRuntime {
                 },
                 Trampoline::StreamTransfer | Trampoline::FutureTransfer => {
                     let future = matches!(tramp, Trampoline::FutureTransfer);
-                    if tables.iter().any(|&(ty, _, p)| p && (ty & 1 != 0) == future) {
+                    if tables
+                        .iter()
+                        .any(|&(ty, _, p)| p && (ty & 1 != 0) == future)
+                    {
                         return Err(payload_refusal(future));
                     }
                     Builtin::TransmitTransfer { future }
@@ -606,10 +681,22 @@ impl AsyncRuntime {
             host_lowers.push(slot);
         }
         for (intrinsic, b) in [
-            (UnsafeIntrinsic::ContextGetI32_0, Builtin::ContextGet { slot: 0 }),
-            (UnsafeIntrinsic::ContextGetI32_1, Builtin::ContextGet { slot: 1 }),
-            (UnsafeIntrinsic::ContextSetI32_0, Builtin::ContextSet { slot: 0 }),
-            (UnsafeIntrinsic::ContextSetI32_1, Builtin::ContextSet { slot: 1 }),
+            (
+                UnsafeIntrinsic::ContextGetI32_0,
+                Builtin::ContextGet { slot: 0 },
+            ),
+            (
+                UnsafeIntrinsic::ContextGetI32_1,
+                Builtin::ContextGet { slot: 1 },
+            ),
+            (
+                UnsafeIntrinsic::ContextSetI32_0,
+                Builtin::ContextSet { slot: 0 },
+            ),
+            (
+                UnsafeIntrinsic::ContextSetI32_1,
+                Builtin::ContextSet { slot: 1 },
+            ),
         ] {
             builtin_of.insert(Key::Context(intrinsic), builtins.len() as u32);
             builtins.push(b);
@@ -627,7 +714,10 @@ impl AsyncRuntime {
             args.push(item(*f, crate::intrinsics::FLAGS));
         }
         args.extend(host_lowers.iter().map(|&k| stub(k)));
-        let sigs: Vec<CoreSig> = host_lowers.iter().map(|&k| host.sigs[k as usize].clone()).collect();
+        let sigs: Vec<CoreSig> = host_lowers
+            .iter()
+            .map(|&k| host.sigs[k as usize].clone())
+            .collect();
         let builtins_id = plan.push(
             Cow::Owned(glue::builtins_module(
                 &builtins,
@@ -758,7 +848,9 @@ impl AsyncRuntime {
                 args.push(callback(cb).ok_or_else(|| internal("a callback not yet extracted"))?);
             }
             if let Some(pr) = a.post_return {
-                args.push(post_return(pr).ok_or_else(|| internal("a post-return not yet extracted"))?);
+                args.push(
+                    post_return(pr).ok_or_else(|| internal("a post-return not yet extracted"))?,
+                );
                 args.push(item(flags[a.callee as usize], crate::intrinsics::FLAGS));
             }
             if let Some((enter, exit, park)) = &self.scope {
@@ -808,7 +900,11 @@ impl AsyncRuntime {
         let id = plan.push(
             Cow::Owned(glue::outer_export_module(&o, self.n_adapters)),
             args,
-            format!("async outer export {} of component instance {}", export.as_u32(), o.instance),
+            format!(
+                "async outer export {} of component instance {}",
+                export.as_u32(),
+                o.instance
+            ),
         );
         Ok((item(id, "entry"), item(id, "callback")))
     }
@@ -849,11 +945,19 @@ fn transmit_tables(t: &Translation) -> Vec<(u32, u32, bool)> {
     let c = &t.component;
     let streams = (0..c.num_stream_tables as u32).map(|i| {
         let table = &t.types[TypeStreamTableIndex::from_u32(i)];
-        (i << 1, table.instance.as_u32(), t.types[table.ty].payload.is_some())
+        (
+            i << 1,
+            table.instance.as_u32(),
+            t.types[table.ty].payload.is_some(),
+        )
     });
     let futures = (0..c.num_future_tables as u32).map(|i| {
         let table = &t.types[TypeFutureTableIndex::from_u32(i)];
-        (i << 1 | 1, table.instance.as_u32(), t.types[table.ty].payload.is_some())
+        (
+            i << 1 | 1,
+            table.instance.as_u32(),
+            t.types[table.ty].payload.is_some(),
+        )
     });
     streams.chain(futures).collect()
 }
