@@ -48,6 +48,12 @@ pub struct Link {
 pub struct Case {
     pub links: Vec<Link>,
     pub args: Vec<u32>,
+    /// The outer world is sync: `run: func(x: u32) -> u32`, lifted sync by
+    /// a top component that calls the first link through an async lower
+    /// (a sync-typed task cannot block, so a sync lower of an async
+    /// function traps in wasmtime 48): inner-only async, which core output
+    /// fuses too.
+    pub outer_sync: bool,
 }
 
 impl Case {
@@ -81,7 +87,20 @@ impl Case {
         let args = (0..u.int_in_range(1..=3)?)
             .map(|_| u.int_in_range(0..=1000))
             .collect::<arbitrary::Result<_>>()?;
-        Ok(Case { links, args })
+        let outer_sync = u.ratio(1, 3)?;
+        if outer_sync {
+            // What goes on after `run` returned STARTED is not observed
+            // (wasmtime leaves it for the event loop); on one stack a
+            // link's trap there comes before `run` returns.
+            for l in &mut links {
+                l.traps = false;
+            }
+        }
+        Ok(Case {
+            links,
+            args,
+            outer_sync,
+        })
     }
 
     /// The composition's text.
@@ -102,10 +121,41 @@ impl Case {
                 out.push_str(&format!("  (instance $i{i} (instantiate $L{i}))\n"));
             }
         }
-        out.push_str("  (func (export \"run\") (alias export $i0 \"f\"))\n)\n");
+        if self.outer_sync {
+            out.push_str(TOP);
+            out.push_str("  (instance $top (instantiate $Top (with \"f\" (func $i0 \"f\"))))\n");
+            out.push_str("  (func (export \"run\") (alias export $top \"run\"))\n)\n");
+        } else {
+            out.push_str("  (func (export \"run\") (alias export $i0 \"f\"))\n)\n");
+        }
         out
     }
 }
+
+/// The top component of a sync outer world: `run` of sync type, lifted
+/// sync, calls the first link's `f` through a sync lower.
+const TOP: &str = r#"  (component $Top
+    (import "f" (func $f async (param "x" u32) (result u32)))
+    (core module $Memory (memory (export "mem") 1))
+    (core instance $memory (instantiate $Memory))
+    (core func $f (canon lower (func $f) async (memory (core memory $memory "mem"))))
+    (core module $M
+      (import "" "mem" (memory 1))
+      (import "" "f" (func $f (param i32 i32) (result i32)))
+      ;; f's result if it returned at once, else 0x8000_0000 | its status
+      ;; (the subtask goes on after `run` returns).
+      (func (export "run") (param $x i32) (result i32)
+        (local $s i32)
+        (local.set $s (call $f (local.get $x) (i32.const 0)))
+        (if (result i32) (i32.eq (i32.and (local.get $s) (i32.const 0xf)) (i32.const 2))
+          (then (i32.load (i32.const 0)))
+          (else (i32.or (i32.const 0x80000000) (i32.and (local.get $s) (i32.const 0xf)))))))
+    (core instance $m (instantiate $M (with "" (instance
+      (export "mem" (memory $memory "mem"))
+      (export "f" (func $f))))))
+    (func (export "run") (param "x" u32) (result u32) (canon lift (core func $m "run")))
+  )
+"#;
 
 /// The component of link `i`.
 fn link_wat(i: usize, l: &Link, has_next: bool) -> String {
@@ -401,6 +451,11 @@ pub fn run(bytes: &[u8], args: &[u32]) -> anyhow::Result<Vec<Observed>> {
 /// events, which the unfused run decides).
 pub fn expected(case: &Case) -> Option<Vec<Observed>> {
     if case.links.iter().any(|l| l.calls > 1) {
+        return None;
+    }
+    // Under a sync outer world, whether the first link returns before
+    // `run` does depends on scheduling.
+    if case.outer_sync {
         return None;
     }
     Some(

@@ -18,6 +18,8 @@
 //! | E0012 | `meld-host`: the fuser ran out of its memory limit (`--max-memory`) |
 //! | E0013 | `meld-host`: the fuser ran out of its time limit (`--timeout`) |
 //! | E0014 | `meld-host`: the input is WebAssembly text (WAT) that does not parse |
+//! | E0015 | unsupported: component-model async that needs a stack of its own (a stackful async lift, the cooperative `thread.*` built-ins) |
+//! | E0016 | core output (`--emit core`) of a composition whose outer world is async |
 //! | E0100 | internal error (a bug in Meld: please report it) |
 
 use std::fmt;
@@ -71,11 +73,32 @@ pub enum Code {
     /// E0014: reported by `meld-host`, not by the fuser (which only sees
     /// binary): the input looks like WebAssembly text but does not parse.
     TextParse,
+    /// E0015: the input uses component-model async that needs a stack of
+    /// its own: an async lift without a callback (stackful), or the
+    /// cooperative-threads built-ins (`thread.new-indirect`,
+    /// `thread.switch-to`, `thread.suspend`, ...). The fused module runs
+    /// every task on one stack (`guest/src/intrinsics/ASYNC.md`, "One
+    /// stack"); these need fibers.
+    UnsupportedStackful,
+    /// E0016: core output was asked for a composition whose outer world is
+    /// async (an outer function of `async` type or lifted or lowered with
+    /// the async ABI): the host's async built-ins have no standard ABI in
+    /// a core module. Inner-only async (a sync outer world) is fused to
+    /// core output.
+    AsyncCoreOutput,
     /// E0100: Meld produced something invalid; a bug.
     Internal,
 }
 
 impl Code {
+    /// A refusal of component-model async: E0007, E0015 or E0016.
+    pub fn is_async(self) -> bool {
+        matches!(
+            self,
+            Code::UnsupportedAsync | Code::UnsupportedStackful | Code::AsyncCoreOutput
+        )
+    }
+
     /// The stable textual form, `E0001`...
     pub fn as_str(self) -> &'static str {
         match self {
@@ -93,6 +116,8 @@ impl Code {
             Code::MemoryLimit => "E0012",
             Code::TimeLimit => "E0013",
             Code::TextParse => "E0014",
+            Code::UnsupportedStackful => "E0015",
+            Code::AsyncCoreOutput => "E0016",
             Code::Internal => "E0100",
         }
     }

@@ -114,7 +114,7 @@ fn fuse_one(input: &[u8], output: Output) -> Result<Vec<u8>, Diagnostic> {
         // What of async is refused is found in the translated graph, which
         // has no offsets: point at the input's first use of async.
         match translation.async_offset {
-            Some(at) if d.code == Code::UnsupportedAsync && d.offset.is_none() => d
+            Some(at) if d.code.is_async() && d.offset.is_none() => d
                 .at(at)
                 .note("the offset is the input's first use of component-model async"),
             _ => d,

@@ -38,7 +38,8 @@
 //!   original passes (or does not compile);
 //! - `both-fail`: the original fails too, and Meld produced output or a
 //!   diagnostic that is neither 'unsupported' nor E0100;
-//! - `unsupported`: refused with E0006–E0010, per code (last column).
+//! - `unsupported`: refused with E0006–E0010, E0015 or E0016, per code (last
+//!   column).
 //!
 //! So `seen = fused + failing + both-fail + Σ unsupported`.
 //!
@@ -228,7 +229,10 @@ fn fuse(bytes: &[u8]) -> Fuse {
 }
 
 fn is_unsupported(code: &str) -> bool {
-    matches!(code, "E0006" | "E0007" | "E0008" | "E0009" | "E0010")
+    matches!(
+        code,
+        "E0006" | "E0007" | "E0008" | "E0009" | "E0010" | "E0015" | "E0016"
+    )
 }
 
 /// What happened to one unit, fused.

@@ -29,8 +29,9 @@ fn refused(wat: &str) -> meld::Diagnostic {
     diags.remove(0)
 }
 
-/// An async lift: wasmtime-environ's adapter compiler asserts on async
-/// adapters when translation runs without concurrency support.
+/// An async lift without a callback (stackful): wasmtime-environ's adapter
+/// compiler asserted on async adapters when translation ran without
+/// concurrency support. It needs a stack of its own: E0015.
 #[test]
 fn async_lift_between_inner_components() {
     let wat = r#"(component
@@ -50,7 +51,11 @@ fn async_lift_between_inner_components() {
   (export "g" (func $b "g")))"#;
     let d = refused(wat);
     let bytes = wat::parse_str(wat).unwrap();
-    assert_eq!(d.code, Code::UnsupportedAsync, "{d:?}");
+    assert_eq!(d.code, Code::UnsupportedStackful, "{d:?}");
+    assert!(
+        d.message.contains("an async lift without a callback"),
+        "{d:?}"
+    );
     // The first use: `(type $t (func async))` in `$callee`.
     assert_eq!(d.offset, first_async_func_type(&bytes), "{d:?}");
     assert_eq!(d.offset, Some(72), "{d:?}");
@@ -65,16 +70,18 @@ fn function_imported_under_an_interface_name() {
     assert_eq!(d.offset, Some(0x12), "{d:?}");
 }
 
-/// Core output of a composition that uses async is refused with its own
-/// message (component output of the same input fuses: see
-/// `async_calls.rs`, `an_async_typed_export_lifted_sync_fuses`).
+/// Core output of a composition whose outer world is async (here an
+/// export typed `async`) is refused with its own code, E0016 (component
+/// output of the same input fuses: see `async_calls.rs`,
+/// `an_async_typed_export_lifted_sync_fuses`; inner-only async fuses to
+/// core output: `async_core_output.rs`).
 #[test]
 fn core_output_of_async_is_refused() {
     let bytes = wat::parse_str(ASYNC_TYPED_SYNC_LIFT).unwrap();
     let d = meld::fuse_with(&bytes, &meld::Options::with_output(meld::Output::Core))
         .expect_err("core output of async is refused")
         .remove(0);
-    assert_eq!(d.code, Code::UnsupportedAsync, "{d:?}");
+    assert_eq!(d.code, Code::AsyncCoreOutput, "{d:?}");
     assert!(d.message.contains("core output"), "{d:?}");
     assert_eq!(d.offset, first_async_func_type(&bytes), "{d:?}");
 }

@@ -125,7 +125,10 @@ pub(crate) fn push_frame() -> u32 {
     with(|s| {
         let id = s.next_frame;
         s.next_frame = s.next_frame.wrapping_add(1);
-        s.frames.push(crate::state::Frame { id, resumed: false });
+        s.frames.push(crate::state::Frame {
+            id,
+            ..Default::default()
+        });
         id
     })
 }
@@ -135,6 +138,33 @@ pub(crate) fn pop_frame(id: u32) {
         let f = s.frames.pop();
         debug_assert_eq!(f.map(|f| f.id), Some(id));
     });
+}
+
+/// Blocks the running thread until waitable `w` (a subtask of a sync call,
+/// an end of a sync read or write) has an event, running other work
+/// meanwhile, and takes the event: the one it had when the wait was
+/// resumed (see [`State::resume_deeper`]).
+pub(crate) fn wait_for_event(w: Waitable) -> u32 {
+    let frame = push_frame();
+    with(|s| {
+        if let Some(f) = s.frames.last_mut() {
+            f.waits_on = Some(w);
+        }
+        let common = s.common(w);
+        if common.event.is_some() {
+            // Ready already: the waiter is woken at once (wasmtime's
+            // suspend on a set with a ready member).
+            s.high.push_front(Work::Resume(frame));
+        } else {
+            common.sync_waiter = Some(frame);
+        }
+    });
+    run_until(frame);
+    let taken = with(|s| s.frames.last_mut().and_then(|f| f.taken.take()));
+    pop_frame(frame);
+    taken
+        .or_else(|| with(|s| s.take_event(w)))
+        .expect("a resumed waiter has an event")
 }
 
 /// Runs queued work until frame `id` (the top of the stack) is resumed.
@@ -169,11 +199,7 @@ pub(crate) fn run_until(id: u32) {
         }
         match next {
             Some(Work::Resume(f)) if f == id => return,
-            Some(Work::Resume(f)) => with(|s| {
-                if let Some(frame) = s.frames.iter_mut().find(|fr| fr.id == f) {
-                    frame.resumed = true;
-                }
-            }),
+            Some(Work::Resume(f)) => with(|s| s.resume_deeper(f)),
             Some(work) => run_work(work),
             None if wait_for_host() => {}
             None => {
@@ -192,11 +218,7 @@ pub(crate) fn run_until(id: u32) {
 pub fn run_all() {
     while let Some(work) = with(|s| s.pop()) {
         match work {
-            Work::Resume(f) => with(|s| {
-                if let Some(frame) = s.frames.iter_mut().find(|fr| fr.id == f) {
-                    frame.resumed = true;
-                }
-            }),
+            Work::Resume(f) => with(|s| s.resume_deeper(f)),
             work => run_work(work),
         }
     }
@@ -322,11 +344,7 @@ fn on_callback_code(t: Id, mut code: u32) {
 /// Blocks the running thread until subtask `t` has a new event, running
 /// other work meanwhile (the caller's fiber suspended on its sync-call set).
 fn wait_for_subtask(t: Id) -> u32 {
-    let frame = push_frame();
-    with(|s| s.task(t).common.sync_waiter = Some(frame));
-    run_until(frame);
-    pop_frame(frame);
-    with(|s| s.take_event(Waitable::Guest(t))).expect("a resumed waiter has an event")
+    wait_for_event(Waitable::Guest(t))
 }
 
 // ---------------------------------------------------------------------

@@ -347,6 +347,29 @@ pub struct Frame {
     /// Its `Resume` was taken by a loop higher on the stack: it goes on as
     /// soon as the frames above it return.
     pub resumed: bool,
+    /// The waitable whose event it waits for (a sync call's subtask, a
+    /// sync read or write's end), if one.
+    pub waits_on: Option<Waitable>,
+    /// That event, taken when its `Resume` came up deeper on the stack:
+    /// wasmtime's fiber would have taken it then (`take_event` right after
+    /// the resume), so later events (a callee that goes on, above the
+    /// frame, to return) stay for the caller to see afterwards.
+    pub taken: Option<u32>,
+}
+
+impl State {
+    /// The `Resume` of frame `f` came up in a loop higher on the stack: it
+    /// goes on once the frames above return, with the event it waits for
+    /// as it is now.
+    pub fn resume_deeper(&mut self, f: u32) {
+        let Some(i) = self.frames.iter().position(|fr| fr.id == f) else {
+            return;
+        };
+        self.frames[i].resumed = true;
+        if let Some(w) = self.frames[i].waits_on {
+            self.frames[i].taken = self.take_event(w);
+        }
+    }
 }
 
 /// The runtime's whole state.

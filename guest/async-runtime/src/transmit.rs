@@ -23,7 +23,7 @@
 //! instance, whose handle table holds its ends ([`State::transmit_tables`]).
 
 use crate::codes::{BLOCKED, MAX_HANDLE, Trap, copy, event};
-use crate::driver::{check, join, pop_frame, push_frame, run_until, trap_if};
+use crate::driver::{check, join, trap_if};
 use crate::glue;
 use crate::state::{Common, EndState, Entity, Handle, Id, State, Waitable};
 use crate::with;
@@ -389,17 +389,9 @@ fn wait(e: Id) -> u32 {
             Ok(())
         }
     }));
-    let frame = push_frame();
-    with(|s| s.common(Waitable::End(e)).sync_waiter = Some(frame));
-    run_until(frame);
-    pop_frame(frame);
-    with(|s| {
-        let payload = s
-            .take_event(Waitable::End(e))
-            .expect("a resumed waiter has an event");
-        deliver(s, e, payload);
-        payload
-    })
+    let payload = crate::driver::wait_for_event(Waitable::End(e));
+    with(|s| deliver(s, e, payload));
+    payload
 }
 
 /// `cancel-read` / `cancel-write` (`write`) of handle `h` of type `ty`.

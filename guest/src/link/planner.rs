@@ -251,6 +251,15 @@ struct Builder<'t> {
 /// signature.
 pub fn plan(t: &Translation, output: Output) -> Result<Planned<'_>, Diagnostic> {
     let c = &t.component;
+    if output == Output::Core
+        && let Some(what) = outer_async(t)
+    {
+        return Err(Diagnostic::error(
+            Code::AsyncCoreOutput,
+            format!("core output (`--emit core`) of a composition whose outer world is async: {what}"),
+        )
+        .note("no ABI for the host's async built-ins is standardised for core modules; `--emit component` fuses it"));
+    }
     let mut plan = Plan::default();
     // Core output: the host's functions are the fused module's imports, of
     // its first instance (its module is made once they are all known).
@@ -354,12 +363,6 @@ pub fn plan(t: &Translation, output: Output) -> Result<Planned<'_>, Diagnostic> 
     let mut exports = Vec::new();
     for (name, (idx, _)) in c.exports.raw_iter() {
         exports.push(b.export(name, *idx)?);
-    }
-    // Last, so that what both outputs refuse is refused alike.
-    if output == Output::Core && b.asyncs.is_some() {
-        return Err(async_unsupported(
-            "core output (`--emit core`) of a composition that uses it: not yet (its outer calls need the runtime's tasks)",
-        ));
     }
     Ok(Planned {
         plan: b.plan,
@@ -645,11 +648,9 @@ impl<'t> Builder<'t> {
         core: &FusedExport,
     ) -> Result<FusedExport, Diagnostic> {
         let o = &self.t.component.options[options];
-        let cb = o.callback.ok_or_else(|| {
-            async_unsupported(
-                "a stackful async lift (an async lift without a callback needs its own stack)",
-            )
-        })?;
+        let cb = o
+            .callback
+            .ok_or_else(|| stackful_unsupported("an async lift without a callback"))?;
         let callee = self.core_def(func)?;
         let callback = self
             .callbacks
@@ -849,6 +850,63 @@ fn internal(what: &str) -> Diagnostic {
         Code::Internal,
         format!("internal error while planning the link: {what}"),
     )
+}
+
+/// What makes the outer world of `t` async, if anything does: an outer
+/// function of `async` type, or one lifted or lowered with the async ABI
+/// (the host then drives tasks, subtasks and waitable sets of the fused
+/// component, which core output has no standard ABI for; E0016).
+fn outer_async(t: &Translation) -> Option<String> {
+    let c = &t.component;
+    for (name, (idx, _)) in c.exports.raw_iter() {
+        if let Some(what) = export_async(t, name, *idx) {
+            return Some(what);
+        }
+    }
+    for init in &c.initializers {
+        let GlobalInitializer::LowerImport { index, .. } = init else {
+            continue;
+        };
+        for tramp in t.trampolines.values() {
+            if let Trampoline::LowerImport {
+                index: i,
+                lower_ty,
+                options,
+            } = tramp
+                && i == index
+                && (c.options[*options].async_ || t.types[*lower_ty].async_)
+            {
+                return Some(format!(
+                    "an async outer import (lowered index {})",
+                    index.as_u32()
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// As [`outer_async`], for the export `name` (`idx`) and what it nests.
+fn export_async(t: &Translation, name: &str, idx: ExportIndex) -> Option<String> {
+    match &t.component.export_items[idx] {
+        Export::LiftedFunction { ty, options, .. } => (t.component.options[*options].async_
+            || t.types[*ty].async_)
+            .then(|| format!("the outer export `{name}` is async")),
+        Export::Instance { exports, .. } => exports
+            .raw_iter()
+            .find_map(|(n, (i, _))| export_async(t, &format!("{name}#{n}"), *i)),
+        _ => None,
+    }
+}
+
+/// E0015: `what` needs a stack of its own (a stackful lift, a cooperative
+/// `thread.*` built-in), which the one-stack runtime cannot give.
+pub(super) fn stackful_unsupported(what: &str) -> Diagnostic {
+    Diagnostic::error(
+        Code::UnsupportedStackful,
+        format!("unsupported: component-model async that needs a stack of its own ({what})"),
+    )
+    .note("the fused module runs every task on one stack (callback-lifted tasks, sync lifts and blocking built-ins); fibers are not built yet")
 }
 
 fn async_unsupported(what: &str) -> Diagnostic {

@@ -275,7 +275,7 @@ pub fn translate(input: &[u8], output: crate::Output) -> Result<Translation, Dia
     let mut t =
         translate_with(input, features, output, async_use.is_some()).map_err(
             |e| match async_use {
-                Some(u) if e.code != Code::UnsupportedAsync => u.refusal().note(e.message),
+                Some(u) if !e.code.is_async() => u.refusal().note(e.message),
                 _ => e,
             },
         )?;

@@ -243,8 +243,8 @@ fn analyse_module(
         };
         let (callback, post_return) = match t.trampolines[*st] {
             Trampoline::SyncStartCall { callback: None } => {
-                return Err(unsupported(
-                    "a stackful async lift (an async lift without a callback needs its own stack)",
+                return Err(super::stackful_unsupported(
+                    "an async lift without a callback",
                 ));
             }
             Trampoline::SyncStartCall { callback } => (callback, None),
@@ -253,8 +253,8 @@ fn analyse_module(
                 post_return,
             } => {
                 if callback.is_none() && flags == Some(1) {
-                    return Err(unsupported(
-                        "a stackful async lift (an async lift without a callback needs its own stack)",
+                    return Err(super::stackful_unsupported(
+                        "an async lift without a callback",
                     ));
                 }
                 (callback, post_return)
@@ -655,8 +655,8 @@ impl AsyncRuntime {
                 _ => {
                     // `thread-suspend` etc.: the spec's `thread.suspend`.
                     let name = tramp.symbol_name().replacen('-', ".", 1);
-                    return Err(unsupported(&format!(
-                        "the built-in `{name}` (cooperative threads need stacks of their own)"
+                    return Err(super::stackful_unsupported(&format!(
+                        "the cooperative-threads built-in `{name}`"
                     )));
                 }
             };
