@@ -132,3 +132,28 @@ fn core_output_of_an_async_outer_world_is_refused() {
     );
     assert!(d.offset.is_some(), "{d:?}");
 }
+
+/// An outer import typed `async` makes the outer world async too: E0016,
+/// naming the import.
+#[test]
+fn core_output_of_an_async_outer_import_is_refused() {
+    let input = wat::parse_str(
+        r#"(component
+  (import "tick" (func $tick async))
+  (core func $tick (canon lower (func $tick)))
+  (core module $M
+    (import "" "tick" (func $tick))
+    (func (export "run") (call $tick)))
+  (core instance $m (instantiate $M (with "" (instance (export "tick" (func $tick))))))
+  (func (export "run") (canon lift (core func $m "run"))))"#,
+    )
+    .unwrap();
+    let d = meld::fuse_with(&input, &meld::Options::with_output(meld::Output::Core))
+        .expect_err("core output of an async outer import")
+        .remove(0);
+    assert_eq!(d.code, meld::Code::AsyncCoreOutput, "{d:?}");
+    assert!(
+        d.message.contains("the outer import `tick` is async"),
+        "{d:?}"
+    );
+}

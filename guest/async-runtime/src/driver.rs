@@ -162,6 +162,13 @@ pub(crate) fn wait_for_event(w: Waitable) -> u32 {
     run_until(frame);
     let taken = with(|s| s.frames.last_mut().and_then(|f| f.taken.take()));
     pop_frame(frame);
+    // `run_until(frame)` returns once the frame's `Resume` came up, and
+    // every `Resume` of it follows an event of `w`: `set_event` pushes it
+    // after setting the event, or it is pushed above because the event was
+    // there. Nothing else takes that event meanwhile: a waitable with a
+    // sync waiter is in no set (a subtask of a sync call or of a start has
+    // no handle yet; a sync read or write traps if its end is in a set), so
+    // only `resume_deeper` takes it, into `taken`.
     taken
         .or_else(|| with(|s| s.take_event(w)))
         .expect("a resumed waiter has an event")

@@ -245,7 +245,7 @@ struct Builder<'t> {
 /// Builds the link plan of `t`.
 ///
 /// # Errors
-/// An 'unsupported' diagnostic (E0006, E0007, E0009) for what Meld does not
+/// An 'unsupported' diagnostic (E0006, E0007, E0009, E0015, E0016) for what Meld does not
 /// fuse yet: component-model async, imported core modules, strings in 64-bit
 /// memories, wasmtime's unsafe intrinsics, GC references in a lowered
 /// signature.
@@ -863,24 +863,30 @@ fn outer_async(t: &Translation) -> Option<String> {
             return Some(what);
         }
     }
-    for init in &c.initializers {
-        let GlobalInitializer::LowerImport { index, .. } = init else {
-            continue;
-        };
-        for tramp in t.trampolines.values() {
-            if let Trampoline::LowerImport {
-                index: i,
+    // Outer imports lowered async or typed `async`, by lowered index.
+    let async_lowered: HashSet<LoweredIndex> = t
+        .trampolines
+        .values()
+        .filter_map(|tramp| match tramp {
+            Trampoline::LowerImport {
+                index,
                 lower_ty,
                 options,
-            } = tramp
-                && i == index
-                && (c.options[*options].async_ || t.types[*lower_ty].async_)
-            {
-                return Some(format!(
-                    "an async outer import (lowered index {})",
-                    index.as_u32()
-                ));
+            } if c.options[*options].async_ || t.types[*lower_ty].async_ => Some(*index),
+            _ => None,
+        })
+        .collect();
+    for init in &c.initializers {
+        if let GlobalInitializer::LowerImport { index, import } = init
+            && async_lowered.contains(index)
+        {
+            let (i, path) = &c.imports[*import];
+            let mut name = c.import_types[*i].0.clone();
+            for p in path {
+                name.push('#');
+                name.push_str(p);
             }
+            return Some(format!("the outer import `{name}` is async"));
         }
     }
     None

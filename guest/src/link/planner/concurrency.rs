@@ -351,8 +351,8 @@ impl AsyncRuntime {
     ///
     /// # Errors
     /// E0007 for what is not fused yet: streams and futures with a payload
-    /// type, error contexts, the `thread.*` built-ins but `thread.yield`,
-    /// stackful lifts.
+    /// type, error contexts; E0015 for what needs a stack of its own: the
+    /// `thread.*` built-ins but `thread.yield`, stackful lifts.
     pub(super) fn plan(
         t: &Translation,
         flags: &[InstanceId],
