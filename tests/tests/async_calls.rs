@@ -290,3 +290,70 @@ fn resources_and_waitables_share_one_handle_space() {
         assert_eq!(r, 121, "{what}");
     }
 }
+
+/// Several outer calls in flight at once in one instance, each lifted with
+/// a callback: `a` waits for what `b` does (both through inner calls into
+/// another component), so the inner work that lets `a` return runs in
+/// `b`'s outer callback fused. Each call's result is the composition's:
+/// `a`'s `task.return` runs in `a`'s own callback, and `a` waits (it does
+/// not trap) while `b` has not been called yet.
+#[test]
+fn an_outer_call_returns_through_its_own_callback() {
+    let path = meld_tests::repo().join("tests/fixtures/async/two-outer-calls.wat");
+    let input = wat::parse_file(&path).expect("the fixture parses");
+    let fused = meld::fuse(&input).expect("fuses");
+    for (what, bytes) in [("input", &input), ("fused", &fused)] {
+        let results: Vec<Result<(u32,), String>> =
+            concurrent::call_together(bytes, "", vec![("a", ()), ("b", ())])
+                .unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert_eq!(results, [Ok((107,)), Ok((1,))], "{what}");
+    }
+}
+
+/// The fixture's scenarios in flight together in one instance: each
+/// call's own results (its transcript before the library's journal) are
+/// the composition's, fused. The journal, which the calls share, holds
+/// their steps in the order they ran: an order among independent outer
+/// calls the component model leaves open, and the fused module's differs
+/// from wasmtime's (its inner work runs in one host callback at a time;
+/// `ASYNC.md`, "Several outer calls").
+#[test]
+fn outer_calls_in_flight_together_agree() {
+    let input = fixture("async-calls.wasm");
+    let fused = fused("async-calls.wasm");
+    let groups: &[&[&str]] = &[
+        &["host", "interleave"],
+        &["interleave", "host"],
+        &["basic", "host", "wakeup"],
+        &["host-sync", "interleave"],
+        &["host", "host-sync"],
+        &["backpressure", "cancel", "sync-call"],
+        &["borrow-wait", "wakeup", "host"],
+    ];
+    let own = |r: &Result<(Vec<String>,), String>| -> Result<Vec<String>, String> {
+        r.clone().map(|(lines,)| {
+            lines
+                .into_iter()
+                .take_while(|l| l != "--- journal")
+                .collect()
+        })
+    };
+    for funcs in groups {
+        let run = |bytes: &[u8]| -> Vec<Result<Vec<String>, String>> {
+            concurrent::call_together::<(), (Vec<String>,)>(
+                bytes,
+                "meld:async-demo/scenarios",
+                funcs.iter().map(|f| (*f, ())).collect(),
+            )
+            .unwrap_or_else(|e| panic!("{funcs:?}: {e}"))
+            .iter()
+            .map(own)
+            .collect()
+        };
+        let expected = run(&input);
+        for (f, r) in funcs.iter().zip(&expected) {
+            assert!(r.is_ok(), "{f} in {funcs:?} as composed: {r:?}");
+        }
+        assert_eq!(run(&fused), expected, "{funcs:?} fused");
+    }
+}

@@ -12,8 +12,7 @@
 use crate::codes::{BLOCKED, Trap, callback, event, status};
 use crate::glue;
 use crate::state::{
-    Call, Common, Entity, Handle, HostTask, Id, Set, State, SyncCall, Thread, Waitable, Waiter,
-    Work,
+    Call, Entity, Handle, Id, Next, Set, State, Stop, SyncCall, Thread, Waitable, Waiter, Work,
 };
 use crate::with;
 
@@ -32,7 +31,7 @@ pub(crate) fn trap_if(cond: bool, t: Trap) {
 }
 
 /// The running task, for built-ins that need one.
-fn current_task(s: &mut State) -> Result<Id, Trap> {
+pub(crate) fn current_task(s: &mut State) -> Result<Id, Trap> {
     match s.current {
         Thread::Task(t) => Ok(t),
         // A sync callee is not a task the built-ins can act on: wasmtime
@@ -72,7 +71,7 @@ fn waiting_task(s: &mut State) -> Result<Id, Trap> {
 /// context slots and `task_may_block` of the old thread are saved, the new
 /// thread's loaded. Returns the old thread.
 #[inline]
-fn switch(to: Thread) -> Thread {
+pub(crate) fn switch(to: Thread) -> Thread {
     let live_may_block = glue::task_may_block();
     let (from, may_block) = with(|s| {
         let from = s.current;
@@ -195,7 +194,11 @@ pub(crate) fn run_until(id: u32) {
                 return Err(());
             }
             let deeper_resumed = s.frames.iter().any(|f| f.id != id && f.resumed);
-            Ok((s.pop(), deeper_resumed))
+            let next = match s.pop_runnable(false) {
+                Next::Work(w) => Some(w),
+                _ => None,
+            };
+            Ok((next, deeper_resumed))
         });
         let Ok((next, deeper_resumed)) = next else {
             return;
@@ -208,7 +211,7 @@ pub(crate) fn run_until(id: u32) {
             Some(Work::Resume(f)) if f == id => return,
             Some(Work::Resume(f)) => with(|s| s.resume_deeper(f)),
             Some(work) => run_work(work),
-            None if wait_for_host() => {}
+            None if crate::outer::wait_for_host() => {}
             None => {
                 let deeper = with(|s| s.frames.iter().any(|f| f.resumed));
                 glue::raise(if deeper {
@@ -221,12 +224,30 @@ pub(crate) fn run_until(id: u32) {
     }
 }
 
-/// Runs queued work until no work is left (the outer boundary's loop).
-pub fn run_all() {
-    while let Some(work) = with(|s| s.pop()) {
-        match work {
-            Work::Resume(f) => with(|s| s.resume_deeper(f)),
-            work => run_work(work),
+/// Runs queued work until no work is left that the running root may run
+/// (the outer boundary's loop), or until the host should have a turn; why
+/// it stopped (see [`crate::outer`]).
+pub fn run_all() -> Stop {
+    loop {
+        let next = with(|s| {
+            // wasmtime polls the host's futures before every item: while a
+            // host subtask is pending, the host has a turn before each.
+            let queued = !(s.high.is_empty() && s.low.is_empty());
+            if queued && !s.host_turn && s.host_pending_any() {
+                return None;
+            }
+            let next = s.pop_runnable(true);
+            if matches!(next, Next::Work(_)) {
+                s.host_turn = false;
+            }
+            Some(next)
+        });
+        match next {
+            None => return Stop::HostTurn,
+            Some(Next::Empty) => return Stop::Idle,
+            Some(Next::Handover(t)) => return Stop::Handover(t),
+            Some(Next::Work(Work::Resume(f))) => with(|s| s.resume_deeper(f)),
+            Some(Next::Work(work)) => run_work(work),
         }
     }
 }
@@ -273,7 +294,7 @@ fn start_task(t: Id) {
 }
 
 /// The task's thread is done (wasmtime's `cleanup_thread`).
-fn exit_task(t: Id) {
+pub(crate) fn exit_task(t: Id) {
     let lift_pending = with(|s| {
         let task = s.task(t);
         task.exited = true;
@@ -391,120 +412,6 @@ pub fn async_start_prepared() -> u32 {
 /// `sync [start-call]` of the task just prepared.
 pub fn sync_start_prepared() -> u64 {
     sync_start(take_prepared())
-}
-
-/// The host calls an export of `instance` lifted with the sync ABI (of a
-/// function typed `async` when `async_function`): the call runs as a task
-/// of its own, which may block when async-typed.
-pub fn host_call_begin(instance: u32, async_function: bool) -> Id {
-    let call = Call {
-        adapter: u32::MAX,
-        async_function,
-        callback: false,
-        return_sig: u32::MAX,
-        return_memory: 0,
-    };
-    let t = check(with(|s| {
-        let t = s.new_task(instance, call, None)?;
-        let task = s.task(t);
-        task.lower_pending = false;
-        task.released = true;
-        Ok(t)
-    }));
-    switch(Thread::Task(t));
-    t
-}
-
-/// The host calls an export of `instance` lifted with the async ABI and a
-/// callback: a task for it (its glue is `adapter`'s), whose `task.return`
-/// must have signature `return_sig` (and `return_memory`). The entry then
-/// stores the parameters ([`params`]) and runs it ([`outer_run`]).
-pub fn outer_start(instance: u32, adapter: u32, return_sig: u32, return_memory: u32) -> Id {
-    let call = Call {
-        adapter,
-        async_function: true,
-        callback: true,
-        return_sig,
-        return_memory,
-    };
-    check(with(|s| {
-        let t = s.new_task(instance, call, None)?;
-        s.task(t).released = true;
-        Ok(t)
-    }))
-}
-
-/// Starts outer task `t` and runs inner work until none is left; returns
-/// the callback code for the host ([`outer_code`]).
-pub fn outer_run(t: Id) -> u32 {
-    with(|s| s.push_high(Work::Start(t)));
-    run_all();
-    outer_code(t)
-}
-
-/// The host called the outer task's callback: inner work runs until none
-/// is left; returns the callback code for the host.
-pub fn outer_drive(t: Id, event: u32, handle: u32, payload: u32) -> u32 {
-    host_event(event, handle, payload);
-    run_all();
-    outer_code(t)
-}
-
-/// What the outer task tells the host when no inner work is left: EXIT
-/// once it has exited. A task that has returned but waits for what can
-/// never come (nothing queued, nothing from the host) exits too: the host
-/// has its result. One that has not returned is a deadlock, as wasmtime
-/// reports it.
-fn outer_code(t: Id) -> u32 {
-    let (gone, lift_pending) = with(|s| match s.store.get(t) {
-        Some(Entity::Task(task)) if !task.exited => (false, task.lift_pending),
-        _ => (true, false),
-    });
-    if gone {
-        return callback::EXIT;
-    }
-    // Host subtasks not resolved yet: wait for the host's events.
-    if let Some(set) = host_pending() {
-        return callback::WAIT | set << 4;
-    }
-    if !lift_pending {
-        return callback::EXIT;
-    }
-    glue::raise(Trap::AsyncDeadlock)
-}
-
-/// The wrapper's host set, when a host subtask has not resolved yet.
-fn host_pending() -> Option<u32> {
-    with(|s| {
-        let pending = s.host_tasks.values().any(|&id| match s.store.get(id) {
-            Some(Entity::HostTask(ht)) => ht.common.event.is_none_or(|e| e < status::RETURNED),
-            _ => false,
-        });
-        pending.then_some(s.host_set).flatten()
-    })
-}
-
-/// No inner work is left while a frame of the stack waits: if a host
-/// subtask has not resolved, the runtime blocks in the host's
-/// `waitable-set.wait` on the wrapper's set and takes the event it gets
-/// (wasmtime's event loop waits on the host's futures alike). Whether it
-/// waited.
-fn wait_for_host() -> bool {
-    let Some(set) = host_pending() else {
-        return false;
-    };
-    let (code, handle, payload) = glue::wait_host(set);
-    host_event(code, handle, payload);
-    true
-}
-
-/// The host's call of [`host_call_begin`] returned (and its post-return
-/// ran, in the task): the running task is done, the host thread runs again.
-pub fn host_call_end() {
-    let t = check(with(current_task));
-    with(|s| s.task(t).lift_pending = false);
-    switch(Thread::Host);
-    exit_task(t);
 }
 
 /// Where the glue stores task `t`'s lowered parameters (17 slots of 8
@@ -928,52 +835,6 @@ fn cancel_host(id: Id, async_: bool) -> u32 {
         });
     }
     st
-}
-
-/// A host subtask began: the wrapper's async lower of a host import,
-/// called by `instance`, returned `status` (`RETURNED`, or `STARTING` /
-/// `STARTED` with the host's handle). Returns the status the caller sees:
-/// the same, with a handle of the caller's table.
-pub fn host_subtask(instance: u32, status: u32) -> u32 {
-    let (code, host) = (status & 0xf, status >> 4);
-    if code == status::RETURNED {
-        return status::RETURNED;
-    }
-    let (h, new_set) = check(with(|s| {
-        let id = s.store.insert(Entity::HostTask(HostTask {
-            host,
-            common: Common::default(),
-        }))?;
-        s.host_tasks.insert(host, id);
-        let h = s
-            .instance(instance)
-            .handles
-            .insert(Handle::Subtask(Waitable::Host(id)))?;
-        s.common(Waitable::Host(id)).handle = Some(h);
-        Ok((h, s.host_set.is_none()))
-    }));
-    let set = if new_set {
-        let set = glue::new_host_set();
-        with(|s| s.host_set = Some(set));
-        set
-    } else {
-        with(|s| s.host_set.expect("made above"))
-    };
-    glue::join_host(host, set);
-    h << 4 | code
-}
-
-/// The host delivered an event for one of its subtasks (to an outer task's
-/// callback): it becomes that subtask's event.
-fn host_event(event: u32, host: u32, payload: u32) {
-    if event != crate::codes::event::SUBTASK {
-        return;
-    }
-    with(|s| {
-        if let Some(&id) = s.host_tasks.get(&host) {
-            s.set_event(Waitable::Host(id), payload);
-        }
-    });
 }
 
 /// `subtask.cancel` (sync, or async when `async_`): returns the terminal

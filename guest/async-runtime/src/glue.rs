@@ -27,7 +27,27 @@ mod imp {
         fn trap(code: u32) -> !;
         fn handle_alloc(instance: u32) -> u32;
         fn host_wait(set: u32, ptr: *mut u32) -> u32;
+        fn host_poll(set: u32, ptr: *mut u32) -> u32;
         fn handle_free(instance: u32, handle: u32);
+        fn host_wake_new() -> u64;
+        fn host_wake_read(readable: u32) -> u32;
+        fn host_wake_write(writable: u32) -> u32;
+    }
+
+    /// The wrapper's `stream.new` of its element-less wakeup stream:
+    /// `writable << 32 | readable`.
+    pub fn new_wake_stream() -> u64 {
+        unsafe { host_wake_new() }
+    }
+    /// The wrapper's async `stream.read` of one element-less item (it
+    /// blocks until [`write_wake`]).
+    pub fn read_wake(readable: u32) {
+        unsafe { host_wake_read(readable) };
+    }
+    /// The wrapper's async `stream.write` of one element-less item: it
+    /// completes the pending read.
+    pub fn write_wake(writable: u32) {
+        unsafe { host_wake_write(writable) };
     }
 
     pub fn alloc_handle(instance: u32) -> u32 {
@@ -38,6 +58,13 @@ mod imp {
     pub fn wait_host(set: u32) -> (u32, u32, u32) {
         let mut out = [0u32; 2];
         let code = unsafe { host_wait(set, out.as_mut_ptr()) };
+        (code, out[0], out[1])
+    }
+    /// The wrapper's `waitable-set.poll` of host set `set`: `(code,
+    /// handle, payload)`, `code` NONE when no event is ready.
+    pub fn poll_host(set: u32) -> (u32, u32, u32) {
+        let mut out = [0u32; 2];
+        let code = unsafe { host_poll(set, out.as_mut_ptr()) };
         (code, out[0], out[1])
     }
     pub fn free_handle(instance: u32, handle: u32) {
@@ -142,6 +169,20 @@ mod mock {
     }
     pub fn drop_host_subtask(host: u32) {
         HOST.with(|h| h.borrow_mut().push(format!("drop {host}")));
+    }
+    pub fn new_wake_stream() -> u64 {
+        HOST.with(|h| h.borrow_mut().push("wake-new".into()));
+        201 << 32 | 200
+    }
+    pub fn read_wake(readable: u32) {
+        HOST.with(|h| h.borrow_mut().push(format!("wake-read {readable}")));
+    }
+    pub fn write_wake(writable: u32) {
+        HOST.with(|h| h.borrow_mut().push(format!("wake-write {writable}")));
+    }
+    pub fn poll_host(set: u32) -> (u32, u32, u32) {
+        HOST.with(|h| h.borrow_mut().push(format!("poll {set}")));
+        (crate::codes::event::NONE, 0, 0)
     }
     pub fn wait_host(_set: u32) -> (u32, u32, u32) {
         // Test-only mock: no unit test makes a host subtask, so

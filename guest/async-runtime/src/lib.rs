@@ -19,6 +19,7 @@ pub mod codes;
 pub mod driver;
 pub mod glue;
 pub mod map;
+pub mod outer;
 pub mod slab;
 pub mod state;
 pub mod transmit;

@@ -45,6 +45,15 @@ impl<K: Ord + Copy, V> VecMap<K, V> {
         self.find(k).ok().map(|i| &self.entries[i].1)
     }
 
+    pub fn get_mut(&mut self, k: &K) -> Option<&mut V> {
+        self.find(k).ok().map(|i| &mut self.entries[i].1)
+    }
+
+    /// The entries, in ascending key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
+        self.entries.iter().rev().map(|(k, v)| (k, v))
+    }
+
     pub fn remove(&mut self, k: &K) -> Option<V> {
         self.find(k).ok().map(|i| self.entries.remove(i).1)
     }

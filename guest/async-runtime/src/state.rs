@@ -95,6 +95,57 @@ impl Work {
     }
 }
 
+/// A host-level task: an outer task lifted with a callback, which the
+/// host drives, or the task of a sync call into an export.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Root {
+    /// Its port, once it has one.
+    pub port: Option<u32>,
+    /// The host drives it through the wrapper's callback: its own calls
+    /// (start, callback) run only while the host runs it, since its
+    /// `task.return` is the wrapper's, of the host's current task.
+    pub driven: bool,
+    /// Its callback returned WAIT on its port's set and the host has not
+    /// called it since.
+    pub waiting: bool,
+}
+
+/// A waitable set of the wrapper, on which a host-level task waits.
+#[derive(Clone, Copy, Debug)]
+pub struct Port {
+    /// The set's handle in the wrapper's table.
+    pub set: u32,
+    /// An element-less stream of the wrapper (readable, writable end)
+    /// whose readable end is in `set`: a read then a write of it wakes the
+    /// task waiting on `set` (made on first use).
+    pub wake: Option<(u32, u32)>,
+}
+
+/// What the scheduler takes next ([`State::pop_runnable`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Next {
+    /// An item the running host-level task may run.
+    Work(Work),
+    /// The next item is a call of another host-driven task: only the host
+    /// can run it, in that task's callback.
+    Handover(Id),
+    /// Nothing.
+    Empty,
+}
+
+/// Why [`crate::driver::run_all`] stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// Nothing is left that the running root may run.
+    Idle,
+    /// A call of this host-driven task comes first ([`Next::Handover`]).
+    Handover(Id),
+    /// An item comes next while host subtasks are pending: wasmtime polls
+    /// the host's futures before every item, so the host gets a turn
+    /// first.
+    HostTurn,
+}
+
 /// Who waits on a waitable set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Waiter {
@@ -236,6 +287,8 @@ pub struct Common {
 #[derive(Clone, Copy, Debug)]
 pub struct HostTask {
     pub host: u32,
+    /// The port ([`State::ports`]) whose host set holds it.
+    pub port: u32,
     pub common: Common,
 }
 
@@ -395,9 +448,18 @@ pub struct State {
     pub prepared: Option<Id>,
     /// Host subtasks by the host's handle.
     pub host_tasks: VecMap<u32, Id>,
-    /// The wrapper's waitable set that holds every host subtask (its
-    /// handle in the wrapper's table), made on first use.
-    pub host_set: Option<u32>,
+    /// The host-level tasks the host is running now, innermost last: the
+    /// outer task whose callback runs, or the task of a sync call into an
+    /// export ([`crate::outer`]).
+    pub roots: Vec<Id>,
+    /// Every live host-level task.
+    pub outer: VecMap<Id, Root>,
+    /// The wrapper's waitable sets, one per host-level task that waits on
+    /// the host, reused last freed first.
+    pub ports: Vec<Port>,
+    pub free_ports: Vec<u32>,
+    /// The host has had a turn since the last item ran.
+    pub host_turn: bool,
     /// The inner instance whose table holds the ends of each stream and
     /// future type (`ty` of [`Handle::End`], [`crate::transmit`]).
     pub transmit_tables: Vec<u32>,
@@ -422,7 +484,11 @@ impl State {
             event_out: [0; 2],
             prepared: None,
             host_tasks: VecMap::new(),
-            host_set: None,
+            roots: Vec::new(),
+            outer: VecMap::new(),
+            ports: Vec::new(),
+            free_ports: Vec::new(),
+            host_turn: false,
             transmit_tables: Vec::new(),
         }
     }
@@ -649,6 +715,66 @@ impl State {
     #[inline]
     pub fn pop(&mut self) -> Option<Work> {
         self.high.pop_back().or_else(|| self.low.pop_back())
+    }
+
+    /// The next item the running host-level task may run, in the order of
+    /// [`State::pop`]: a start or a callback of a host-driven task other
+    /// than the running one is left queued (its `task.return` is the
+    /// host's for that task), and returned as a handover when `handover`
+    /// and it comes first.
+    pub fn pop_runnable(&mut self, handover: bool) -> Next {
+        // One host-level task at most: everything queued is its own.
+        if self.outer.len() <= 1 {
+            return self.pop().map_or(Next::Empty, Next::Work);
+        }
+        let running = self.roots.last().copied();
+        for high in [true, false] {
+            let q = if high { &self.high } else { &self.low };
+            for i in (0..q.len()).rev() {
+                let w = q[i];
+                let bound = w
+                    .task()
+                    .filter(|&t| Some(t) != running)
+                    .filter(|t| self.outer.get(t).is_some_and(|r| r.driven));
+                match bound {
+                    Some(t) if handover => return Next::Handover(t),
+                    Some(_) => {}
+                    None => {
+                        let q = if high { &mut self.high } else { &mut self.low };
+                        q.remove(i);
+                        return Next::Work(w);
+                    }
+                }
+            }
+        }
+        Next::Empty
+    }
+
+    /// Whether a host subtask has not resolved yet.
+    pub fn host_pending_any(&self) -> bool {
+        self.host_tasks
+            .values()
+            .any(|&id| match self.store.get(id) {
+                Some(Entity::HostTask(ht)) => ht.common.event.is_none_or(|e| e < status::RETURNED),
+                _ => false,
+            })
+    }
+
+    /// The host-driven tasks other than the running one with a start or a
+    /// callback queued.
+    pub fn bound_elsewhere(&self) -> Vec<Id> {
+        let running = self.roots.last().copied();
+        let mut out: Vec<Id> = Vec::new();
+        for w in self.high.iter().chain(self.low.iter()) {
+            if let Some(t) = w.task()
+                && Some(t) != running
+                && self.outer.get(&t).is_some_and(|r| r.driven)
+                && !out.contains(&t)
+            {
+                out.push(t);
+            }
+        }
+        out
     }
 
     /// Whether `work` can run now (wasmtime's `GuestCall::is_ready`).

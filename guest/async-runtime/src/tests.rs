@@ -11,6 +11,7 @@ use std::rc::Rc;
 use crate::codes::{Trap, callback, event, status};
 use crate::driver::*;
 use crate::glue::{self, Mock};
+use crate::outer::*;
 use crate::state::Call;
 use crate::{init, with};
 
@@ -93,6 +94,11 @@ fn trap_of(f: impl FnOnce()) -> Trap {
         Ok(()) => panic!("no trap"),
         Err(e) => *e.downcast::<Trap>().expect("a runtime trap"),
     }
+}
+
+/// A callback code: WAIT on a new, empty waitable set of `instance`.
+fn wait_on_a_new_set(instance: u32) -> u32 {
+    callback::WAIT | waitable_set_new(instance) << 4
 }
 
 fn event_of(t: u32) -> Option<u32> {
@@ -280,10 +286,7 @@ fn cancelling_a_call_that_has_not_started_returns_start_cancelled() {
 fn cancelling_a_waiting_callee_delivers_task_cancelled() {
     let g = setup(3);
     // The callee waits on an empty set; cancelled, it calls task.cancel.
-    g.on_start(0, |_| {
-        let set = waitable_set_new(1);
-        callback::WAIT | set << 4
-    });
+    g.on_start(0, |_| wait_on_a_new_set(1));
     let g2 = g.clone();
     g.on_callback(0, move |_, ev, h, p| {
         g2.log(format!("callee: event {ev} {h} {p}"));
@@ -409,10 +412,7 @@ fn misuse_traps_where_wasmtime_traps() {
 fn nothing_left_to_run_is_a_deadlock() {
     let g = setup(2);
     // A sync caller of a callee that waits forever.
-    g.on_start(0, |_| {
-        let set = waitable_set_new(1);
-        callback::WAIT | set << 4
-    });
+    g.on_start(0, |_| wait_on_a_new_set(1));
     let t = prepare_call(call(0), 0, 1, true);
     assert_eq!(
         trap_of(|| {
@@ -511,6 +511,88 @@ fn a_host_subtask_is_waited_for_through_the_host() {
         glue::HOST.with(|h| h.borrow().clone()),
         ["set-new", "join 9 100", "drop 9"]
     );
+}
+
+/// Two outer tasks in one instance: `a` waits (on the host: nothing of
+/// its own can happen), `b` queues a callback of `a`, which only the host
+/// can run, in `a`'s callback: `b` stops there, wakes `a` through the
+/// wakeup stream of `a`'s port, and the host's call of `a`'s callback runs
+/// it.
+#[test]
+fn a_call_of_another_outer_task_is_handed_over_to_the_host() {
+    let g = setup(2);
+    glue::HOST.with(|h| h.borrow_mut().clear());
+    g.on_start(0, |_| wait_on_a_new_set(1));
+    let g2 = g.clone();
+    g.on_callback(0, move |_, ev, h, p| {
+        g2.log(format!("a: event {ev} {h} {p}"));
+        ret();
+        callback::EXIT
+    });
+    let a = outer_start(1, 0, 7, 1);
+    // Idle, not returned: it waits on its port's set (the host reports a
+    // deadlock if nothing else ever happens), rather than trapping.
+    assert_eq!(outer_run(a), callback::WAIT | 100 << 4);
+    g.on_start(1, move |_| {
+        with(|s| s.push_high(crate::state::Work::Deliver { task: a, set: None }));
+        ret();
+        callback::EXIT
+    });
+    let b = outer_start(1, 1, 7, 1);
+    assert_eq!(outer_run(b), callback::EXIT);
+    assert!(g.lines().is_empty(), "b ran a's callback");
+    assert_eq!(
+        glue::HOST.with(|h| h.borrow().clone()),
+        [
+            "set-new",
+            "wake-new",
+            "join 200 100",
+            "wake-read 200",
+            "wake-write 201"
+        ]
+    );
+    assert_eq!(
+        outer_drive(a, event::STREAM_READ, 200, 1 << 4),
+        callback::EXIT
+    );
+    assert_eq!(g.lines(), [format!("a: event {} 0 0", event::NONE)]);
+}
+
+/// The scheduler's choice with several outer tasks: a start or callback
+/// of a host-driven task other than the running one is never taken; it
+/// is a handover when it comes first (top level), skipped otherwise
+/// (nested loops), and reported for a wakeup.
+#[test]
+fn only_the_running_outer_task_runs_its_own_calls() {
+    use crate::state::{Next, Root, Work};
+    let _g = setup(3);
+    let a = outer_start(1, 0, 7, 1);
+    let b = outer_start(1, 1, 7, 1);
+    let inner = prepare_call(call(2), 1, 2, false);
+    with(|s| {
+        for t in [a, b] {
+            s.outer.insert(
+                t,
+                Root {
+                    driven: true,
+                    ..Root::default()
+                },
+            );
+        }
+        s.roots.push(b);
+        s.push_high(Work::Deliver { task: a, set: None });
+        s.push_high(Work::Start(inner));
+        s.push_low(Work::Deliver { task: b, set: None });
+        assert_eq!(s.pop_runnable(true), Next::Handover(a));
+        assert_eq!(s.bound_elsewhere(), [a]);
+        assert_eq!(s.pop_runnable(false), Next::Work(Work::Start(inner)));
+        assert_eq!(
+            s.pop_runnable(false),
+            Next::Work(Work::Deliver { task: b, set: None })
+        );
+        assert_eq!(s.pop_runnable(false), Next::Empty);
+        assert_eq!(s.pop_runnable(true), Next::Handover(a));
+    });
 }
 
 // ---------------------------------------------------------------------

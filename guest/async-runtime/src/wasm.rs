@@ -5,6 +5,7 @@
 use core::alloc::{GlobalAlloc, Layout};
 
 use crate::driver::*;
+use crate::outer::*;
 use crate::state::Call;
 
 #[panic_handler]
@@ -261,7 +262,7 @@ extern "C" fn export_subtask_cancel(instance: u32, subtask: u32, async_: u32) ->
 
 #[unsafe(export_name = "run")]
 extern "C" fn export_run() {
-    run_all()
+    run_all();
 }
 
 #[unsafe(export_name = "transmit-table")]

@@ -272,10 +272,13 @@ pub fn glue_module(n_adapters: u32, n_memories: u32, host: bool, resources: bool
     let host_funcs = host.then(|| {
         HOST_FUNCS.map(|f| {
             // The wrapper's `subtask.cancel` is the sync one: `(subtask) ->
-            // status` (the glue's `async` flag is dropped).
+            // status` (the glue's `async` flag is dropped); its
+            // `stream.read` / `stream.write` take `(end, addr, count)`.
             let mut sig = f.sig();
-            if f == GlueFunc::HostSubtaskCancel {
-                sig.params.truncate(1);
+            match f {
+                GlueFunc::HostSubtaskCancel => sig.params.truncate(1),
+                GlueFunc::HostWakeRead | GlueFunc::HostWakeWrite => sig.params.extend([I32, I32]),
+                _ => {}
             }
             g.import_func("host", host_import_name(f), &sig)
         })
@@ -370,8 +373,15 @@ pub fn glue_module(n_adapters: u32, n_memories: u32, host: bool, resources: bool
             | GlueFunc::HostJoin
             | GlueFunc::HostSubtaskDrop
             | GlueFunc::HostSubtaskCancel
-            | GlueFunc::HostWait => match host_funcs {
+            | GlueFunc::HostWait
+            | GlueFunc::HostPoll
+            | GlueFunc::HostWakeNew
+            | GlueFunc::HostWakeRead
+            | GlueFunc::HostWakeWrite => match host_funcs {
                 Some(imported) => {
+                    // The wrapper's sync `subtask.cancel` takes no `async`
+                    // flag; its stream built-ins take `(end, addr, count)`:
+                    // one element-less item, at no address.
                     let n = if *gf == GlueFunc::HostSubtaskCancel {
                         1
                     } else {
@@ -379,6 +389,10 @@ pub fn glue_module(n_adapters: u32, n_memories: u32, host: bool, resources: bool
                     };
                     for l in 0..n as u32 {
                         f.instruction(&I::LocalGet(l));
+                    }
+                    if matches!(gf, GlueFunc::HostWakeRead | GlueFunc::HostWakeWrite) {
+                        f.instruction(&I::I32Const(0));
+                        f.instruction(&I::I32Const(1));
                     }
                     let k = HOST_FUNCS
                         .iter()
@@ -418,12 +432,16 @@ pub fn glue_module(n_adapters: u32, n_memories: u32, host: bool, resources: bool
 
 /// The wrapper's built-ins the glue imports (`host.*`), in the order of
 /// [`crate::link::planner::HostBuiltin::ALL`].
-const HOST_FUNCS: [GlueFunc; 5] = [
+const HOST_FUNCS: [GlueFunc; 9] = [
     GlueFunc::HostSetNew,
     GlueFunc::HostJoin,
     GlueFunc::HostSubtaskDrop,
     GlueFunc::HostSubtaskCancel,
     GlueFunc::HostWait,
+    GlueFunc::HostPoll,
+    GlueFunc::HostWakeNew,
+    GlueFunc::HostWakeRead,
+    GlueFunc::HostWakeWrite,
 ];
 
 /// The name under which [`glue_module`] imports a host built-in.
@@ -434,6 +452,10 @@ pub fn host_import_name(f: GlueFunc) -> &'static str {
         GlueFunc::HostSubtaskDrop => "subtask-drop",
         GlueFunc::HostSubtaskCancel => "subtask-cancel",
         GlueFunc::HostWait => "wait",
+        GlueFunc::HostPoll => "poll",
+        GlueFunc::HostWakeNew => "wake-new",
+        GlueFunc::HostWakeRead => "wake-read",
+        GlueFunc::HostWakeWrite => "wake-write",
         _ => unreachable!("not a host built-in"),
     }
 }

@@ -166,11 +166,23 @@ contract! {
         /// `(set, ptr) -> event code`: the wrapper's `waitable-set.wait`,
         /// the handle and payload written at `ptr` in the runtime's memory.
         HostWait = "host_wait" (I32, I32) -> (I32),
+        /// `(set, ptr) -> event code`: the wrapper's `waitable-set.poll`,
+        /// as [`GlueFunc::HostWait`].
+        HostPoll = "host_poll" (I32, I32) -> (I32),
         /// `(instance) -> handle`: a handle in the resource runtime's table
         /// of the instance (only when the tables are shared).
         HandleAlloc = "handle_alloc" (I32) -> (I32),
         /// `(instance, handle)`: frees it.
         HandleFree = "handle_free" (I32, I32) -> (),
+        /// `() -> writable << 32 | readable`: the wrapper's `stream.new` of
+        /// its element-less wakeup stream.
+        HostWakeNew = "host_wake_new" () -> (I64),
+        /// `(readable) -> status`: the wrapper's async `stream.read` of
+        /// one item.
+        HostWakeRead = "host_wake_read" (I32) -> (I32),
+        /// `(writable) -> status`: the wrapper's async `stream.write` of
+        /// one item.
+        HostWakeWrite = "host_wake_write" (I32) -> (I32),
     }
 }
 

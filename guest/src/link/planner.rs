@@ -124,16 +124,29 @@ pub enum HostBuiltin {
     /// `waitable-set.wait` writing into the async runtime's memory
     /// ([`FusedExport::AsyncMemory`]).
     Wait,
+    /// `waitable-set.poll`, as [`HostBuiltin::Wait`].
+    Poll,
+    /// `stream.new` of the wrapper's element-less stream (wakeups between
+    /// outer tasks).
+    WakeNew,
+    /// `stream.read async` of it.
+    WakeRead,
+    /// `stream.write async` of it.
+    WakeWrite,
 }
 
 impl HostBuiltin {
     /// Every one, in the glue's import order.
-    pub const ALL: [HostBuiltin; 5] = [
+    pub const ALL: [HostBuiltin; 9] = [
         HostBuiltin::SetNew,
         HostBuiltin::Join,
         HostBuiltin::SubtaskDrop,
         HostBuiltin::SubtaskCancel,
         HostBuiltin::Wait,
+        HostBuiltin::Poll,
+        HostBuiltin::WakeNew,
+        HostBuiltin::WakeRead,
+        HostBuiltin::WakeWrite,
     ];
 }
 

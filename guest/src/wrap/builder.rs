@@ -41,6 +41,8 @@ fn bump(n: &mut u32) -> u32 {
 pub struct Builder {
     component: Component,
     n: Spaces,
+    /// The type index of `(stream)`, once defined.
+    wake_stream: Option<u32>,
 }
 
 impl Builder {
@@ -309,9 +311,33 @@ impl Builder {
             B::SubtaskDrop => s.subtask_drop(),
             B::SubtaskCancel => s.subtask_cancel(false),
             B::Wait => s.waitable_set_wait(false, memory),
+            B::Poll => s.waitable_set_poll(false, memory),
+            B::WakeNew => s.stream_new(self.wake_stream_type()),
+            B::WakeRead => s.stream_read(
+                self.wake_stream_type(),
+                [CanonicalOption::Async, CanonicalOption::Memory(memory)],
+            ),
+            B::WakeWrite => s.stream_write(
+                self.wake_stream_type(),
+                [CanonicalOption::Async, CanonicalOption::Memory(memory)],
+            ),
         };
         self.component.section(&s);
         bump(&mut self.n.core_funcs)
+    }
+
+    /// `(type (stream))`, the element-less stream of the wrapper's wakeups
+    /// (defined once); its type index.
+    fn wake_stream_type(&mut self) -> u32 {
+        if let Some(ty) = self.wake_stream {
+            return ty;
+        }
+        let mut s = ComponentTypeSection::new();
+        s.defined_type().stream(None);
+        self.component.section(&s);
+        let ty = bump(&mut self.n.types);
+        self.wake_stream = Some(ty);
+        ty
     }
 
     /// `(type (resource (rep i32) (dtor dtor)))`; returns the type index.

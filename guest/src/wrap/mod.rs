@@ -340,7 +340,10 @@ impl<'t> Wrapper<'t> {
             HostSlot::Context { set } => self.b.context(*set, 0),
             HostSlot::HostBuiltin(b) => {
                 let memory = match b {
-                    crate::link::planner::HostBuiltin::Wait => {
+                    crate::link::planner::HostBuiltin::Wait
+                    | crate::link::planner::HostBuiltin::Poll
+                    | crate::link::planner::HostBuiltin::WakeRead
+                    | crate::link::planner::HostBuiltin::WakeWrite => {
                         self.core_export(&FusedExport::AsyncMemory, ExportKind::Memory)
                     }
                     _ => 0,

@@ -42,19 +42,11 @@ impl Future for PendingOnce {
 
 pub use meld_tests::block_on;
 
-/// Instantiates `bytes` (with WASI and the host's `meld:async-demo/clock`)
-/// and calls the exported `async func` `func` of instance `interface` (or
-/// of the component, for "") with `params`, returning its result or the
-/// trap's message.
-pub fn call<P, R>(bytes: &[u8], interface: &str, func: &str, params: P) -> Result<R, String>
-where
-    P: wasmtime::component::ComponentNamedList + wasmtime::component::Lower + Send + Sync + 'static,
-    R: wasmtime::component::ComponentNamedList + wasmtime::component::Lift + Send + Sync + 'static,
-{
-    let engine = engine();
-    let component = Component::new(engine, bytes).map_err(|e| format!("{e:#}"))?;
-    let mut linker = Linker::<Host>::new(engine);
-    wasmtime_wasi::p2::add_to_linker_async(&mut linker).map_err(|e| format!("{e:#}"))?;
+/// Adds WASI and the fixtures' async host import `meld:async-demo/clock`
+/// (`tick(ms)`: `ms + 1` on a later turn of the event loop; never for
+/// `u32::MAX`) to `linker`.
+fn add_host(linker: &mut Linker<Host>) -> Result<(), String> {
+    wasmtime_wasi::p2::add_to_linker_async(linker).map_err(|e| format!("{e:#}"))?;
     linker
         .instance("meld:async-demo/clock")
         .and_then(|mut i| {
@@ -70,6 +62,82 @@ where
             })
         })
         .map_err(|e| format!("{e:#}"))?;
+    Ok(())
+}
+
+/// Instantiates `bytes` (with WASI and the host's `meld:async-demo/clock`)
+/// and calls the exported `async func` `func` of instance `interface` (or
+/// of the component, for "") with `params`, returning its result or the
+/// trap's message.
+pub fn call<P, R>(bytes: &[u8], interface: &str, func: &str, params: P) -> Result<R, String>
+where
+    P: wasmtime::component::ComponentNamedList + wasmtime::component::Lower + Send + Sync + 'static,
+    R: wasmtime::component::ComponentNamedList
+        + wasmtime::component::Lift
+        + Send
+        + Sync
+        + Unpin
+        + 'static,
+{
+    call_together(bytes, interface, vec![(func, params)])?
+        .pop()
+        .expect("one call, one result")
+}
+
+/// Polls every future of `futures` until all are ready (each polled in
+/// turn, in order); their outputs in the same order.
+struct JoinAll<F: Future>(Vec<(Pin<Box<F>>, Option<F::Output>)>);
+
+impl<F: Future> Future for JoinAll<F>
+where
+    F::Output: Unpin,
+{
+    type Output = Vec<F::Output>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut pending = false;
+        for (f, out) in self.0.iter_mut() {
+            if out.is_none() {
+                match f.as_mut().poll(cx) {
+                    Poll::Ready(v) => *out = Some(v),
+                    Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            return Poll::Pending;
+        }
+        Poll::Ready(
+            self.0
+                .iter_mut()
+                .map(|(_, o)| o.take().expect("ready"))
+                .collect(),
+        )
+    }
+}
+
+/// Instantiates `bytes` once and calls the `async func`s of instance
+/// `interface` (or of the component, for "") named in `calls`, each with
+/// its parameters, all in flight at once in that one instance (started in
+/// order, then driven together by wasmtime's event loop); each call's
+/// result or trap message, in the order of `calls`.
+pub fn call_together<P, R>(
+    bytes: &[u8],
+    interface: &str,
+    calls: Vec<(&str, P)>,
+) -> Result<Vec<Result<R, String>>, String>
+where
+    P: wasmtime::component::ComponentNamedList + wasmtime::component::Lower + Send + Sync + 'static,
+    R: wasmtime::component::ComponentNamedList
+        + wasmtime::component::Lift
+        + Send
+        + Sync
+        + Unpin
+        + 'static,
+{
+    let engine = engine();
+    let component = Component::new(engine, bytes).map_err(|e| format!("{e:#}"))?;
+    let mut linker = Linker::<Host>::new(engine);
+    add_host(&mut linker)?;
     let mut store = Store::new(engine, Host::default());
     block_on(async {
         let instance = linker
@@ -84,16 +152,37 @@ where
                     .ok_or_else(|| format!("no export {interface}"))?,
             ),
         };
-        let index = instance
-            .get_export_index(&mut store, iface.as_ref(), func)
-            .ok_or_else(|| format!("no export {interface}#{func}"))?;
-        let f = instance
-            .get_typed_func::<P, R>(&mut store, index)
-            .map_err(|e| format!("{e:#}"))?;
+        let mut typed = Vec::new();
+        for (func, params) in calls {
+            let index = instance
+                .get_export_index(&mut store, iface.as_ref(), func)
+                .ok_or_else(|| format!("no export {interface}#{func}"))?;
+            let f = instance
+                .get_typed_func::<P, R>(&mut store, index)
+                .map_err(|e| format!("{e:#}"))?;
+            typed.push((f, params));
+        }
         store
-            .run_concurrent(async move |a| f.call_concurrent(a, params).await)
+            .run_concurrent(async move |a| {
+                JoinAll(
+                    typed
+                        .into_iter()
+                        .map(|(f, params)| {
+                            (
+                                Box::pin(async move { f.call_concurrent(a, params).await }),
+                                None,
+                            )
+                        })
+                        .collect(),
+                )
+                .await
+            })
             .await
-            .and_then(|r| r)
+            .map(|all| {
+                all.into_iter()
+                    .map(|r| r.map_err(|e| format!("{e:#}")))
+                    .collect()
+            })
             .map_err(|e| format!("{e:#}"))
     })
 }

@@ -29,8 +29,9 @@ pub(super) struct HostTable {
     pub context: Option<(u32, u32)>,
     /// Async lowers of host imports: (trampoline, slot, calling instance).
     pub async_lowers: Vec<(TrampolineIndex, u32, u32)>,
-    /// The slots of [`HostBuiltin::ALL`], when there is an async lower.
-    pub host_builtins: Option<[u32; 5]>,
+    /// The slots of [`HostBuiltin::ALL`], when there is an async lower of
+    /// a host import or an outer export lifted with a callback.
+    pub host_builtins: Option<[u32; 9]>,
 }
 
 /// The slots while they are collected.
@@ -259,7 +260,7 @@ impl HostTable {
             );
             (get, set)
         });
-        let host_builtins = (!async_lowers.is_empty()).then(|| {
+        let host_builtins = (!async_lowers.is_empty() || !task_return_of.is_empty()).then(|| {
             let i32 = wasm_encoder::ValType::I32;
             HostBuiltin::ALL.map(|b| {
                 let sig = match b {
@@ -267,7 +268,13 @@ impl HostTable {
                     HostBuiltin::Join => CoreSig::new(vec![i32, i32], vec![]),
                     HostBuiltin::SubtaskDrop => CoreSig::new(vec![i32], vec![]),
                     HostBuiltin::SubtaskCancel => CoreSig::new(vec![i32], vec![i32]),
-                    HostBuiltin::Wait => CoreSig::new(vec![i32, i32], vec![i32]),
+                    HostBuiltin::Wait | HostBuiltin::Poll => {
+                        CoreSig::new(vec![i32, i32], vec![i32])
+                    }
+                    HostBuiltin::WakeNew => CoreSig::new(vec![], vec![wasm_encoder::ValType::I64]),
+                    HostBuiltin::WakeRead | HostBuiltin::WakeWrite => {
+                        CoreSig::new(vec![i32, i32, i32], vec![i32])
+                    }
                 };
                 push(&mut table, HostSlot::HostBuiltin(b), None, sig)
             })
