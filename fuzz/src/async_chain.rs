@@ -12,7 +12,10 @@
 //!   or is `x` for the last link; or traps (`unreachable`) instead.
 //!
 //! `run(x)` is called through wasmtime's concurrent API with component-model
-//! async on, as given and as fused (component output; the core output of an
+//! async on, once per argument in a fresh instance, then, when the results
+//! cannot depend on the order of events (no trap, no link with two calls in
+//! flight, an async outer world, two arguments or more), all at once in one
+//! instance (several outer calls in flight), as given and as fused (component output; the core output of an
 //! async outer export is refused, which is checked too). Results, and where
 //! a trap happens, must agree: the fold makes the result depend on the
 //! order in which events are delivered.
@@ -54,6 +57,9 @@ pub struct Case {
     /// function traps in wasmtime 48): inner-only async, which core output
     /// fuses too.
     pub outer_sync: bool,
+    /// The calls of `run` are made all at once in one instance too (see
+    /// the module's doc).
+    pub together: bool,
 }
 
 impl Case {
@@ -84,7 +90,7 @@ impl Case {
                 traps: u.ratio(1, 16)?,
             });
         }
-        let args = (0..u.int_in_range(1..=3)?)
+        let args: Vec<u32> = (0..u.int_in_range(1..=3)?)
             .map(|_| u.int_in_range(0..=1000))
             .collect::<arbitrary::Result<_>>()?;
         let outer_sync = u.ratio(1, 3)?;
@@ -96,10 +102,13 @@ impl Case {
                 l.traps = false;
             }
         }
+        let together =
+            !outer_sync && args.len() > 1 && links.iter().all(|l| !l.traps && l.calls <= 1);
         Ok(Case {
             links,
             args,
             outer_sync,
+            together,
         })
     }
 
@@ -417,10 +426,12 @@ impl PartialEq for Observed {
     }
 }
 
-/// Runs `run(x)` for each of `args` in a fresh instance of `bytes` each
-/// (a trap poisons the instance); errors only if the component does not
+/// Runs `run(x)` for each of the case's arguments in a fresh instance of
+/// `bytes` each (a trap poisons the instance), then, when `case.together`,
+/// all at once in one instance; errors only if the component does not
 /// compile or instantiate.
-pub fn run(bytes: &[u8], args: &[u32]) -> anyhow::Result<Vec<Observed>> {
+pub fn run(bytes: &[u8], case: &Case) -> anyhow::Result<Vec<Observed>> {
+    let args = &case.args;
     let engine = engine();
     let component = Component::new(engine, bytes)?;
     let linker = Linker::<()>::new(engine);
@@ -438,17 +449,39 @@ pub fn run(bytes: &[u8], args: &[u32]) -> anyhow::Result<Vec<Observed>> {
                     .and_then(|r| r),
             )
         })?;
-        out.push(match r {
-            Ok((v,)) => Observed::Returned(v),
-            Err(e) => Observed::Trapped(format!("{e:#}")),
-        });
+        out.push(observed(r));
+    }
+    if case.together {
+        let mut store = Store::new(engine, ());
+        let all = block_on(async {
+            let instance = pre.instantiate_async(&mut store).await?;
+            let f = instance.get_typed_func::<(u32,), (u32,)>(&mut store, "run")?;
+            let args = args.clone();
+            store
+                .run_concurrent(async move |a| {
+                    futures::future::join_all(
+                        args.into_iter()
+                            .map(|x| async move { f.call_concurrent(a, (x,)).await }),
+                    )
+                    .await
+                })
+                .await
+        })?;
+        out.extend(all.into_iter().map(observed));
     }
     Ok(out)
 }
 
-/// What `run(x)` returns when no link traps and each link calls the next
-/// at most once (with two calls in flight, the fold depends on the order of
-/// events, which the unfused run decides).
+fn observed(r: wasmtime::Result<(u32,)>) -> Observed {
+    match r {
+        Ok((v,)) => Observed::Returned(v),
+        Err(e) => Observed::Trapped(format!("{e:#}")),
+    }
+}
+
+/// What the calls of `run` return ([`run`]) when no link traps and each
+/// link calls the next at most once (with two calls in flight, the fold
+/// depends on the order of events, which the unfused run decides).
 pub fn expected(case: &Case) -> Option<Vec<Observed>> {
     if case.links.iter().any(|l| l.calls > 1) {
         return None;
@@ -458,24 +491,30 @@ pub fn expected(case: &Case) -> Option<Vec<Observed>> {
     if case.outer_sync {
         return None;
     }
-    Some(
-        case.args
-            .iter()
-            .map(|&x| {
-                if case.links.iter().any(|l| l.traps) {
-                    return Observed::Trapped(String::new());
-                }
-                // x flows down unchanged; each link folds its one result
-                // (acc = 0 * 31 + r) or, last, starts from x.
-                let r = case
-                    .links
-                    .iter()
-                    .rev()
-                    .fold(x, |r, l| r.wrapping_mul(l.k).wrapping_add(l.c));
-                Observed::Returned(r)
-            })
-            .collect(),
-    )
+    let each: Vec<Observed> = case
+        .args
+        .iter()
+        .map(|&x| {
+            if case.links.iter().any(|l| l.traps) {
+                return Observed::Trapped(String::new());
+            }
+            // x flows down unchanged; each link folds its one result
+            // (acc = 0 * 31 + r) or, last, starts from x.
+            let r = case
+                .links
+                .iter()
+                .rev()
+                .fold(x, |r, l| r.wrapping_mul(l.k).wrapping_add(l.c));
+            Observed::Returned(r)
+        })
+        .collect();
+    // The calls made all at once give the same results.
+    let again = if case.together {
+        each.clone()
+    } else {
+        Vec::new()
+    };
+    Some(each.into_iter().chain(again).collect())
 }
 
 /// Runs `f` to completion on this thread (nothing here waits on I/O).

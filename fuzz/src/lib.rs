@@ -112,7 +112,7 @@ fn async_case(u: &mut Unstructured<'_>) -> (Option<(String, Vec<u8>)>, Verdict) 
         wat,
         bytes,
         outputs,
-        |bytes| async_chain::run(bytes, &case.args),
+        |bytes| async_chain::run(bytes, &case),
         |before| {
             expected
                 .as_ref()

@@ -72,47 +72,11 @@ fn add_host(linker: &mut Linker<Host>) -> Result<(), String> {
 pub fn call<P, R>(bytes: &[u8], interface: &str, func: &str, params: P) -> Result<R, String>
 where
     P: wasmtime::component::ComponentNamedList + wasmtime::component::Lower + Send + Sync + 'static,
-    R: wasmtime::component::ComponentNamedList
-        + wasmtime::component::Lift
-        + Send
-        + Sync
-        + Unpin
-        + 'static,
+    R: wasmtime::component::ComponentNamedList + wasmtime::component::Lift + Send + Sync + 'static,
 {
     call_together(bytes, interface, vec![(func, params)])?
         .pop()
         .expect("one call, one result")
-}
-
-/// Polls every future of `futures` until all are ready (each polled in
-/// turn, in order); their outputs in the same order.
-struct JoinAll<F: Future>(Vec<(Pin<Box<F>>, Option<F::Output>)>);
-
-impl<F: Future> Future for JoinAll<F>
-where
-    F::Output: Unpin,
-{
-    type Output = Vec<F::Output>;
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut pending = false;
-        for (f, out) in self.0.iter_mut() {
-            if out.is_none() {
-                match f.as_mut().poll(cx) {
-                    Poll::Ready(v) => *out = Some(v),
-                    Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            return Poll::Pending;
-        }
-        Poll::Ready(
-            self.0
-                .iter_mut()
-                .map(|(_, o)| o.take().expect("ready"))
-                .collect(),
-        )
-    }
 }
 
 /// Instantiates `bytes` once and calls the `async func`s of instance
@@ -127,12 +91,7 @@ pub fn call_together<P, R>(
 ) -> Result<Vec<Result<R, String>>, String>
 where
     P: wasmtime::component::ComponentNamedList + wasmtime::component::Lower + Send + Sync + 'static,
-    R: wasmtime::component::ComponentNamedList
-        + wasmtime::component::Lift
-        + Send
-        + Sync
-        + Unpin
-        + 'static,
+    R: wasmtime::component::ComponentNamedList + wasmtime::component::Lift + Send + Sync + 'static,
 {
     let engine = engine();
     let component = Component::new(engine, bytes).map_err(|e| format!("{e:#}"))?;
@@ -164,16 +123,10 @@ where
         }
         store
             .run_concurrent(async move |a| {
-                JoinAll(
+                futures::future::join_all(
                     typed
                         .into_iter()
-                        .map(|(f, params)| {
-                            (
-                                Box::pin(async move { f.call_concurrent(a, params).await }),
-                                None,
-                            )
-                        })
-                        .collect(),
+                        .map(|(f, params)| async move { f.call_concurrent(a, params).await }),
                 )
                 .await
             })
