@@ -233,7 +233,7 @@ pub fn run_all() -> Stop {
             // wasmtime polls the host's futures before every item: while a
             // host subtask is pending, the host has a turn before each.
             let queued = !(s.high.is_empty() && s.low.is_empty());
-            if queued && !s.host_turn && s.host_pending_any() {
+            if queued && !s.host_turn && s.unresolved_host_tasks().next().is_some() {
                 return None;
             }
             let next = s.pop_runnable(true);

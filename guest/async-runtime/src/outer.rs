@@ -140,8 +140,12 @@ fn outer_code(t: Id, stop: Stop) -> u32 {
     if stop != Stop::Idle {
         return callback::YIELD;
     }
-    let port = with(|s| s.outer.get(&t).and_then(|r| r.port));
-    let pending = port.is_some_and(|p| with(|s| host_pending(s, p)));
+    let pending = with(|s| {
+        s.outer
+            .get(&t)
+            .and_then(|r| r.port)
+            .is_some_and(|p| host_pending(s, p))
+    });
     if !pending && !lift_pending {
         release_root(t);
         return callback::EXIT;
@@ -263,28 +267,16 @@ fn port_set(p: u32) -> u32 {
 }
 
 /// The host subtasks of port `p` not resolved yet: (id, host handle).
-fn pending_in(s: &mut State, p: u32) -> Vec<(Id, u32)> {
-    let ids: Vec<Id> = s.host_tasks.values().copied().collect();
-    ids.into_iter()
-        .filter_map(|id| match s.store.get(id) {
-            Some(Entity::HostTask(ht))
-                if ht.port == p && ht.common.event.is_none_or(|e| e < status::RETURNED) =>
-            {
-                Some((id, ht.host))
-            }
-            _ => None,
-        })
+fn pending_in(s: &State, p: u32) -> Vec<(Id, u32)> {
+    s.unresolved_host_tasks()
+        .filter(|&(_, _, port)| port == p)
+        .map(|(id, host, _)| (id, host))
         .collect()
 }
 
 /// Whether a host subtask of port `p` has not resolved yet.
-fn host_pending(s: &mut State, p: u32) -> bool {
-    s.host_tasks.values().any(|&id| match s.store.get(id) {
-        Some(Entity::HostTask(ht)) => {
-            ht.port == p && ht.common.event.is_none_or(|e| e < status::RETURNED)
-        }
-        _ => false,
-    })
+fn host_pending(s: &State, p: u32) -> bool {
+    s.unresolved_host_tasks().any(|(_, _, port)| port == p)
 }
 
 /// Wakes every waiting host-driven root whose start or callback is queued:

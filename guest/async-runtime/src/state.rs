@@ -750,13 +750,17 @@ impl State {
         Next::Empty
     }
 
-    /// Whether a host subtask has not resolved yet.
-    pub fn host_pending_any(&self) -> bool {
+    /// The host subtasks not resolved yet: (id, the host's handle, port).
+    pub fn unresolved_host_tasks(&self) -> impl Iterator<Item = (Id, u32, u32)> + '_ {
         self.host_tasks
             .values()
-            .any(|&id| match self.store.get(id) {
-                Some(Entity::HostTask(ht)) => ht.common.event.is_none_or(|e| e < status::RETURNED),
-                _ => false,
+            .filter_map(|&id| match self.store.get(id) {
+                Some(Entity::HostTask(ht))
+                    if ht.common.event.is_none_or(|e| e < status::RETURNED) =>
+                {
+                    Some((id, ht.host, ht.port))
+                }
+                _ => None,
             })
     }
 
