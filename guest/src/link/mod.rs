@@ -13,3 +13,4 @@ mod parse;
 pub mod plan;
 pub mod planner;
 mod space;
+pub mod unwind;
