@@ -76,9 +76,10 @@ pub enum Code {
     /// E0015: the input uses component-model async that needs a stack of
     /// its own: an async lift without a callback (stackful), or the
     /// cooperative-threads built-ins (`thread.new-indirect`,
-    /// `thread.switch-to`, `thread.suspend`, ...). The fused module runs
-    /// every task on one stack (`guest/src/intrinsics/ASYNC.md`, "One
-    /// stack"); these need fibers.
+    /// `thread.switch-to`, `thread.suspend`, ...). The fused module gives
+    /// a task that blocks a stack of its own by unwinding it
+    /// (`guest/src/intrinsics/ASYNC.md`, "One stack, and stacks of their
+    /// own"); stackful lifts and threads are not built on that yet.
     UnsupportedStackful,
     /// E0016: core output was asked for a composition whose outer world is
     /// async (an outer function of `async` type or lifted or lowered with

@@ -5,7 +5,7 @@
 //! program code is one core module. The pipeline, as it runs:
 //!
 //! ```text
-//! bytes ─▶ translate ─▶ plan ─▶ merge (devirt, live) ─▶ wrap ─▶ validate ─▶ bytes
+//! bytes ─▶ translate ─▶ plan ─▶ merge (devirt, live, unwind) ─▶ wrap ─▶ validate ─▶ bytes
 //!                        │
 //!                   intrinsics (the library of runtime modules the plan uses)
 //! ```
@@ -16,8 +16,10 @@
 //!   modules, adapters, and the [`intrinsics`] it pulls in: instance flags,
 //!   `trap`, string transcoders, host stubs, the resource runtime) with what
 //!   satisfies each import; [`link::merge`] re-encodes them into one module,
-//!   with two passes of its own: devirtualisation (calls through the host
-//!   table that can be direct) and dead-code removal;
+//!   with passes of its own: devirtualisation (calls through the host
+//!   table that can be direct), dead-code removal and, for async
+//!   compositions, the unwind pass ([`link::unwind`]: tasks that block
+//!   unwind their stacks and are rewound later);
 //! - [`wrap`]: the component around the fused module, re-declaring the input's
 //!   world (or, for core output, the build target's names);
 //! - [`validate`]: the output is validated before it is returned.

@@ -10,6 +10,7 @@
 //! comes up (see `ASYNC.md`).
 
 use crate::codes::{BLOCKED, Trap, callback, event, status};
+use crate::fiber::{self, Dispatch};
 use crate::glue;
 use crate::state::{
     Call, Entity, Handle, Id, Next, Set, State, Stop, SyncCall, Thread, Waitable, Waiter, Work,
@@ -142,8 +143,10 @@ pub(crate) fn pop_frame(id: u32) {
 /// Blocks the running thread until waitable `w` (a subtask of a sync call,
 /// an end of a sync read or write) has an event, running other work
 /// meanwhile, and takes the event: the one it had when the wait was
-/// resumed (see [`State::resume_deeper`]).
-pub(crate) fn wait_for_event(w: Waitable) -> u32 {
+/// resumed (see [`State::resume_deeper`]). `None` when the task suspended
+/// instead (only when `may_suspend`; see [`crate::fiber`]): the built-in
+/// returns, and [`finish_wait`] takes the event once it is resumed.
+pub(crate) fn wait_for_event(w: Waitable, may_suspend: bool) -> Option<u32> {
     let frame = push_frame();
     with(|s| {
         if let Some(f) = s.frames.last_mut() {
@@ -158,18 +161,40 @@ pub(crate) fn wait_for_event(w: Waitable) -> u32 {
             common.sync_waiter = Some(frame);
         }
     });
+    if may_suspend && fiber::suspend(frame) {
+        return None;
+    }
     run_until(frame);
-    let taken = with(|s| s.frames.last_mut().and_then(|f| f.taken.take()));
+    Some(finish_wait(frame))
+}
+
+/// [`wait_for_event`] without suspending: a nested loop.
+pub(crate) fn await_event(w: Waitable) -> u32 {
+    match wait_for_event(w, false) {
+        Some(ev) => ev,
+        // `wait_for_event` returns `None` only after `fiber::suspend`,
+        // which it does not call when `may_suspend` is false.
+        None => unreachable!("a wait that may not suspend"),
+    }
+}
+
+/// The event frame `frame` (the top of the stack, resumed) waited for;
+/// pops the frame.
+pub(crate) fn finish_wait(frame: u32) -> u32 {
+    let (taken, w) = with(|s| {
+        let f = s.frames.last_mut().expect("the waiting frame");
+        (f.taken.take(), f.waits_on)
+    });
     pop_frame(frame);
-    // `run_until(frame)` returns once the frame's `Resume` came up, and
-    // every `Resume` of it follows an event of `w`: `set_event` pushes it
-    // after setting the event, or it is pushed above because the event was
-    // there. Nothing else takes that event meanwhile: a waitable with a
-    // sync waiter is in no set (a subtask of a sync call or of a start has
-    // no handle yet; a sync read or write traps if its end is in a set), so
-    // only `resume_deeper` takes it, into `taken`.
+    // The frame went on once its `Resume` came up, and every `Resume` of
+    // it follows an event of `w`: `set_event` pushes it after setting the
+    // event, or it is pushed above because the event was there. Nothing
+    // else takes that event meanwhile: a waitable with a sync waiter is in
+    // no set (a subtask of a sync call or of a start has no handle yet; a
+    // sync read or write traps if its end is in a set), so only
+    // `resume_deeper` takes it, into `taken`.
     taken
-        .or_else(|| with(|s| s.take_event(w)))
+        .or_else(|| with(|s| w.and_then(|w| s.take_event(w))))
         .expect("a resumed waiter has an event")
 }
 
@@ -209,6 +234,7 @@ pub(crate) fn run_until(id: u32) {
         }
         match next {
             Some(Work::Resume(f)) if f == id => return,
+            Some(Work::Resume(f)) if with(|s| fiber::is_suspended(s, f)) => rewind(f),
             Some(Work::Resume(f)) => with(|s| s.resume_deeper(f)),
             Some(work) => run_work(work),
             None if crate::outer::wait_for_host() => {}
@@ -246,6 +272,7 @@ pub fn run_all() -> Stop {
             None => return Stop::HostTurn,
             Some(Next::Empty) => return Stop::Idle,
             Some(Next::Handover(t)) => return Stop::Handover(t),
+            Some(Next::Work(Work::Resume(f))) if with(|s| fiber::is_suspended(s, f)) => rewind(f),
             Some(Next::Work(Work::Resume(f))) => with(|s| s.resume_deeper(f)),
             Some(Next::Work(work)) => run_work(work),
         }
@@ -261,10 +288,7 @@ fn run_work(work: Work) {
     }
     match work {
         Work::Start(t) => start_task(t),
-        Work::Deliver { task, set } => {
-            let code = call_callback(task, set);
-            on_callback_code(task, code);
-        }
+        Work::Deliver { task, set } => call_callback(task, set),
         Work::Resume(_) => unreachable!("resumes are handled by the loops"),
     }
 }
@@ -277,19 +301,62 @@ fn start_task(t: Id) {
     });
     let prev = switch(Thread::Task(t));
     with(|s| s.enter(instance));
-    if call.callback {
-        let code = glue::call_start(call.adapter, t);
-        with(|s| s.leave(instance));
-        switch(prev);
-        on_callback_code(t, code);
+    let kind = if call.callback {
+        Dispatch::Start
     } else {
-        // The glue lowers the parameters (`started`), calls the callee,
-        // leaves the instance (`sync_callee_returned`), lowers the results
-        // as the caller (`[async-return]`), runs post-return and completes
-        // the task (`sync_callee_done`).
-        glue::call_run_sync(call.adapter, t);
+        Dispatch::RunSync
+    };
+    dispatch(t, kind, prev, (0, 0, 0), None);
+}
+
+/// Rewinds the task suspended at frame `f`: dispatches it again, as it
+/// was, with the glue rewinding (see [`crate::fiber`]).
+fn rewind(f: u32) {
+    let (t, kind, base) = with(|s| fiber::take_for_rewind(s, f));
+    let prev = switch(Thread::Task(t));
+    dispatch(t, kind, prev, (0, 0, 0), Some(base));
+}
+
+/// Calls task `t`'s code (it is the running thread, in its instance;
+/// `prev` ran before) through `kind`, with event `ev` for a callback, or
+/// rewinding the buffer at `rewind`; then, unless the task suspended, goes
+/// on as its return requires.
+fn dispatch(t: Id, kind: Dispatch, prev: Thread, ev: (u32, u32, u32), rewind: Option<u32>) {
+    let (instance, adapter) = with(|s| {
+        let task = s.task(t);
+        (task.instance, task.call.adapter)
+    });
+    fiber::begin(t, kind);
+    if let Some(base) = rewind {
+        glue::unwind_set(fiber::REWINDING, base);
+    }
+    let code = match kind {
+        Dispatch::Start => glue::call_start(adapter, t),
+        Dispatch::RunSync => {
+            // The glue lowers the parameters (`started`), calls the
+            // callee, leaves the instance (`sync_callee_returned`), lowers
+            // the results as the caller (`[async-return]`), runs
+            // post-return and completes the task (`sync_callee_done`).
+            glue::call_run_sync(adapter, t);
+            0
+        }
+        Dispatch::Callback => glue::call_callback(adapter, t, ev.0, ev.1, ev.2),
+    };
+    if fiber::end() {
+        // Suspended: still in its instance, as a suspended fiber is.
         switch(prev);
-        exit_task(t);
+        return;
+    }
+    match kind {
+        Dispatch::Start | Dispatch::Callback => {
+            with(|s| s.leave(instance));
+            switch(prev);
+            on_callback_code(t, code);
+        }
+        Dispatch::RunSync => {
+            switch(prev);
+            exit_task(t);
+        }
     }
 }
 
@@ -307,72 +374,66 @@ pub(crate) fn exit_task(t: Id) {
     });
 }
 
-/// Calls task `t`'s callback with its next event.
-fn call_callback(t: Id, set: Option<Id>) -> u32 {
-    let (instance, adapter, ev) = with(|s| {
+/// Calls task `t`'s callback with its next event, and acts on the code
+/// it returns.
+fn call_callback(t: Id, set: Option<Id>) {
+    let (instance, ev) = with(|s| {
         let ev = s.next_event(t, set, true).unwrap_or((event::NONE, 0, 0));
-        let task = s.task(t);
-        (task.instance, task.call.adapter, ev)
+        (s.task(t).instance, ev)
     });
     let prev = switch(Thread::Task(t));
     with(|s| s.enter(instance));
-    let code = glue::call_callback(adapter, t, ev.0, ev.1, ev.2);
-    with(|s| s.leave(instance));
-    switch(prev);
-    code
+    dispatch(t, Dispatch::Callback, prev, ev, None);
 }
 
 /// Acts on what a callback-lifted task returned (wasmtime's
 /// `handle_callback_code`).
-fn on_callback_code(t: Id, mut code: u32) {
-    loop {
-        match code & 0xf {
-            callback::EXIT => return exit_task(t),
-            callback::YIELD => {
-                let may_block = with(|s| {
-                    let task = s.task(t);
-                    if task.own_event.is_none() {
-                        task.own_event = Some(event::NONE);
-                    }
-                    task.may_block()
-                });
-                if may_block {
-                    with(|s| s.push_low(Work::Deliver { task: t, set: None }));
-                    return;
+fn on_callback_code(t: Id, code: u32) {
+    match code & 0xf {
+        callback::EXIT => exit_task(t),
+        callback::YIELD => {
+            let may_block = with(|s| {
+                let task = s.task(t);
+                if task.own_event.is_none() {
+                    task.own_event = Some(event::NONE);
                 }
-                code = call_callback(t, None);
+                task.may_block()
+            });
+            if may_block {
+                with(|s| s.push_low(Work::Deliver { task: t, set: None }));
+            } else {
+                call_callback(t, None);
             }
-            callback::WAIT => {
-                let may_block = with(|s| s.task(t).may_block());
-                trap_if(!may_block, Trap::CannotBlockSyncTask);
-                check(with(|s| {
-                    let (instance, thread, has_event) = {
-                        let task = s.task(t);
-                        (task.instance, task.thread, task.own_event.is_some())
-                    };
-                    let set = s.set_handle(instance, code >> 4)?;
-                    if has_event || !s.set(set).ready.is_empty() {
-                        s.push_high(Work::Deliver {
-                            task: t,
-                            set: Some(set),
-                        });
-                    } else {
-                        s.set(set).waiting.insert(thread, Waiter::Callback(t));
-                        s.task(t).wake_on_cancel = Some(set);
-                    }
-                    Ok(())
-                }));
-                return;
-            }
-            _ => glue::raise(Trap::UnsupportedCallbackCode),
         }
+        callback::WAIT => {
+            let may_block = with(|s| s.task(t).may_block());
+            trap_if(!may_block, Trap::CannotBlockSyncTask);
+            check(with(|s| {
+                let (instance, thread, has_event) = {
+                    let task = s.task(t);
+                    (task.instance, task.thread, task.own_event.is_some())
+                };
+                let set = s.set_handle(instance, code >> 4)?;
+                if has_event || !s.set(set).ready.is_empty() {
+                    s.push_high(Work::Deliver {
+                        task: t,
+                        set: Some(set),
+                    });
+                } else {
+                    s.set(set).waiting.insert(thread, Waiter::Callback(t));
+                    s.task(t).wake_on_cancel = Some(set);
+                }
+                Ok(())
+            }));
+        }
+        _ => glue::raise(Trap::UnsupportedCallbackCode),
     }
 }
 
 /// Blocks the running thread until subtask `t` has a new event, running
 /// other work meanwhile (the caller's fiber suspended on its sync-call set).
 fn wait_for_subtask(t: Id) -> u32 {
-    wait_for_event(Waitable::Guest(t))
+    await_event(Waitable::Guest(t))
 }
 
 // ---------------------------------------------------------------------
@@ -409,8 +470,17 @@ pub fn async_start_prepared() -> u32 {
     async_start(take_prepared())
 }
 
-/// `sync [start-call]` of the task just prepared.
+/// `sync [start-call]` of the task just prepared, or of the task whose
+/// caller suspended in it (a rewind).
 pub fn sync_start_prepared() -> u64 {
+    if let Some(frame) = fiber::resumed() {
+        let w = with(|s| s.frames.last().and_then(|f| f.waits_on));
+        let Some(Waitable::Guest(t)) = w else {
+            unreachable!("a suspended sync start waits on its subtask")
+        };
+        let ev = finish_wait(frame);
+        return sync_start_from(t, Some(ev));
+    }
     sync_start(take_prepared())
 }
 
@@ -449,7 +519,25 @@ pub fn async_start(t: Id) -> u32 {
 /// until it returns and gives its one flat result (if any).
 pub fn sync_start(t: Id) -> u64 {
     with(|s| s.push_high(Work::Start(t)));
-    while wait_for_subtask(t) != status::RETURNED {}
+    sync_start_from(t, None)
+}
+
+/// The rest of [`sync_start`], from subtask event `ev` when the caller
+/// was resumed with one. The caller may suspend: the result is then
+/// meaningless (the glue unwinds).
+fn sync_start_from(t: Id, mut ev: Option<u32>) -> u64 {
+    loop {
+        let e = match ev.take() {
+            Some(e) => e,
+            None => match wait_for_event(Waitable::Guest(t), true) {
+                Some(e) => e,
+                None => return 0,
+            },
+        };
+        if e == status::RETURNED {
+            break;
+        }
+    }
     with(|s| {
         let task = s.task(t);
         task.common.terminal_delivered = true;
@@ -601,6 +689,15 @@ pub fn thread_yield(cancellable: bool) -> u32 {
         }
         false
     };
+    if let Some(frame) = fiber::resumed() {
+        // Resumed after suspending in the yield below.
+        pop_frame(frame);
+        let t = check(with(current_task));
+        return u32::from(with(|s| {
+            s.task(t).yield_cancellable = false;
+            take_cancel(s, t)
+        }));
+    }
     // The callee of a sync→sync call has no task of its own here (wasmtime
     // makes one on demand): it yields if it may block, and is never
     // cancelled.
@@ -618,17 +715,26 @@ pub fn thread_yield(cancellable: bool) -> u32 {
         return 1;
     }
     if may_block {
-        yield_now();
+        with(|s| s.task(t).yield_cancellable = cancellable);
+        if yield_now() {
+            return 0;
+        }
+        with(|s| s.task(t).yield_cancellable = false);
     }
     u32::from(with(|s| take_cancel(s, t)))
 }
 
-/// Lets the work queued so far run before the running thread goes on.
-fn yield_now() {
+/// Lets the work queued so far run before the running thread goes on;
+/// whether the task suspended instead (see [`crate::fiber`]).
+fn yield_now() -> bool {
     let frame = push_frame();
     with(|s| s.push_low(Work::Resume(frame)));
+    if fiber::suspend(frame) {
+        return true;
+    }
     run_until(frame);
     pop_frame(frame);
+    false
 }
 
 /// `context.get i32 n`.
@@ -736,20 +842,40 @@ pub(crate) fn join(s: &mut State, w: Waitable, new: Option<Id>) {
 /// event; returns the event code, with handle and payload in
 /// [`event_out`].
 pub fn waitable_set_wait(instance: u32, h: u32, cancellable: bool) -> u32 {
-    trap_if(!glue::task_may_block(), Trap::CannotBlockSyncTask);
+    let resumed = fiber::resumed();
+    if resumed.is_none() {
+        trap_if(!glue::task_may_block(), Trap::CannotBlockSyncTask);
+    }
     let (t, set) = check(with(|s| Ok((waiting_task(s)?, s.set_handle(instance, h)?))));
+    if let Some(frame) = resumed {
+        end_set_wait(t, frame);
+    }
     loop {
         if let Some(ev) = with(|s| take_event_out(s, t, set, cancellable)) {
             return ev;
         }
         let frame = push_frame();
         with(|s| {
-            let thread = s.task(t).thread;
+            let task = s.task(t);
+            let thread = task.thread;
+            if cancellable {
+                // `subtask.cancel` wakes it with TASK_CANCELLED.
+                task.wake_on_cancel = Some(set);
+            }
             s.set(set).waiting.insert(thread, Waiter::Frame(frame));
         });
+        if fiber::suspend(frame) {
+            return 0;
+        }
         run_until(frame);
-        pop_frame(frame);
+        end_set_wait(t, frame);
     }
+}
+
+/// Task `t`'s wait on a set at frame `frame` (resumed) is over.
+fn end_set_wait(t: Id, frame: u32) {
+    pop_frame(frame);
+    with(|s| s.task(t).wake_on_cancel = None);
 }
 
 /// `waitable-set.poll`: the event if there is one, else `NONE`.
@@ -841,7 +967,8 @@ fn cancel_host(id: Id, async_: bool) -> u32 {
 /// status, `START_CANCELLED` for a call that had not started, or `BLOCKED`
 /// (async only) when the callee has not resolved yet.
 pub fn subtask_cancel(instance: u32, h: u32, async_: bool) -> u32 {
-    if !async_ {
+    let resumed = fiber::resumed();
+    if !async_ && resumed.is_none() {
         trap_if(!glue::task_may_block(), Trap::CannotBlockSyncTask);
     }
     let w = check(with(|s| {
@@ -857,6 +984,16 @@ pub fn subtask_cancel(instance: u32, h: u32, async_: bool) -> u32 {
         // `subtask_handle` returned it: never an end (see `subtask_drop`).
         Waitable::End(_) => unreachable!("a subtask handle"),
     };
+    if let Some(frame) = resumed {
+        // The caller suspended in the yield (a frame waiting on nothing)
+        // or in the wait for the subtask.
+        if with(|s| s.frames.last().is_some_and(|f| f.waits_on.is_none())) {
+            pop_frame(frame);
+            return cancel_after_yield(t, async_);
+        }
+        let ev = finish_wait(frame);
+        return cancel_wait(t, Some(ev));
+    }
     let (lower_pending, lift_pending) = with(|s| {
         let task = s.task(t);
         (task.lower_pending, task.lift_pending)
@@ -873,39 +1010,69 @@ pub fn subtask_cancel(instance: u32, h: u32, async_: bool) -> u32 {
         trap_if(!found, Trap::SubtaskCancelAfterTerminal);
         return status::START_CANCELLED;
     }
-    let mut needs_block = false;
-    if lift_pending {
-        let woken = with(|s| {
-            let task = s.task(t);
-            task.cancel_sent = true;
-            task.own_event = Some(event::TASK_CANCELLED);
-            let thread = task.thread;
-            let set = task.wake_on_cancel.take()?;
-            s.set(set).waiting.remove(&thread);
-            s.push_high(Work::Deliver { task: t, set: None });
-            Some(())
-        });
-        if woken.is_some() {
-            // The caller yields so that the callee sees its cancellation.
-            let frame = push_frame();
-            with(|s| s.push_low(Work::Resume(frame)));
-            run_until(frame);
-            pop_frame(frame);
-        }
-        needs_block = with(|s| s.task(t).lift_pending);
+    if !lift_pending {
+        return cancel_finish(t);
     }
-    if needs_block {
-        if async_ {
-            return BLOCKED;
+    let woken = with(|s| {
+        let task = s.task(t);
+        task.cancel_sent = true;
+        task.own_event = Some(event::TASK_CANCELLED);
+        let thread = task.thread;
+        if task.yield_cancellable {
+            // Its resumption is queued: the caller's yield lets it run.
+            return Some(());
         }
-        loop {
-            let ev = wait_for_subtask(t);
-            if ev >= status::RETURNED {
-                with(|s| s.task(t).common.event = Some(ev));
-                break;
-            }
+        let set = task.wake_on_cancel.take()?;
+        let item = match s.set(set).waiting.remove(&thread) {
+            // A frame in a cancellable `waitable-set.wait`.
+            Some(Waiter::Frame(f)) => Work::Resume(f),
+            _ => Work::Deliver { task: t, set: None },
+        };
+        s.push_high(item);
+        Some(())
+    });
+    // The caller yields so that the callee sees its cancellation.
+    if woken.is_some() && yield_now() {
+        return 0;
+    }
+    cancel_after_yield(t, async_)
+}
+
+/// [`subtask_cancel`] of guest subtask `t` after the caller's yield: the
+/// terminal status, or BLOCKED (async) or a wait (sync) while the callee
+/// has not resolved.
+fn cancel_after_yield(t: Id, async_: bool) -> u32 {
+    if !with(|s| s.task(t).lift_pending) {
+        return cancel_finish(t);
+    }
+    if async_ {
+        return BLOCKED;
+    }
+    cancel_wait(t, None)
+}
+
+/// A sync [`subtask_cancel`] waits for guest subtask `t` to resolve, from
+/// event `ev` when the caller was resumed with one. The caller may
+/// suspend: the result is then meaningless (the glue unwinds).
+fn cancel_wait(t: Id, mut ev: Option<u32>) -> u32 {
+    loop {
+        let e = match ev.take() {
+            Some(e) => e,
+            None => match wait_for_event(Waitable::Guest(t), true) {
+                Some(e) => e,
+                None => return 0,
+            },
+        };
+        if e >= status::RETURNED {
+            with(|s| s.task(t).common.event = Some(e));
+            break;
         }
     }
+    cancel_finish(t)
+}
+
+/// The terminal status of guest subtask `t`, delivered by `subtask.cancel`.
+fn cancel_finish(t: Id) -> u32 {
     let ev = with(|s| s.take_event(Waitable::Guest(t)));
     match ev {
         Some(st @ (status::RETURNED | status::RETURN_CANCELLED)) => {

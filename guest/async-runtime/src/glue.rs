@@ -32,6 +32,20 @@ mod imp {
         fn host_wake_new() -> u64;
         fn host_wake_read(readable: u32) -> u32;
         fn host_wake_write(writable: u32) -> u32;
+        #[link_name = "unwind_set"]
+        fn unwind_set_(state: u32, data: u32);
+        #[link_name = "unwind_enabled"]
+        fn unwind_enabled_() -> u32;
+    }
+
+    /// Sets the unwind pass's `state` and `data` globals (see
+    /// [`crate::fiber`]).
+    pub fn unwind_set(state: u32, data: u32) {
+        unsafe { self::unwind_set_(state, data) }
+    }
+    /// Whether the fused module was instrumented by the unwind pass.
+    pub fn unwind_enabled() -> bool {
+        unsafe { self::unwind_enabled_() != 0 }
     }
 
     /// The wrapper's `stream.new` of its element-less wakeup stream:
@@ -203,5 +217,14 @@ mod mock {
     pub fn cancel_host_subtask(host: u32, _async: bool) -> u32 {
         HOST.with(|h| h.borrow_mut().push(format!("cancel {host}")));
         crate::codes::status::RETURN_CANCELLED
+    }
+    /// The unit tests run without the unwind pass: tasks never suspend.
+    pub fn unwind_enabled() -> bool {
+        false
+    }
+    pub fn unwind_set(_state: u32, _data: u32) {
+        // Test-only mock: `unwind_enabled` is false, so `fiber` never
+        // starts an unwind or a rewind.
+        unreachable!("no unwind in the unit tests")
     }
 }

@@ -17,6 +17,7 @@ extern crate alloc;
 
 pub mod codes;
 pub mod driver;
+pub mod fiber;
 pub mod glue;
 pub mod map;
 pub mod outer;

@@ -319,8 +319,12 @@ pub struct Task {
     pub exited: bool,
     /// The task's own next event: `NONE` after a yield or `TASK_CANCELLED`.
     pub own_event: Option<u32>,
-    /// The set a callback WAIT is in, woken by cancellation.
+    /// The set a callback WAIT or a cancellable `waitable-set.wait` is
+    /// in, woken by cancellation.
     pub wake_on_cancel: Option<Id>,
+    /// Suspended in a cancellable `thread.yield`: its resumption is
+    /// queued; cancellation lets the canceller yield to it.
+    pub yield_cancellable: bool,
     /// The task as its caller's subtask.
     pub common: Common,
     /// The resource runtime's borrow scope of the task, parked when its
@@ -432,6 +436,9 @@ pub struct State {
     pub high: VecDeque<Work>,
     pub low: VecDeque<Work>,
     pub frames: Vec<Frame>,
+    /// Tasks suspended with their stacks unwound, and the dispatches in
+    /// progress.
+    pub fibers: crate::fiber::Fibers,
     pub next_frame: u32,
     pub current: Thread,
     /// The live context slots of the running thread.
@@ -475,6 +482,7 @@ impl State {
             high: VecDeque::new(),
             low: VecDeque::new(),
             frames: Vec::new(),
+            fibers: crate::fiber::Fibers::default(),
             next_frame: 0,
             current: Thread::Host,
             context: [0; 2],
@@ -578,6 +586,7 @@ impl State {
             exited: false,
             own_event: None,
             wake_on_cancel: None,
+            yield_cancellable: false,
             common: Common::default(),
             scope: None,
             context: [0; 2],

@@ -389,7 +389,7 @@ fn wait(e: Id) -> u32 {
             Ok(())
         }
     }));
-    let payload = crate::driver::wait_for_event(Waitable::End(e));
+    let payload = crate::driver::await_event(Waitable::End(e));
     with(|s| deliver(s, e, payload));
     payload
 }

@@ -35,6 +35,13 @@ pub const RETURNS: &str = "returns";
 pub const WRITERS: &str = "writers";
 /// The glue's `task_may_block` global (FACT's `instance task_may_block`).
 pub const TASK_MAY_BLOCK: &str = "task_may_block";
+/// The glue's export of the unwind pass's `state` global.
+pub const UNWIND_STATE: &str = "unwind.state";
+/// The glue's export of the unwind pass's buffer-descriptor global.
+pub const UNWIND_DATA: &str = "unwind.data";
+/// The glue's export of the global the unwind pass sets to 1 when it
+/// instruments the module.
+pub const UNWIND_ENABLED: &str = "unwind.enabled";
 /// The glue's `write-event(memory, ptr, handle, payload)`.
 pub const WRITE_EVENT: &str = "write-event";
 /// The runtime's memory, as generated modules import it.
@@ -294,14 +301,18 @@ pub fn glue_module(n_adapters: u32, n_memories: u32, host: bool, resources: bool
     g.tables.table(funcref_table(n_adapters.max(1)));
     g.tables.table(funcref_table(n_memories.max(1)));
     let (thunks, returns, writers) = (0, 1, 2);
-    g.globals.global(
-        GlobalType {
-            val_type: I32,
-            mutable: true,
-            shared: false,
-        },
-        &ConstExpr::i32_const(0),
-    );
+    // 0 `task_may_block`; the unwind pass's 1 `state`, 2 `data` and 3
+    // `enabled` (set to 1 by the pass when it instruments the module).
+    for mutable in [true, true, true, false] {
+        g.globals.global(
+            GlobalType {
+                val_type: I32,
+                mutable,
+                shared: false,
+            },
+            &ConstExpr::i32_const(0),
+        );
+    }
     let ty_start = g.ty(&[I32], &[I32]);
     let ty_run = g.ty(&[I32], &[]);
     let ty_cb = g.ty(&[I32, I32, I32], &[I32]);
@@ -353,6 +364,15 @@ pub fn glue_module(n_adapters: u32, n_memories: u32, host: bool, resources: bool
             }
             GlueFunc::Trap => {
                 f.instruction(&I::Unreachable);
+            }
+            GlueFunc::UnwindSet => {
+                f.instruction(&I::LocalGet(1));
+                f.instruction(&I::GlobalSet(2));
+                f.instruction(&I::LocalGet(0));
+                f.instruction(&I::GlobalSet(1));
+            }
+            GlueFunc::UnwindEnabled => {
+                f.instruction(&I::GlobalGet(3));
             }
             GlueFunc::HandleAlloc | GlueFunc::HandleFree => match res_funcs {
                 Some((alloc, free)) => {
@@ -426,6 +446,9 @@ pub fn glue_module(n_adapters: u32, n_memories: u32, host: bool, resources: bool
     g.exports.export(RETURNS, ExportKind::Table, returns);
     g.exports.export(WRITERS, ExportKind::Table, writers);
     g.exports.export(TASK_MAY_BLOCK, ExportKind::Global, 0);
+    g.exports.export(UNWIND_STATE, ExportKind::Global, 1);
+    g.exports.export(UNWIND_DATA, ExportKind::Global, 2);
+    g.exports.export(UNWIND_ENABLED, ExportKind::Global, 3);
     let _ = GLUE_MODULE;
     g.finish()
 }

@@ -183,6 +183,12 @@ contract! {
         /// `(writable) -> status`: the wrapper's async `stream.write` of
         /// one item.
         HostWakeWrite = "host_wake_write" (I32) -> (I32),
+        /// `(state, data)`: sets the unwind pass's globals (0 normal, 1
+        /// unwinding, 2 rewinding; the buffer descriptor's address in the
+        /// runtime's memory); see `link/unwind`.
+        UnwindSet = "unwind_set" (I32, I32) -> (),
+        /// `() -> bool`: the unwind pass instrumented the fused module.
+        UnwindEnabled = "unwind_enabled" () -> (I32),
     }
 }
 

@@ -68,8 +68,8 @@ mod types;
 use super::devirt;
 use super::live::Liveness;
 use super::parse::{ParsedModule, kind_of};
-use super::plan::{InstanceId, Item, Kind, Plan, Ref};
-use super::space::{Maps, Provisional, SPACES, Space};
+use super::plan::{InstanceId, Item, Kind, Plan, Ref, UnwindPlan};
+use super::space::{DEAD, Maps, Provisional, SPACES, Space};
 use std::collections::HashMap;
 use std::fmt::Display;
 
@@ -154,7 +154,11 @@ pub fn merge(plan: &Plan<'_>) -> Result<Vec<u8>, LinkError> {
     linker.devirtualise();
     let live = linker.remove_dead_code()?;
     let sections = linker.emit(&live)?;
-    Ok(sections.finish(&linker.names(&live)))
+    let bytes = sections.finish(&linker.names(&live));
+    match &plan.unwind {
+        Some(u) => linker.unwind(bytes, u),
+        None => Ok(bytes),
+    }
 }
 
 /// The state the passes of [`merge`] share.
@@ -413,10 +417,75 @@ impl<'p> Linker<'p> {
         Ok(roots)
     }
 
+    /// Pass 8: the unwind pass (`super::unwind`) on the merged module
+    /// `bytes`. A module with a shape the pass does not handle stays as it
+    /// is (its tasks then wait in nested loops, on one stack).
+    fn unwind(&self, bytes: Vec<u8>, u: &UnwindPlan) -> Result<Vec<u8>, LinkError> {
+        let everyone = self.plan.instances.len();
+        let live = |r: &Ref, kind: Kind| -> Result<Option<u32>, LinkError> {
+            let i = self
+                .resolve(everyone, r, kind)
+                .map_err(|detail| LinkError::reencode("the unwind pass's items", detail))?;
+            Ok((i != DEAD).then_some(i))
+        };
+        let funcs = |refs: &[Ref]| -> Result<Vec<u32>, LinkError> {
+            Ok(refs
+                .iter()
+                .map(|r| live(r, Kind::Func))
+                .collect::<Result<Vec<_>, _>>()?
+                .into_iter()
+                .flatten()
+                .collect())
+        };
+        let (Some(memory), Some(state), Some(data)) = (
+            live(&u.memory, Kind::Memory)?,
+            live(&u.state, Kind::Global)?,
+            live(&u.data, Kind::Global)?,
+        ) else {
+            // Nothing sets the globals: nothing can unwind.
+            return Ok(bytes);
+        };
+        let opaque_instance = u.opaque.0;
+        let m = &self.modules[opaque_instance];
+        let own = m.imported(Kind::Func)..m.imported(Kind::Func) + m.func_types.len();
+        let mut opaque: Vec<u32> = self.maps[opaque_instance].space(Space::Func)[own]
+            .iter()
+            .copied()
+            .filter(|&f| f != DEAD)
+            .collect();
+        opaque.sort_unstable();
+        let spec = super::unwind::Spec {
+            roots: funcs(&u.roots)?,
+            blockers: funcs(&u.blockers)?,
+            opaque: ranges(&opaque),
+            memory,
+            state,
+            data,
+            enabled: live(&u.enabled, Kind::Global)?,
+        };
+        match super::unwind::instrument(&bytes, &spec) {
+            Ok(Some((instrumented, _))) => Ok(instrumented),
+            Ok(None) | Err(super::unwind::Error::Unsupported { .. }) => Ok(bytes),
+            Err(e) => Err(LinkError::reencode("the unwind pass", e)),
+        }
+    }
+
     /// A [`LinkError::Reencode`] of instance `i`.
     fn reencode_error(&self, i: usize, detail: impl Display) -> LinkError {
         LinkError::reencode(&self.plan.instances[i].what, detail)
     }
+}
+
+/// Sorted `items` as ranges of consecutive values.
+fn ranges(items: &[u32]) -> Vec<std::ops::Range<u32>> {
+    let mut out: Vec<std::ops::Range<u32>> = Vec::new();
+    for &i in items {
+        match out.last_mut() {
+            Some(r) if r.end == i => r.end = i + 1,
+            _ => out.push(i..i + 1),
+        }
+    }
+    out
 }
 
 /// The WebAssembly implementation limits (the JS API's, as `wasmparser`

@@ -80,6 +80,28 @@ pub struct Plan<'a> {
     pub instances: Vec<PlannedInstance<'a>>,
     /// Items the fused module exports (for the wrapper), by name.
     pub exports: Vec<(String, Kind, Ref)>,
+    /// What the unwind pass (`link::unwind`) runs with once the instances
+    /// are merged, if it runs.
+    pub unwind: Option<UnwindPlan>,
+}
+
+/// The items of the unwind pass's [`crate::link::unwind::Spec`], as
+/// references into the plan.
+pub struct UnwindPlan {
+    /// Functions an unwind stops at.
+    pub roots: Vec<Ref>,
+    /// Functions that may start one.
+    pub blockers: Vec<Ref>,
+    /// The instance whose functions are never instrumented (the runtime).
+    pub opaque: InstanceId,
+    /// The buffers' memory.
+    pub memory: Ref,
+    /// The `state`, `data` and `enabled` globals.
+    pub state: Ref,
+    /// See [`UnwindPlan::state`].
+    pub data: Ref,
+    /// See [`UnwindPlan::state`].
+    pub enabled: Ref,
 }
 
 impl<'a> Plan<'a> {

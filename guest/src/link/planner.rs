@@ -919,13 +919,13 @@ fn export_async(t: &Translation, name: &str, idx: ExportIndex) -> Option<String>
 }
 
 /// E0015: `what` needs a stack of its own (a stackful lift, a cooperative
-/// `thread.*` built-in), which the one-stack runtime cannot give.
+/// `thread.*` built-in), not built on the runtime's fibers yet.
 pub(super) fn stackful_unsupported(what: &str) -> Diagnostic {
     Diagnostic::error(
         Code::UnsupportedStackful,
         format!("unsupported: component-model async that needs a stack of its own ({what})"),
     )
-    .note("the fused module runs every task on one stack (callback-lifted tasks, sync lifts and blocking built-ins); fibers are not built yet")
+    .note("the fused module suspends a blocked callback-lifted or sync-lifted task by unwinding its stack; stackful lifts and threads are not built on that yet")
 }
 
 fn async_unsupported(what: &str) -> Diagnostic {

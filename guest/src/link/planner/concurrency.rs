@@ -8,6 +8,7 @@
 use super::*;
 use crate::intrinsics::async_glue::{self as glue, Builtin, OuterExport, Prepare, Thunks};
 use crate::intrinsics::async_runtime::{self as art, GlueFunc};
+use crate::link::plan::UnwindPlan;
 use wasmparser::{Operator, Parser, Payload, TypeRef};
 use wasmtime_environ::component::{
     RuntimeCallbackIndex, RuntimeComponentInstanceIndex, TypeFutureTableIndex,
@@ -445,6 +446,29 @@ impl AsyncRuntime {
             );
         }
         let rt = |f: art::RuntimeFunc| item(runtime, f.name());
+        // Tasks with stacks of their own: the glue's dispatchers are where
+        // an unwind stops, the runtime's blocking built-ins where one
+        // starts (`crate::link::unwind`, `fiber.rs` of the runtime).
+        plan.unwind = Some(UnwindPlan {
+            roots: [GlueFunc::Start, GlueFunc::RunSync, GlueFunc::Callback]
+                .iter()
+                .map(|f| item(glue_id, f.name()))
+                .collect(),
+            blockers: [
+                art::RuntimeFunc::WaitableSetWait,
+                art::RuntimeFunc::ThreadYield,
+                art::RuntimeFunc::SubtaskCancel,
+                art::RuntimeFunc::SyncStart,
+            ]
+            .into_iter()
+            .map(rt)
+            .collect(),
+            opaque: runtime,
+            memory: item(runtime, glue::RT_MEMORY),
+            state: item(glue_id, glue::UNWIND_STATE),
+            data: item(glue_id, glue::UNWIND_DATA),
+            enabled: item(glue_id, glue::UNWIND_ENABLED),
+        });
         plan.push(
             Cow::Owned(glue::init_module(
                 n_instances,

@@ -69,6 +69,9 @@ pub struct Spec {
     pub state: u32,
     /// The buffer-descriptor global (mutable `i32`).
     pub data: u32,
+    /// A global (`i32`) whose initial value becomes 1 when the module is
+    /// instrumented, so that its code knows it can unwind.
+    pub enabled: Option<u32>,
 }
 
 /// What the pass did.
@@ -140,13 +143,16 @@ pub fn instrument(module: &[u8], spec: &Spec) -> Result<Option<(Vec<u8>, Report)
     let mut calls: Vec<Calls> = Vec::new();
     let mut address_taken = HashSet::new();
     let mut types = None;
+    let mut imported_globals = 0u32;
     for payload in Parser::new(0).parse_all(module) {
         let payload = payload.map_err(whole)?;
         match &payload {
             Payload::ImportSection(s) => {
                 for i in s.clone().into_imports() {
-                    if matches!(i.map_err(whole)?.ty, wasmparser::TypeRef::Func(_)) {
-                        calls.push(Calls::default());
+                    match i.map_err(whole)?.ty {
+                        wasmparser::TypeRef::Func(_) => calls.push(Calls::default()),
+                        wasmparser::TypeRef::Global(_) => imported_globals += 1,
+                        _ => {}
                     }
                 }
             }
@@ -236,14 +242,20 @@ pub fn instrument(module: &[u8], spec: &Spec) -> Result<Option<(Vec<u8>, Report)
         next: 0,
         bodies,
         imported: graph.calls.len() as u32 - funcs_defined,
+        next_global: imported_globals,
+        enabled: spec.enabled,
     }
     .parse_core_module(&mut out, Parser::new(0), module)
     .map_err(|e| Error::parse(u32::MAX, e))?;
     Ok(Some((out.finish(), report)))
 }
 
-/// Re-encodes a module with some function bodies replaced.
+/// Re-encodes a module with some function bodies replaced (and the
+/// `enabled` global's initial value 1).
 struct Replacer {
+    /// Index of the next defined global.
+    next_global: u32,
+    enabled: Option<u32>,
     /// Index of the next function body.
     next: u32,
     /// Imported functions (the first body's index).
@@ -253,6 +265,23 @@ struct Replacer {
 
 impl Reencode for Replacer {
     type Error = std::convert::Infallible;
+
+    fn parse_global(
+        &mut self,
+        globals: &mut wasm_encoder::GlobalSection,
+        global: wasmparser::Global<'_>,
+    ) -> Result<(), ReencodeError<Self::Error>> {
+        let index = self.next_global;
+        self.next_global += 1;
+        if Some(index) == self.enabled {
+            globals.global(
+                self.global_type(global.ty)?,
+                &wasm_encoder::ConstExpr::i32_const(1),
+            );
+            return Ok(());
+        }
+        wasm_encoder::reencode::utils::parse_global(self, globals, global)
+    }
 
     fn parse_function_body(
         &mut self,

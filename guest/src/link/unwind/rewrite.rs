@@ -114,9 +114,6 @@ pub(super) fn rewrite(
             .map_err(|e| Error::parse(index, e))?;
         locals.extend(std::iter::repeat_n(ty, count as usize));
     }
-    if locals.iter().any(|t| t.is_reference_type()) {
-        return Err(Error::unsupported(index, 0, "a local of a reference type"));
-    }
     let mut ops = Vec::new();
     let mut reader = body
         .get_operators_reader()
@@ -127,8 +124,27 @@ pub(super) fn rewrite(
             .map_err(|e| Error::parse(index, e))?;
         ops.push((op, offset));
     }
+    // A reference cannot be stored in the buffer: a local of a reference
+    // type is kept only when nothing reads it (FACT's `[start-call]`
+    // shims take the callee's `funcref` and ignore it).
+    let read: HashSet<u32> = ops
+        .iter()
+        .filter_map(|(op, _)| match op {
+            Operator::LocalGet { local_index } | Operator::LocalTee { local_index } => {
+                Some(*local_index)
+            }
+            _ => None,
+        })
+        .collect();
+    if (0..locals.len() as u32).any(|l| locals[l as usize].is_reference_type() && read.contains(&l))
+    {
+        return Err(Error::unsupported(
+            index,
+            0,
+            "a local of a reference type that is read",
+        ));
+    }
     let marked = mark(cx, index, &ops)?;
-    let declared = locals.len() - params.len();
     let mut w = Writer {
         cx,
         index,
@@ -165,7 +181,9 @@ pub(super) fn rewrite(
         let mut at = 0u64;
         let mut out = Vec::new();
         for (l, t) in w.locals.iter().enumerate() {
-            if l as u32 == p {
+            // The pointer is the epilogue's own; a reference (never
+            // read, see above) stays null.
+            if l as u32 == p || t.is_reference_type() {
                 continue;
             }
             out.push((l as u32, *t, at));
@@ -184,7 +202,6 @@ pub(super) fn rewrite(
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| Error::invalid(index, &e.to_string()))?,
     );
-    let _ = declared;
     // Prologue: when rewinding, pop this function's record.
     let mut pre = Vec::new();
     for i in [

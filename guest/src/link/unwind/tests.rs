@@ -160,6 +160,7 @@ fn spec(bytes: &[u8]) -> Spec {
         memory: export_index(bytes, K::Memory, "buffers"),
         state: export_index(bytes, K::Global, "state"),
         data: export_index(bytes, K::Global, "data"),
+        enabled: None,
     }
 }
 
@@ -227,6 +228,7 @@ fn a_reference_kept_across_a_call_is_refused() {
         memory: 0,
         state: 0,
         data: 1,
+        enabled: None,
     };
     assert!(matches!(
         instrument(&bytes, &spec),
