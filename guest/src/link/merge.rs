@@ -66,6 +66,7 @@ mod segments;
 mod types;
 
 use super::devirt;
+use super::exports::FusedExport;
 use super::live::Liveness;
 use super::parse::{ParsedModule, kind_of};
 use super::plan::{InstanceId, Item, Kind, Plan, Ref, UnwindPlan};
@@ -156,7 +157,7 @@ pub fn merge(plan: &Plan<'_>) -> Result<Vec<u8>, LinkError> {
     let sections = linker.emit(&live)?;
     let bytes = sections.finish(&linker.names(&live));
     match &plan.unwind {
-        Some(u) => linker.unwind(bytes, u),
+        Some(u) => linker.unwind(bytes, u, &live),
         None => Ok(bytes),
     }
 }
@@ -420,7 +421,7 @@ impl<'p> Linker<'p> {
     /// Pass 8: the unwind pass (`super::unwind`) on the merged module
     /// `bytes`. A module with a shape the pass does not handle stays as it
     /// is (its tasks then wait in nested loops, on one stack).
-    fn unwind(&self, bytes: Vec<u8>, u: &UnwindPlan) -> Result<Vec<u8>, LinkError> {
+    fn unwind(&self, bytes: Vec<u8>, u: &UnwindPlan, lv: &Live) -> Result<Vec<u8>, LinkError> {
         let everyone = self.plan.instances.len();
         let live = |r: &Ref, kind: Kind| -> Result<Option<u32>, LinkError> {
             let i = self
@@ -462,6 +463,14 @@ impl<'p> Linker<'p> {
             state,
             data,
             enabled: live(&u.enabled, Kind::Global)?,
+            // The wrapper's fixup fills the host table with lowered host
+            // imports only.
+            host_tables: self
+                .exports
+                .iter()
+                .filter(|e| e.kind == Kind::Table && e.name == FusedExport::HostTable.name())
+                .filter_map(|e| lv.liveness.final_index(Space::Table, e.index))
+                .collect(),
         };
         match super::unwind::instrument(&bytes, &spec) {
             Ok(Some((instrumented, _))) => Ok(instrumented),

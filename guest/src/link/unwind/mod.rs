@@ -72,6 +72,11 @@ pub struct Spec {
     /// A global (`i32`) whose initial value becomes 1 when the module is
     /// instrumented, so that its code knows it can unwind.
     pub enabled: Option<u32>,
+    /// Exported tables the embedder fills only with functions of its own
+    /// (Meld's wrapper puts the lowered host imports in `host-table`): a
+    /// call through them reaches none of this module's functions beyond
+    /// what the module's own segments put there.
+    pub host_tables: Vec<u32>,
 }
 
 /// What the pass did.
@@ -142,6 +147,11 @@ pub fn instrument(module: &[u8], spec: &Spec) -> Result<Option<(Vec<u8>, Report)
         HashMap::new();
     let mut calls: Vec<Calls> = Vec::new();
     let mut address_taken = HashSet::new();
+    let mut segments: Vec<(Option<u32>, Vec<u32>)> = Vec::new();
+    let mut writes = graph::TableWrites::default();
+    let mut open_tables: HashSet<u32> = HashSet::new();
+    let mut imported_tables = 0u32;
+    let mut defined_tables = 0u32;
     let mut types = None;
     let mut imported_globals = 0u32;
     for payload in Parser::new(0).parse_all(module) {
@@ -152,6 +162,10 @@ pub fn instrument(module: &[u8], spec: &Spec) -> Result<Option<(Vec<u8>, Report)
                     match i.map_err(whole)?.ty {
                         wasmparser::TypeRef::Func(_) => calls.push(Calls::default()),
                         wasmparser::TypeRef::Global(_) => imported_globals += 1,
+                        wasmparser::TypeRef::Table(_) => {
+                            open_tables.insert(imported_tables);
+                            imported_tables += 1;
+                        }
                         _ => {}
                     }
                 }
@@ -162,7 +176,19 @@ pub fn instrument(module: &[u8], spec: &Spec) -> Result<Option<(Vec<u8>, Report)
                     .into_iter()
                     .collect::<Result<Vec<_>, _>>()
                     .map_err(whole)?;
-                graph::elem_funcs(&elems, &mut address_taken).map_err(whole)?;
+                segments = graph::elem_funcs(&elems).map_err(whole)?;
+                address_taken.extend(segments.iter().flat_map(|(_, f)| f.iter().copied()));
+            }
+            Payload::TableSection(s) => defined_tables = s.count(),
+            Payload::ExportSection(s) => {
+                for e in s.clone() {
+                    let e = e.map_err(whole)?;
+                    if e.kind == wasmparser::ExternalKind::Table
+                        && !spec.host_tables.contains(&e.index)
+                    {
+                        open_tables.insert(e.index);
+                    }
+                }
             }
             Payload::GlobalSection(s) => {
                 for g in s.clone() {
@@ -180,7 +206,7 @@ pub fn instrument(module: &[u8], spec: &Spec) -> Result<Option<(Vec<u8>, Report)
         }
         match validator.payload(&payload).map_err(whole)? {
             ValidPayload::Func(f, body) => {
-                calls.push(Calls::of(&body, &mut address_taken).map_err(whole)?);
+                calls.push(Calls::of(&body, &mut address_taken, &mut writes).map_err(whole)?);
                 funcs.insert(f.index, (f, body));
             }
             ValidPayload::End(t) => types = Some(t),
@@ -190,6 +216,7 @@ pub fn instrument(module: &[u8], spec: &Spec) -> Result<Option<(Vec<u8>, Report)
     let types = types.ok_or_else(|| Error::invalid(u32::MAX, "not a module"))?;
     let funcs_defined = funcs.len() as u32;
     let types = types.as_ref();
+    let tables = imported_tables + defined_tables;
     let mut ids: HashMap<wasmparser::types::CoreTypeId, u32> = HashMap::new();
     let mut intern = |id| {
         let n = ids.len() as u32;
@@ -206,17 +233,23 @@ pub fn instrument(module: &[u8], spec: &Spec) -> Result<Option<(Vec<u8>, Report)
         types: func_types,
         type_ids,
         address_taken,
+        closed_tables: graph::closed_tables(tables, &segments, &writes, &open_tables),
     };
     let selection = Selection::new(&graph, &spec.roots, &spec.blockers, &spec.opaque);
     if selection.functions.is_empty() {
         return Ok(None);
     }
-    let unwinding_types: HashSet<u32> = (0..graph.type_ids.len() as u32)
-        .filter(|t| {
-            selection.unwinding.iter().any(|f| {
-                graph.address_taken.contains(f)
-                    && graph.types.get(*f as usize) == graph.type_ids.get(*t as usize)
-            })
+    // The indirect calls of instrumented functions that may reach a
+    // function that may unwind.
+    let unwinding_indirect: HashSet<(u32, Option<u32>)> = selection
+        .functions
+        .iter()
+        .flat_map(|f| graph.calls[*f as usize].indirect.iter().copied())
+        .filter(|&(ty, table)| {
+            graph
+                .indirect_targets(ty, table)
+                .iter()
+                .any(|g| selection.unwinding.contains(g))
         })
         .collect();
     let cx = rewrite::Context {
@@ -224,7 +257,7 @@ pub fn instrument(module: &[u8], spec: &Spec) -> Result<Option<(Vec<u8>, Report)
         data: spec.data,
         memory: spec.memory,
         unwinding: &selection.unwinding,
-        unwinding_types: &unwinding_types,
+        unwinding_indirect: &unwinding_indirect,
     };
     let mut bodies = HashMap::new();
     let mut report = Report::default();

@@ -49,12 +49,11 @@ pub(super) struct Context<'m> {
     pub memory: u32,
     /// Functions a call site may call (instrumented ones and blockers).
     pub unwinding: &'m HashSet<u32>,
-    /// Type indices whose indirect calls may reach one of `unwinding`.
-    pub unwinding_types: &'m HashSet<u32>,
+    /// Indirect calls (type index, table or none for `call_ref`) that may
+    /// reach one of `unwinding`.
+    pub unwinding_indirect: &'m HashSet<(u32, Option<u32>)>,
 }
 
-/// Unwinding state.
-const UNWINDING: i32 = 1;
 /// Rewinding state.
 const REWINDING: i32 = 2;
 
@@ -157,6 +156,7 @@ pub(super) fn rewrite(
         dead: false,
         dead_depth: 0,
         trailing: Vec::new(),
+        segment: Segment::default(),
         spill: HashMap::new(),
         locals,
         k: 0,
@@ -342,21 +342,45 @@ enum Site {
 fn call_site(cx: &Context<'_>, op: &Operator<'_>) -> Site {
     match op {
         Operator::Call { function_index } if cx.unwinding.contains(function_index) => Site::Yes,
-        Operator::CallIndirect { type_index, .. } if cx.unwinding_types.contains(type_index) => {
+        Operator::CallIndirect {
+            type_index,
+            table_index,
+        } if cx
+            .unwinding_indirect
+            .contains(&(*type_index, Some(*table_index))) =>
+        {
             Site::Yes
         }
         Operator::ReturnCall { function_index } if cx.unwinding.contains(function_index) => {
             Site::Unsupported("a tail call that may unwind")
         }
-        Operator::ReturnCallIndirect { type_index, .. }
-        | Operator::CallRef { type_index }
-        | Operator::ReturnCallRef { type_index }
-            if cx.unwinding_types.contains(type_index) =>
+        Operator::ReturnCallIndirect {
+            type_index,
+            table_index,
+        } if cx
+            .unwinding_indirect
+            .contains(&(*type_index, Some(*table_index))) =>
         {
-            Site::Unsupported("a tail call or `call_ref` that may unwind")
+            Site::Unsupported("a tail call that may unwind")
+        }
+        Operator::CallRef { type_index } | Operator::ReturnCallRef { type_index }
+            if cx.unwinding_indirect.contains(&(*type_index, None)) =>
+        {
+            Site::Unsupported("a `call_ref` that may unwind")
         }
         _ => Site::No,
     }
+}
+
+/// Where the running segment's code is in `out`.
+#[derive(Default)]
+struct Segment {
+    /// Its guard's first byte.
+    start: usize,
+    /// The first byte after the reloads.
+    body: usize,
+    /// The values it reloaded, as they were.
+    reloaded: Vec<Loc>,
 }
 
 struct Writer<'c, 'm> {
@@ -376,8 +400,11 @@ struct Writer<'c, 'm> {
     dead: bool,
     /// Constructs opened within dead code.
     dead_depth: u32,
-    /// Constants pushed last in the running segment, in order.
-    trailing: Vec<Instruction<'static>>,
+    /// Constants pushed last in the running segment, in order, with the
+    /// offset in `out` where each begins.
+    trailing: Vec<(Instruction<'static>, usize)>,
+    /// The running segment.
+    segment: Segment,
     /// The local of each (stack position, type).
     spill: HashMap<(usize, ValType), u32>,
     /// Every local's type, parameters first.
@@ -428,6 +455,7 @@ impl Writer<'_, '_> {
         if self.open {
             return;
         }
+        let start = self.out.len();
         for i in [
             Instruction::GlobalGet(self.cx.state),
             Instruction::I32Eqz,
@@ -438,9 +466,14 @@ impl Writer<'_, '_> {
         self.edepth += 1;
         let base = self.base();
         let values: Vec<Loc> = self.virt.drain(base.min(self.virt.len())..).collect();
-        for loc in values {
-            self.load_loc(&loc);
+        for loc in &values {
+            self.load_loc(loc);
         }
+        self.segment = Segment {
+            start,
+            body: self.out.len(),
+            reloaded: values,
+        };
         self.open = true;
         self.trailing.clear();
     }
@@ -464,13 +497,16 @@ impl Writer<'_, '_> {
 
     /// Closes the running segment: spills the current construct's values.
     fn close(&mut self, offset: usize) -> Result<(), Error> {
-        self.close_skipping(offset, 0)
+        self.close_skipping(offset, 0, 0)
     }
 
     /// Closes the running segment when the `taken` top operands the
     /// validator still counts were consumed by emitted code (an `if`'s
-    /// condition, a construct's results): spills the others.
-    fn close_skipping(&mut self, offset: usize, taken: usize) -> Result<(), Error> {
+    /// condition, a construct's results): spills the others. The `args`
+    /// top operands are a call site's arguments, taken right after: a
+    /// `local.get` pushed last among them is read again there instead
+    /// (nothing can change the local in between).
+    fn close_skipping(&mut self, offset: usize, taken: usize, args: usize) -> Result<(), Error> {
         if !self.open {
             return Ok(());
         }
@@ -478,9 +514,41 @@ impl Writer<'_, '_> {
             let base = self.base();
             let h = self.height() - taken;
             let n = h - base;
-            let trailing: Vec<Instruction<'static>> =
-                self.trailing[..self.trailing.len().saturating_sub(taken)].to_vec();
-            let consts = trailing.len().min(n);
+            let kept = self.trailing.len().saturating_sub(taken);
+            let trailing: Vec<(Instruction<'static>, usize)> = self.trailing[..kept].to_vec();
+            let consts = trailing
+                .iter()
+                .rev()
+                .enumerate()
+                .take_while(|(depth, (i, _))| {
+                    !matches!(i, Instruction::LocalGet(_)) || *depth < args
+                })
+                .count()
+                .min(n);
+            // Constants pushed last are emitted again where they are
+            // needed; when nothing follows them here, not emitted here.
+            let cut = taken == 0 && consts > 0;
+            if cut {
+                self.out.truncate(trailing[trailing.len() - consts].1);
+            }
+            let const_locs =
+                |depth: usize| Loc::Const(trailing[trailing.len() - 1 - depth].0.clone());
+            if cut
+                && consts == n - self.segment.reloaded.len()
+                && self.out.len() == self.segment.body
+            {
+                // The segment only reloaded values and pushed constants:
+                // it goes, and the values stay where they were.
+                self.out.truncate(self.segment.start);
+                self.virt.truncate(base);
+                let reloaded = std::mem::take(&mut self.segment.reloaded);
+                self.virt.extend(reloaded);
+                self.virt.extend((0..consts).rev().map(const_locs));
+                self.edepth -= 1;
+                self.open = false;
+                self.trailing.clear();
+                return Ok(());
+            }
             let mut locs = vec![Loc::Local(0); n];
             for depth in 0..n {
                 let pos = h - 1 - depth;
@@ -489,8 +557,10 @@ impl Writer<'_, '_> {
                     _ => return Err(Error::invalid(self.index, "operand of unknown type")),
                 };
                 if depth < consts {
-                    self.emit(Instruction::Drop);
-                    locs[pos - base] = Loc::Const(trailing[trailing.len() - 1 - depth].clone());
+                    if !cut {
+                        self.emit(Instruction::Drop);
+                    }
+                    locs[pos - base] = const_locs(depth);
                     continue;
                 }
                 if t.is_reference_type() {
@@ -575,6 +645,7 @@ impl Writer<'_, '_> {
     /// Emits `op` (inside a running segment, or an unmarked construct),
     /// its branch depths mapped, and feeds it to the validator.
     fn verbatim(&mut self, op: &Operator<'_>, offset: usize) -> Result<(), Error> {
+        let at = self.out.len();
         match op {
             Operator::Br { relative_depth } => self.branch(*relative_depth, false, offset)?,
             Operator::BrIf { relative_depth } => self.branch(*relative_depth, true, offset)?,
@@ -604,7 +675,7 @@ impl Writer<'_, '_> {
             _ => self.reencoded(op)?,
         }
         match constant(op) {
-            Some(c) => self.trailing.push(c),
+            Some(c) => self.trailing.push((c, at)),
             None => self.trailing.clear(),
         }
         self.feed(op, offset)
@@ -694,7 +765,7 @@ impl Writer<'_, '_> {
             let c = self.new_local(ValType::I32);
             self.open();
             self.emit(Instruction::LocalSet(c));
-            self.close_skipping(offset, 1)?;
+            self.close_skipping(offset, 1, 0)?;
             Some(c)
         } else {
             self.close(offset)?;
@@ -755,7 +826,7 @@ impl Writer<'_, '_> {
             for &l in results.iter().rev() {
                 self.emit(Instruction::LocalSet(l));
             }
-            self.close_skipping(offset, results.len())?;
+            self.close_skipping(offset, results.len(), 0)?;
         } else {
             self.close(offset)?;
         }
@@ -809,8 +880,8 @@ impl Writer<'_, '_> {
 
     /// A call that may unwind.
     fn call_site(&mut self, op: &Operator<'_>, offset: usize) -> Result<(), Error> {
-        self.close(offset)?;
         let (params, results) = self.call_type(op)?;
+        self.close_skipping(offset, 0, params.len())?;
         let h = self.virt.len();
         let args = params.len();
         if h < args || h != self.height() {
@@ -834,20 +905,15 @@ impl Writer<'_, '_> {
         for loc in &arg_locs {
             self.load_loc(loc);
         }
+        // `k` names this call site before the call, so that an unwind
+        // out of it saves it.
+        self.emit(Instruction::I32Const(site));
+        self.emit(Instruction::LocalSet(self.k));
         self.reencoded(op)?;
-        for i in [
-            Instruction::GlobalGet(self.cx.state),
-            Instruction::I32Const(UNWINDING),
-            Instruction::I32Eq,
-            Instruction::If(BlockType::Empty),
-            Instruction::I32Const(site),
-            Instruction::LocalSet(self.k),
-            // To `$unwind`, whose label is at depth 1.
-            Instruction::Br(self.edepth + 1 - 1),
-            Instruction::End,
-        ] {
-            self.emit(i);
-        }
+        // After a call the state is normal or unwinding (a rewind ends in
+        // the blocker it left from): unwinding, to `$unwind` (depth 1).
+        self.emit(Instruction::GlobalGet(self.cx.state));
+        self.emit(Instruction::BrIf(self.edepth - 1));
         let base_pos = h - args;
         let mut locs = Vec::new();
         for (j, t) in results.iter().enumerate() {
@@ -905,9 +971,11 @@ impl Writer<'_, '_> {
     }
 }
 
-/// The instruction of a constant operator.
+/// The instruction of an operator whose value can be pushed again instead
+/// of kept: a constant, or a `local.get` (see [`Writer::close_skipping`]).
 fn constant(op: &Operator<'_>) -> Option<Instruction<'static>> {
     Some(match op {
+        Operator::LocalGet { local_index } => Instruction::LocalGet(*local_index),
         Operator::I32Const { value } => Instruction::I32Const(*value),
         Operator::I64Const { value } => Instruction::I64Const(*value),
         Operator::F32Const { value } => {

@@ -161,6 +161,7 @@ fn spec(bytes: &[u8]) -> Spec {
         state: export_index(bytes, K::Global, "state"),
         data: export_index(bytes, K::Global, "data"),
         enabled: None,
+        host_tables: Vec::new(),
     }
 }
 
@@ -229,6 +230,7 @@ fn a_reference_kept_across_a_call_is_refused() {
         state: 0,
         data: 1,
         enabled: None,
+        host_tables: Vec::new(),
     };
     assert!(matches!(
         instrument(&bytes, &spec),
