@@ -218,13 +218,25 @@ mod mock {
         HOST.with(|h| h.borrow_mut().push(format!("cancel {host}")));
         crate::codes::status::RETURN_CANCELLED
     }
-    /// The unit tests run without the unwind pass: tasks never suspend.
-    pub fn unwind_enabled() -> bool {
-        false
+    thread_local! {
+        /// Whether the scripted guest code can unwind (an instrumented
+        /// module), and the unwind pass's state it would see.
+        static UNWIND: Cell<(bool, u32)> = const { Cell::new((false, 0)) };
     }
-    pub fn unwind_set(_state: u32, _data: u32) {
-        // Test-only mock: `unwind_enabled` is false, so `fiber` never
-        // starts an unwind or a rewind.
-        unreachable!("no unwind in the unit tests")
+    /// Lets tasks suspend: the test's scripts act as instrumented code
+    /// (see `tests.rs`).
+    pub fn enable_unwind() {
+        UNWIND.with(|u| u.set((true, 0)));
+    }
+    /// The state instrumented code would read.
+    pub fn unwind_state() -> u32 {
+        UNWIND.with(|u| u.get().1)
+    }
+    pub fn unwind_enabled() -> bool {
+        UNWIND.with(|u| u.get().0)
+    }
+    pub fn unwind_set(state: u32, data: u32) {
+        assert!(state == 0 || data != 0, "a buffer to unwind into");
+        UNWIND.with(|u| u.set((true, state)));
     }
 }

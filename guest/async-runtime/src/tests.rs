@@ -27,16 +27,35 @@ struct Script {
     log: RefCell<Vec<String>>,
 }
 
+/// Whether the scripted code is being rewound (instrumented code skips
+/// what it ran before the call it unwound from).
+fn rewinding() -> bool {
+    glue::unwind_state() == crate::fiber::REWINDING
+}
+
+/// Whether the scripted code is unwinding (instrumented code returns at
+/// once).
+fn unwinding() -> bool {
+    glue::unwind_state() == crate::fiber::UNWINDING
+}
+
 impl Mock for Script {
     fn start(&self, adapter: u32, task: u32) -> u32 {
-        started(task);
+        if !rewinding() {
+            started(task);
+        }
         let f = self.start.borrow()[&adapter].clone();
         f(task)
     }
     fn run_sync(&self, adapter: u32, task: u32) {
-        started(task);
+        if !rewinding() {
+            started(task);
+        }
         let f = self.start.borrow()[&adapter].clone();
         let r = f(task);
+        if unwinding() {
+            return;
+        }
         sync_callee_returned(task);
         set_result(task, u64::from(r));
         sync_callee_done(task);
@@ -469,6 +488,50 @@ fn a_deeper_frame_that_must_go_first_is_a_stack_order_trap() {
         }),
         Trap::StackOrder
     );
+}
+
+#[test]
+fn a_sync_callee_that_blocks_suspends_and_its_caller_goes_on() {
+    // As above, in a module the unwind pass instrumented: M suspends in
+    // its sync call, the caller sees STARTED, and M is rewound once Y
+    // returns (conformance: async-calls-sync.wast).
+    let g = setup(3);
+    glue::enable_unwind();
+    let g2 = g.clone();
+    g.on_start(0, move |_| {
+        // Instrumented code skips what it ran before the call it left.
+        if !rewinding() {
+            g2.log("M calls Y");
+            prepare_call(call(1), 1, 2, true);
+        }
+        let r = sync_start_prepared() as u32;
+        if !unwinding() {
+            g2.log("M goes on");
+        }
+        r
+    });
+    let go = Rc::new(std::cell::Cell::new(false));
+    g.on_start(1, |_| callback::YIELD);
+    let (g3, go2) = (g.clone(), go.clone());
+    g.on_callback(1, move |_, _, _, _| {
+        if !go2.get() {
+            return callback::YIELD;
+        }
+        g3.log("Y returns");
+        ret();
+        callback::EXIT
+    });
+    let mut m = call(0);
+    m.callback = false;
+    let t = prepare_call(m, 0, 1, false);
+    assert_eq!(async_start(t), 1 << 4 | status::STARTED);
+    assert_eq!(g.lines(), ["M calls Y"]);
+    assert_eq!(with(|s| s.frames.len()), 0, "M's frame is off the stack");
+    go.set(true);
+    assert!(matches!(run_all(), crate::state::Stop::Idle));
+    assert_eq!(g.lines(), ["M calls Y", "Y returns", "M goes on"]);
+    assert_eq!(event_of(t), Some(status::RETURNED));
+    assert_eq!(glue::unwind_state(), crate::fiber::NORMAL);
 }
 
 #[test]
