@@ -737,6 +737,14 @@ fn yield_now() -> bool {
     false
 }
 
+/// [`yield_now`] in a nested loop, never suspending.
+fn yield_here() {
+    let frame = push_frame();
+    with(|s| s.push_low(Work::Resume(frame)));
+    run_until(frame);
+    pop_frame(frame);
+}
+
 /// `context.get i32 n`.
 pub fn context_get(n: u32) -> u32 {
     with(|s| s.context[n as usize])
@@ -967,8 +975,7 @@ fn cancel_host(id: Id, async_: bool) -> u32 {
 /// status, `START_CANCELLED` for a call that had not started, or `BLOCKED`
 /// (async only) when the callee has not resolved yet.
 pub fn subtask_cancel(instance: u32, h: u32, async_: bool) -> u32 {
-    let resumed = fiber::resumed();
-    if !async_ && resumed.is_none() {
+    if !async_ {
         trap_if(!glue::task_may_block(), Trap::CannotBlockSyncTask);
     }
     let w = check(with(|s| {
@@ -984,16 +991,6 @@ pub fn subtask_cancel(instance: u32, h: u32, async_: bool) -> u32 {
         // `subtask_handle` returned it: never an end (see `subtask_drop`).
         Waitable::End(_) => unreachable!("a subtask handle"),
     };
-    if let Some(frame) = resumed {
-        // The caller suspended in the yield (a frame waiting on nothing)
-        // or in the wait for the subtask.
-        if with(|s| s.frames.last().is_some_and(|f| f.waits_on.is_none())) {
-            pop_frame(frame);
-            return cancel_after_yield(t, async_);
-        }
-        let ev = finish_wait(frame);
-        return cancel_wait(t, Some(ev));
-    }
     let (lower_pending, lift_pending) = with(|s| {
         let task = s.task(t);
         (task.lower_pending, task.lift_pending)
@@ -1032,8 +1029,8 @@ pub fn subtask_cancel(instance: u32, h: u32, async_: bool) -> u32 {
         Some(())
     });
     // The caller yields so that the callee sees its cancellation.
-    if woken.is_some() && yield_now() {
-        return 0;
+    if woken.is_some() {
+        yield_here();
     }
     cancel_after_yield(t, async_)
 }
@@ -1048,21 +1045,12 @@ fn cancel_after_yield(t: Id, async_: bool) -> u32 {
     if async_ {
         return BLOCKED;
     }
-    cancel_wait(t, None)
-}
-
-/// A sync [`subtask_cancel`] waits for guest subtask `t` to resolve, from
-/// event `ev` when the caller was resumed with one. The caller may
-/// suspend: the result is then meaningless (the glue unwinds).
-fn cancel_wait(t: Id, mut ev: Option<u32>) -> u32 {
+    // A sync cancel waits for the callee to resolve, in a nested loop:
+    // `subtask.cancel` is not one of the unwind pass's blockers (Rust
+    // guests cancel in destructors, which would put most of their code on
+    // paths to it; see ASYNC.md).
     loop {
-        let e = match ev.take() {
-            Some(e) => e,
-            None => match wait_for_event(Waitable::Guest(t), true) {
-                Some(e) => e,
-                None => return 0,
-            },
-        };
+        let e = wait_for_subtask(t);
         if e >= status::RETURNED {
             with(|s| s.task(t).common.event = Some(e));
             break;

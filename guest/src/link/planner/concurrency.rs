@@ -457,7 +457,6 @@ impl AsyncRuntime {
             blockers: [
                 art::RuntimeFunc::WaitableSetWait,
                 art::RuntimeFunc::ThreadYield,
-                art::RuntimeFunc::SubtaskCancel,
                 art::RuntimeFunc::SyncStart,
             ]
             .into_iter()

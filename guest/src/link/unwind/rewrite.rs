@@ -8,7 +8,9 @@
 //!
 //! - the body is cut into *segments*, maximal runs of operators holding no
 //!   call site and no construct that holds one; a segment runs only in the
-//!   normal state (`if (state == normal) … end`), so it must leave the
+//!   normal state (`if (state == normal) … end`, the state read into a
+//!   local on entry and after each call site: only a call changes it), so
+//!   it must leave the
 //!   operand stack as it found it: the values of the current construct are
 //!   reloaded from locals when a segment opens and spilled to locals (one
 //!   per stack position and type) when it closes; constants at the top of
@@ -16,8 +18,10 @@
 //!   arguments of `[start-call]`);
 //! - a *call site* runs in the normal state and, when rewinding, if it is
 //!   the one the unwind left from (`k == K`); its arguments are reloaded
-//!   from their locals, its results spilled; when the callee unwinds, `K`
-//!   goes to local `k` and the function branches out to its epilogue;
+//!   from their locals (a `local.get` or constant pushed right before is
+//!   pushed again), its results spilled; `K` goes to local `k` before the
+//!   call, and when the callee unwinds the function branches out to its
+//!   epilogue;
 //! - a construct holding a call site (*marked*) becomes `[] -> []`; the
 //!   values a branch carries to it, and its results, go through locals of
 //!   its own; an `if` reads its condition from a local of its own, so that
@@ -161,10 +165,12 @@ pub(super) fn rewrite(
         locals,
         k: 0,
         scratch: 0,
+        st: 0,
         call_sites: 0,
     };
     w.k = w.new_local(ValType::I32);
     w.scratch = w.new_local(ValType::I32);
+    w.st = w.new_local(ValType::I32);
     let body_results: Vec<u32> = results.iter().map(|t| w.new_local(*t)).collect();
     w.frames.push(Frame {
         marked: true,
@@ -181,9 +187,9 @@ pub(super) fn rewrite(
         let mut at = 0u64;
         let mut out = Vec::new();
         for (l, t) in w.locals.iter().enumerate() {
-            // The pointer is the epilogue's own; a reference (never
-            // read, see above) stays null.
-            if l as u32 == p || t.is_reference_type() {
+            // The pointer is the epilogue's own, the state's copy is read
+            // on entry; a reference (never read, see above) stays null.
+            if l as u32 == p || l as u32 == w.st || t.is_reference_type() {
                 continue;
             }
             out.push((l as u32, *t, at));
@@ -202,10 +208,12 @@ pub(super) fn rewrite(
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| Error::invalid(index, &e.to_string()))?,
     );
-    // Prologue: when rewinding, pop this function's record.
+    // Prologue: the state, in a local (it changes only across call
+    // sites); when rewinding, pop this function's record.
     let mut pre = Vec::new();
     for i in [
         Instruction::GlobalGet(cx.state),
+        Instruction::LocalTee(w.st),
         Instruction::I32Const(REWINDING),
         Instruction::I32Eq,
         Instruction::If(BlockType::Empty),
@@ -413,6 +421,9 @@ struct Writer<'c, 'm> {
     k: u32,
     /// A scratch `i32` (conditions of `br_if`).
     scratch: u32,
+    /// The state, read on entry and normal after every call site that
+    /// returns (the global changes only across call sites).
+    st: u32,
     call_sites: u32,
 }
 
@@ -457,7 +468,7 @@ impl Writer<'_, '_> {
         }
         let start = self.out.len();
         for i in [
-            Instruction::GlobalGet(self.cx.state),
+            Instruction::LocalGet(self.st),
             Instruction::I32Eqz,
             Instruction::If(BlockType::Empty),
         ] {
@@ -890,7 +901,7 @@ impl Writer<'_, '_> {
         let site = self.call_sites as i32;
         self.call_sites += 1;
         for i in [
-            Instruction::GlobalGet(self.cx.state),
+            Instruction::LocalGet(self.st),
             Instruction::I32Eqz,
             Instruction::LocalGet(self.k),
             Instruction::I32Const(site),
@@ -914,6 +925,9 @@ impl Writer<'_, '_> {
         // the blocker it left from): unwinding, to `$unwind` (depth 1).
         self.emit(Instruction::GlobalGet(self.cx.state));
         self.emit(Instruction::BrIf(self.edepth - 1));
+        // The call returned without unwinding: a rewind is over.
+        self.emit(Instruction::I32Const(0));
+        self.emit(Instruction::LocalSet(self.st));
         let base_pos = h - args;
         let mut locs = Vec::new();
         for (j, t) in results.iter().enumerate() {
