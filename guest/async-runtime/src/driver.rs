@@ -144,9 +144,26 @@ pub(crate) fn pop_frame(id: u32) {
 /// an end of a sync read or write) has an event, running other work
 /// meanwhile, and takes the event: the one it had when the wait was
 /// resumed (see [`State::resume_deeper`]). `None` when the task suspended
-/// instead (only when `may_suspend`; see [`crate::fiber`]): the built-in
-/// returns, and [`finish_wait`] takes the event once it is resumed.
-pub(crate) fn wait_for_event(w: Waitable, may_suspend: bool) -> Option<u32> {
+/// instead (see [`crate::fiber`]): the built-in returns, and
+/// [`finish_wait`] takes the event once it is resumed.
+pub(crate) fn wait_for_event(w: Waitable) -> Option<u32> {
+    let frame = wait_frame(w);
+    if fiber::suspend(frame) {
+        return None;
+    }
+    run_until(frame);
+    Some(finish_wait(frame))
+}
+
+/// [`wait_for_event`] without suspending: a nested loop.
+pub(crate) fn await_event(w: Waitable) -> u32 {
+    let frame = wait_frame(w);
+    run_until(frame);
+    finish_wait(frame)
+}
+
+/// Pushes a frame waiting for waitable `w`'s event; its id.
+fn wait_frame(w: Waitable) -> u32 {
     let frame = push_frame();
     with(|s| {
         if let Some(f) = s.frames.last_mut() {
@@ -161,28 +178,17 @@ pub(crate) fn wait_for_event(w: Waitable, may_suspend: bool) -> Option<u32> {
             common.sync_waiter = Some(frame);
         }
     });
-    if may_suspend && fiber::suspend(frame) {
-        return None;
-    }
-    run_until(frame);
-    Some(finish_wait(frame))
-}
-
-/// [`wait_for_event`] without suspending: a nested loop.
-pub(crate) fn await_event(w: Waitable) -> u32 {
-    match wait_for_event(w, false) {
-        Some(ev) => ev,
-        // `wait_for_event` returns `None` only after `fiber::suspend`,
-        // which it does not call when `may_suspend` is false.
-        None => unreachable!("a wait that may not suspend"),
-    }
+    frame
 }
 
 /// The event frame `frame` (the top of the stack, resumed) waited for;
 /// pops the frame.
 pub(crate) fn finish_wait(frame: u32) -> u32 {
+    // Callers pass the frame on top of the stack: the one `wait_frame`
+    // pushed and `run_until` returned for, or the one `fiber::resumed`
+    // gave back (pushed again by `take_for_rewind`).
     let (taken, w) = with(|s| {
-        let f = s.frames.last_mut().expect("the waiting frame");
+        let f = s.frames.last_mut().expect("the waiting frame is on top");
         (f.taken.take(), f.waits_on)
     });
     pop_frame(frame);
@@ -475,6 +481,8 @@ pub fn async_start_prepared() -> u32 {
 pub fn sync_start_prepared() -> u64 {
     if let Some(frame) = fiber::resumed() {
         let w = with(|s| s.frames.last().and_then(|f| f.waits_on));
+        // A rewind re-enters the built-in that suspended: this one, whose
+        // frame `sync_start_from` made with `wait_for_event(Guest(t))`.
         let Some(Waitable::Guest(t)) = w else {
             unreachable!("a suspended sync start waits on its subtask")
         };
@@ -529,7 +537,7 @@ fn sync_start_from(t: Id, mut ev: Option<u32>) -> u64 {
     loop {
         let e = match ev.take() {
             Some(e) => e,
-            None => match wait_for_event(Waitable::Guest(t), true) {
+            None => match wait_for_event(Waitable::Guest(t)) {
                 Some(e) => e,
                 None => return 0,
             },
@@ -703,7 +711,7 @@ pub fn thread_yield(cancellable: bool) -> u32 {
     // cancelled.
     if matches!(with(|s| s.current), Thread::Sync(_)) {
         if glue::task_may_block() {
-            yield_now();
+            yield_now(false);
         }
         return 0;
     }
@@ -716,7 +724,7 @@ pub fn thread_yield(cancellable: bool) -> u32 {
     }
     if may_block {
         with(|s| s.task(t).yield_cancellable = cancellable);
-        if yield_now() {
+        if yield_now(true) {
             return 0;
         }
         with(|s| s.task(t).yield_cancellable = false);
@@ -725,24 +733,17 @@ pub fn thread_yield(cancellable: bool) -> u32 {
 }
 
 /// Lets the work queued so far run before the running thread goes on;
-/// whether the task suspended instead (see [`crate::fiber`]).
-fn yield_now() -> bool {
+/// whether the task suspended instead (only when `may_suspend`; see
+/// [`crate::fiber`]).
+fn yield_now(may_suspend: bool) -> bool {
     let frame = push_frame();
     with(|s| s.push_low(Work::Resume(frame)));
-    if fiber::suspend(frame) {
+    if may_suspend && fiber::suspend(frame) {
         return true;
     }
     run_until(frame);
     pop_frame(frame);
     false
-}
-
-/// [`yield_now`] in a nested loop, never suspending.
-fn yield_here() {
-    let frame = push_frame();
-    with(|s| s.push_low(Work::Resume(frame)));
-    run_until(frame);
-    pop_frame(frame);
 }
 
 /// `context.get i32 n`.
@@ -1030,7 +1031,8 @@ pub fn subtask_cancel(instance: u32, h: u32, async_: bool) -> u32 {
     });
     // The caller yields so that the callee sees its cancellation.
     if woken.is_some() {
-        yield_here();
+        // Not a blocker of the unwind pass: never suspends.
+        yield_now(false);
     }
     cancel_after_yield(t, async_)
 }

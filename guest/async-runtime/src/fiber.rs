@@ -171,6 +171,7 @@ pub fn is_suspended(s: &State, f: u32) -> bool {
 /// Takes suspended frame `f` back for a rewind: its frame goes on top of
 /// the stack; the task, how it was dispatched and its buffer's address.
 pub fn take_for_rewind(s: &mut State, f: u32) -> (Id, Dispatch, u32) {
+    // The driver rewinds only a frame `is_suspended` found here.
     let i = s
         .fibers
         .suspended

@@ -346,37 +346,30 @@ enum Site {
     Unsupported(&'static str),
 }
 
-/// Whether `op` is a call site.
+/// Whether `op` is a call site: a call that may reach a function that may
+/// unwind. Tail calls and `call_ref`s that may are not handled.
 fn call_site(cx: &Context<'_>, op: &Operator<'_>) -> Site {
-    match op {
-        Operator::Call { function_index } if cx.unwinding.contains(function_index) => Site::Yes,
+    let indirect = |ty: u32, table: Option<u32>| cx.unwinding_indirect.contains(&(ty, table));
+    let (may_unwind, handled) = match op {
+        Operator::Call { function_index } => (cx.unwinding.contains(function_index), true),
         Operator::CallIndirect {
             type_index,
             table_index,
-        } if cx
-            .unwinding_indirect
-            .contains(&(*type_index, Some(*table_index))) =>
-        {
-            Site::Yes
-        }
-        Operator::ReturnCall { function_index } if cx.unwinding.contains(function_index) => {
-            Site::Unsupported("a tail call that may unwind")
-        }
+        } => (indirect(*type_index, Some(*table_index)), true),
+        Operator::ReturnCall { function_index } => (cx.unwinding.contains(function_index), false),
         Operator::ReturnCallIndirect {
             type_index,
             table_index,
-        } if cx
-            .unwinding_indirect
-            .contains(&(*type_index, Some(*table_index))) =>
-        {
-            Site::Unsupported("a tail call that may unwind")
+        } => (indirect(*type_index, Some(*table_index)), false),
+        Operator::CallRef { type_index } | Operator::ReturnCallRef { type_index } => {
+            (indirect(*type_index, None), false)
         }
-        Operator::CallRef { type_index } | Operator::ReturnCallRef { type_index }
-            if cx.unwinding_indirect.contains(&(*type_index, None)) =>
-        {
-            Site::Unsupported("a `call_ref` that may unwind")
-        }
-        _ => Site::No,
+        _ => return Site::No,
+    };
+    match (may_unwind, handled) {
+        (false, _) => Site::No,
+        (true, true) => Site::Yes,
+        (true, false) => Site::Unsupported("a tail call or `call_ref` that may unwind"),
     }
 }
 
@@ -763,7 +756,13 @@ impl Writer<'_, '_> {
             Operator::Block { blockty } | Operator::Loop { blockty } | Operator::If { blockty } => {
                 *blockty
             }
-            _ => unreachable!("only block, loop and if are marked past `mark`"),
+            // `mark` refuses a marked `try_table`, and marks nothing else.
+            _ => {
+                return Err(Error::invalid(
+                    self.index,
+                    "a marked construct of another kind",
+                ));
+            }
         };
         let (params, results) = self.block_type(bt)?;
         if !params.is_empty() {
@@ -867,7 +866,10 @@ impl Writer<'_, '_> {
             self.emit(Instruction::End);
             self.edepth -= 1;
             self.feed(op, offset)?;
-            let f = self.frames.pop().expect("a frame per end");
+            let f = self
+                .frames
+                .pop()
+                .ok_or_else(|| Error::invalid(self.index, "an `end` without a construct"))?;
             self.dead = false;
             self.dead_depth = 0;
             if !self.frames.is_empty() {
