@@ -173,7 +173,7 @@ fn seeds() -> Vec<Vec<u8>> {
 /// bytes changed.
 fn fuse_input(seed: u64, case: u64, examples: &[Vec<u8>]) -> Vec<u8> {
     let noise = bytes_for(seed, case, 256);
-    if case % 4 == 0 || (case % 2 == 1 && examples.is_empty()) {
+    if case.is_multiple_of(4) || (case % 2 == 1 && examples.is_empty()) {
         let mut b = noise.clone();
         b.splice(0..0, *b"\0asm\x0d\0\x01\0");
         b

@@ -359,6 +359,9 @@ pub struct Set {
 }
 
 /// What the store-wide ids name.
+// Tasks are most of the entries: boxing them would cost an allocation per
+// call for nothing (the slab is small).
+#[allow(clippy::large_enum_variant)]
 pub enum Entity {
     Task(Task),
     /// A task's implicit thread (numbered only).

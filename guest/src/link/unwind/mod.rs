@@ -41,6 +41,7 @@
 //! [`Error::Unsupported`]: the caller then keeps the module as it was.
 
 mod graph;
+mod live;
 mod rewrite;
 #[cfg(test)]
 mod tests;

@@ -19,21 +19,27 @@
 //! - a *call site* runs in the normal state and, when rewinding, if it is
 //!   the one the unwind left from (`k == K`); its arguments are reloaded
 //!   from their locals (a `local.get` or constant pushed right before is
-//!   pushed again), its results spilled; `K` goes to local `k` before the
-//!   call, and when the callee unwinds the function branches out to its
-//!   epilogue;
+//!   pushed again), its results spilled; when the callee unwinds, `K` goes
+//!   to local `k` and the function branches out to its epilogue;
 //! - a construct holding a call site (*marked*) becomes `[] -> []`; the
 //!   values a branch carries to it, and its results, go through locals of
 //!   its own; an `if` reads its condition from a local of its own, so that
 //!   a rewind takes the branch the unwind left;
-//! - the epilogue stores every local and `k` in the task's buffer, then
-//!   returns zeros; the prologue, when rewinding, loads them back.
+//! - the epilogue stores `k` and the locals a rewind needs (those live
+//!   after some call site, see [`live`], its arguments' and the conditions
+//!   of the `if`s around it) in the task's buffer, then returns zeros; the
+//!   prologue, when rewinding, loads them back.
+//!
+//! The body is written twice over the same locals: guarded as above,
+//! entered only when rewinding (a rewound function finishes in it), and
+//! without guards, entered in the normal state, where every guard would
+//! pass: there a call site costs one read of the state after the call.
 //!
 //! Dead code (after an unconditional branch, until the end of its
 //! construct) is dropped: it cannot run, and its operand typing would not
 //! survive constructs becoming `[] -> []`.
 
-use super::Error;
+use super::{Error, live};
 use std::collections::{HashMap, HashSet};
 use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
 use wasm_encoder::{BlockType, Encode, Instruction, MemArg};
@@ -58,9 +64,6 @@ pub(super) struct Context<'m> {
     pub unwinding_indirect: &'m HashSet<(u32, Option<u32>)>,
 }
 
-/// Rewinding state.
-const REWINDING: i32 = 2;
-
 /// A value of the operand stack kept while no segment runs.
 #[derive(Clone)]
 enum Loc {
@@ -80,6 +83,8 @@ struct Frame {
     carry: Vec<u32>,
     /// Locals receiving its results at its end (marked only).
     results: Vec<u32>,
+    /// The local holding its condition (a marked `if`).
+    cond: Option<u32>,
 }
 
 /// The rewritten body and what it took.
@@ -97,26 +102,14 @@ pub(super) fn rewrite(
     body: &FunctionBody<'_>,
 ) -> Result<Rewritten, Error> {
     let index = func.index;
-    let mut v = func.into_validator(Default::default());
     let (params, results) = {
-        let r = v.resources();
+        let r = &func.resources;
         let id = r
             .type_id_of_function(index)
             .ok_or_else(|| Error::invalid(index, "no type"))?;
         let ty = r.sub_type_at_id(id).unwrap_func();
         (ty.params().to_vec(), ty.results().to_vec())
     };
-    let mut locals: Vec<ValType> = params.clone();
-    let mut reader = body
-        .get_locals_reader()
-        .map_err(|e| Error::parse(index, e))?;
-    for _ in 0..reader.get_count() {
-        let offset = reader.original_position();
-        let (count, ty) = reader.read().map_err(|e| Error::parse(index, e))?;
-        v.define_locals(offset, count, ty)
-            .map_err(|e| Error::parse(index, e))?;
-        locals.extend(std::iter::repeat_n(ty, count as usize));
-    }
     let mut ops = Vec::new();
     let mut reader = body
         .get_operators_reader()
@@ -139,7 +132,27 @@ pub(super) fn rewrite(
             _ => None,
         })
         .collect();
-    if (0..locals.len() as u32).any(|l| locals[l as usize].is_reference_type() && read.contains(&l))
+    let marked = mark(cx, index, &ops)?;
+    // The body twice, over the same locals: without guards, entered in the
+    // normal state, and guarded, entered when rewinding.
+    let mut bodies = Vec::new();
+    for guards in [false, true] {
+        let func = FuncToValidate {
+            resources: func.resources.clone(),
+            index,
+            ty: func.ty,
+            features: func.features,
+        };
+        let w = Writer::run(cx, func, body, &params, &results, &ops, &marked, guards)?;
+        bodies.push(w);
+    }
+    let [mut w, mut slow] =
+        <[Writer<'_, '_>; 2]>::try_from(bodies).map_err(|_| Error::invalid(index, "two bodies"))?;
+    if w.locals != slow.locals || w.call_sites != slow.call_sites {
+        return Err(Error::invalid(index, "the two bodies' locals differ"));
+    }
+    if (0..w.locals.len() as u32)
+        .any(|l| w.locals[l as usize].is_reference_type() && read.contains(&l))
     {
         return Err(Error::unsupported(
             index,
@@ -147,49 +160,36 @@ pub(super) fn rewrite(
             "a local of a reference type that is read",
         ));
     }
-    let marked = mark(cx, index, &ops)?;
-    let mut w = Writer {
-        cx,
-        index,
-        v,
-        out: Vec::new(),
-        edepth: 2,
-        frames: Vec::new(),
-        virt: Vec::new(),
-        open: false,
-        dead: false,
-        dead_depth: 0,
-        trailing: Vec::new(),
-        segment: Segment::default(),
-        spill: HashMap::new(),
-        locals,
-        k: 0,
-        scratch: 0,
-        st: 0,
-        call_sites: 0,
+    let body_results = w.body_results.clone();
+    // The record: what the body without guards reads after an exit, what
+    // the guarded body reads on its way back to a call site (the call's
+    // arguments, the conditions of the `if`s around it) and `k`.
+    let results_live = {
+        let mut l = live::Locals::default();
+        for &r in &body_results {
+            l.insert(r);
+        }
+        l
     };
-    w.k = w.new_local(ValType::I32);
-    w.scratch = w.new_local(ValType::I32);
-    w.st = w.new_local(ValType::I32);
-    let body_results: Vec<u32> = results.iter().map(|t| w.new_local(*t)).collect();
-    w.frames.push(Frame {
-        marked: true,
-        label: 2,
-        carry: body_results.clone(),
-        results: body_results.clone(),
-    });
-    for (i, (op, offset)) in ops.iter().enumerate() {
-        w.op(i, op, *offset, &marked)?;
-    }
+    let live = live::at_exits(
+        index,
+        &w.out,
+        &w.exits,
+        [live::Locals::default(), results_live.clone(), results_live],
+    )?;
     // The pointer into the buffer, used by the prologue and epilogue only.
     let p = w.new_local(ValType::I32);
     let saved: Vec<(u32, ValType, u64)> = {
         let mut at = 0u64;
         let mut out = Vec::new();
         for (l, t) in w.locals.iter().enumerate() {
-            // The pointer is the epilogue's own, the state's copy is read
-            // on entry; a reference (never read, see above) stays null.
-            if l as u32 == p || l as u32 == w.st || t.is_reference_type() {
+            let l32 = l as u32;
+            if !(live.contains(l32) || w.kept.contains(&l32) || l32 == w.k) {
+                continue;
+            }
+            // The state's copy is read on entry; a reference (never read,
+            // see above) stays null.
+            if l32 == w.st || t.is_reference_type() {
                 continue;
             }
             out.push((l as u32, *t, at));
@@ -209,13 +209,16 @@ pub(super) fn rewrite(
             .map_err(|e| Error::invalid(index, &e.to_string()))?,
     );
     // Prologue: the state, in a local (it changes only across call
-    // sites); when rewinding, pop this function's record.
+    // sites). On entry it is normal or rewinding, never unwinding: when
+    // rewinding, pop this function's record and run the guarded body,
+    // else the body without guards.
     let mut pre = Vec::new();
     for i in [
         Instruction::GlobalGet(cx.state),
-        Instruction::LocalTee(w.st),
-        Instruction::I32Const(REWINDING),
-        Instruction::I32Eq,
+        Instruction::LocalSet(w.st),
+        Instruction::Block(BlockType::Empty), // $unwind
+        Instruction::Block(BlockType::Empty), // $body
+        Instruction::LocalGet(w.st),
         Instruction::If(BlockType::Empty),
         Instruction::GlobalGet(cx.data),
         Instruction::GlobalGet(cx.data),
@@ -232,13 +235,24 @@ pub(super) fn rewrite(
         load(t, mem(m, at)).encode(&mut pre);
         Instruction::LocalSet(l).encode(&mut pre);
     }
-    Instruction::End.encode(&mut pre);
-    Instruction::Block(BlockType::Empty).encode(&mut pre); // $unwind
-    Instruction::Block(BlockType::Empty).encode(&mut pre); // $body
     f.raw(pre);
+    // Each body ends with the `end` of the function's frame: here, the
+    // guarded one's becomes the `else`, the other's ends the `if`.
+    let mut end = Vec::new();
+    Instruction::End.encode(&mut end);
+    let ends = |b: &[u8]| b.ends_with(&end);
+    if !ends(&slow.out) || !ends(&w.out) {
+        return Err(Error::invalid(index, "a body without its `end`"));
+    }
+    slow.out.pop();
+    f.raw(std::mem::take(&mut slow.out));
+    let mut mid = Vec::new();
+    Instruction::Else.encode(&mut mid);
+    f.raw(mid);
     f.raw(std::mem::take(&mut w.out));
-    // After $body: the results, from their locals.
     let mut post = Vec::new();
+    Instruction::End.encode(&mut post); // $body
+    // After $body: the results, from their locals.
     for &l in &body_results {
         Instruction::LocalGet(l).encode(&mut post);
     }
@@ -418,9 +432,85 @@ struct Writer<'c, 'm> {
     /// returns (the global changes only across call sites).
     st: u32,
     call_sites: u32,
+    /// Segments and call sites are guarded by the state: false in the
+    /// body entered in the normal state (every guard would pass).
+    guards: bool,
+    /// The locals of the function's results.
+    body_results: Vec<u32>,
+    /// Where each unwind exit begins in `out` (its `global.get`).
+    exits: Vec<usize>,
+    /// Locals the guarded body reads on its way back to a call site.
+    kept: HashSet<u32>,
 }
 
-impl Writer<'_, '_> {
+impl<'c, 'm> Writer<'c, 'm> {
+    /// Writes the body of function `func.index` (`body`, its operators
+    /// `ops`, its marked constructs `marked`), guarded or not.
+    #[allow(clippy::too_many_arguments)]
+    fn run(
+        cx: &'c Context<'m>,
+        func: FuncToValidate<ValidatorResources>,
+        body: &FunctionBody<'_>,
+        params: &[ValType],
+        results: &[ValType],
+        ops: &[(Operator<'_>, usize)],
+        marked: &HashSet<usize>,
+        guards: bool,
+    ) -> Result<Self, Error> {
+        let index = func.index;
+        let mut v = func.into_validator(Default::default());
+        let mut locals: Vec<ValType> = params.to_vec();
+        let mut reader = body
+            .get_locals_reader()
+            .map_err(|e| Error::parse(index, e))?;
+        for _ in 0..reader.get_count() {
+            let offset = reader.original_position();
+            let (count, ty) = reader.read().map_err(|e| Error::parse(index, e))?;
+            v.define_locals(offset, count, ty)
+                .map_err(|e| Error::parse(index, e))?;
+            locals.extend(std::iter::repeat_n(ty, count as usize));
+        }
+        let mut w = Writer {
+            cx,
+            index,
+            v,
+            out: Vec::new(),
+            edepth: 3,
+            frames: Vec::new(),
+            virt: Vec::new(),
+            open: false,
+            dead: false,
+            dead_depth: 0,
+            trailing: Vec::new(),
+            segment: Segment::default(),
+            spill: HashMap::new(),
+            locals,
+            k: 0,
+            scratch: 0,
+            st: 0,
+            call_sites: 0,
+            guards,
+            body_results: Vec::new(),
+            exits: Vec::new(),
+            kept: HashSet::new(),
+        };
+        w.k = w.new_local(ValType::I32);
+        w.scratch = w.new_local(ValType::I32);
+        w.st = w.new_local(ValType::I32);
+        w.body_results = results.iter().map(|t| w.new_local(*t)).collect();
+        w.frames.push(Frame {
+            marked: true,
+            label: 2,
+            carry: w.body_results.clone(),
+            results: w.body_results.clone(),
+            cond: None,
+        });
+        for (i, (op, offset)) in ops.iter().enumerate() {
+            w.op(i, op, *offset, marked)?;
+        }
+        Ok(w)
+    }
+
     fn new_local(&mut self, t: ValType) -> u32 {
         self.locals.push(t);
         self.locals.len() as u32 - 1
@@ -460,14 +550,16 @@ impl Writer<'_, '_> {
             return;
         }
         let start = self.out.len();
-        for i in [
-            Instruction::LocalGet(self.st),
-            Instruction::I32Eqz,
-            Instruction::If(BlockType::Empty),
-        ] {
-            self.emit(i);
+        if self.guards {
+            for i in [
+                Instruction::LocalGet(self.st),
+                Instruction::I32Eqz,
+                Instruction::If(BlockType::Empty),
+            ] {
+                self.emit(i);
+            }
+            self.edepth += 1;
         }
-        self.edepth += 1;
         let base = self.base();
         let values: Vec<Loc> = self.virt.drain(base.min(self.virt.len())..).collect();
         for loc in &values {
@@ -548,7 +640,9 @@ impl Writer<'_, '_> {
                 let reloaded = std::mem::take(&mut self.segment.reloaded);
                 self.virt.extend(reloaded);
                 self.virt.extend((0..consts).rev().map(const_locs));
-                self.edepth -= 1;
+                if self.guards {
+                    self.edepth -= 1;
+                }
                 self.open = false;
                 self.trailing.clear();
                 return Ok(());
@@ -579,8 +673,10 @@ impl Writer<'_, '_> {
             self.virt.truncate(base);
             self.virt.extend(locs);
         }
-        self.emit(Instruction::End);
-        self.edepth -= 1;
+        if self.guards {
+            self.emit(Instruction::End);
+            self.edepth -= 1;
+        }
         self.open = false;
         self.trailing.clear();
         Ok(())
@@ -635,6 +731,7 @@ impl Writer<'_, '_> {
                         label,
                         carry: Vec::new(),
                         results: Vec::new(),
+                        cond: None,
                     });
                 }
                 if self.frame_unreachable() {
@@ -802,6 +899,7 @@ impl Writer<'_, '_> {
             label: self.edepth,
             carry,
             results: results_locals,
+            cond,
         });
         Ok(())
     }
@@ -902,45 +1000,60 @@ impl Writer<'_, '_> {
         }
         let site = self.call_sites as i32;
         self.call_sites += 1;
-        for i in [
-            Instruction::LocalGet(self.st),
-            Instruction::I32Eqz,
-            Instruction::LocalGet(self.k),
-            Instruction::I32Const(site),
-            Instruction::I32Eq,
-            Instruction::I32Or,
-            Instruction::If(BlockType::Empty),
-        ] {
-            self.emit(i);
-        }
-        self.edepth += 1;
         let arg_locs: Vec<Loc> = self.virt[h - args..].to_vec();
+        let base_pos = h - args;
+        let locs: Vec<u32> = results
+            .iter()
+            .enumerate()
+            .map(|(j, t)| self.spill_local(base_pos + j, *t))
+            .collect();
+        if self.guards {
+            // Runs in the normal state, or when rewinding if it is the
+            // call site the unwind left from.
+            for i in [
+                Instruction::LocalGet(self.st),
+                Instruction::I32Eqz,
+                Instruction::LocalGet(self.k),
+                Instruction::I32Const(site),
+                Instruction::I32Eq,
+                Instruction::I32Or,
+                Instruction::If(BlockType::Empty),
+            ] {
+                self.emit(i);
+            }
+            self.edepth += 1;
+        }
         for loc in &arg_locs {
             self.load_loc(loc);
         }
-        // `k` names this call site before the call, so that an unwind
-        // out of it saves it.
-        self.emit(Instruction::I32Const(site));
-        self.emit(Instruction::LocalSet(self.k));
         self.reencoded(op)?;
         // After a call the state is normal or unwinding (a rewind ends in
-        // the blocker it left from): unwinding, to `$unwind` (depth 1).
+        // the blocker it left from): unwinding, `k` names this call site
+        // and the function branches to `$unwind` (label 1).
+        self.exits.push(self.out.len());
+        self.kept.extend(arg_locs.iter().filter_map(|l| match l {
+            Loc::Local(l) | Loc::Const(Instruction::LocalGet(l)) => Some(*l),
+            Loc::Const(_) => None,
+        }));
+        self.kept.extend(self.frames.iter().filter_map(|f| f.cond));
         self.emit(Instruction::GlobalGet(self.cx.state));
-        self.emit(Instruction::BrIf(self.edepth - 1));
-        // The call returned without unwinding: a rewind is over.
-        self.emit(Instruction::I32Const(0));
-        self.emit(Instruction::LocalSet(self.st));
-        let base_pos = h - args;
-        let mut locs = Vec::new();
-        for (j, t) in results.iter().enumerate() {
-            let l = self.spill_local(base_pos + j, *t);
-            locs.push(l);
+        self.emit(Instruction::If(BlockType::Empty));
+        self.emit(Instruction::I32Const(site));
+        self.emit(Instruction::LocalSet(self.k));
+        self.emit(Instruction::Br(self.edepth));
+        self.emit(Instruction::End);
+        if self.guards {
+            // The call returned without unwinding: a rewind is over.
+            self.emit(Instruction::I32Const(0));
+            self.emit(Instruction::LocalSet(self.st));
         }
         for &l in locs.iter().rev() {
             self.emit(Instruction::LocalSet(l));
         }
-        self.emit(Instruction::End);
-        self.edepth -= 1;
+        if self.guards {
+            self.emit(Instruction::End);
+            self.edepth -= 1;
+        }
         self.feed(op, offset)?;
         self.virt.truncate(base_pos);
         self.virt.extend(locs.into_iter().map(Loc::Local));
