@@ -209,9 +209,10 @@ pub(super) fn rewrite(
             .map_err(|e| Error::invalid(index, &e.to_string()))?,
     );
     // Prologue: the state, in a local (it changes only across call
-    // sites). On entry it is normal or rewinding, never unwinding: when
-    // rewinding, pop this function's record and run the guarded body,
-    // else the body without guards.
+    // sites). On entry it is normal or rewinding, never unwinding: normal,
+    // the body without guards runs (first, so that it is laid out next to
+    // the entry); rewinding, this function's record is popped and the
+    // guarded body runs.
     let mut pre = Vec::new();
     for i in [
         Instruction::GlobalGet(cx.state),
@@ -219,7 +220,22 @@ pub(super) fn rewrite(
         Instruction::Block(BlockType::Empty), // $unwind
         Instruction::Block(BlockType::Empty), // $body
         Instruction::LocalGet(w.st),
+        Instruction::I32Eqz,
         Instruction::If(BlockType::Empty),
+    ] {
+        i.encode(&mut pre);
+    }
+    // Each body ends with the `end` of the function's frame: here, the
+    // first one's becomes the `else`, the other's ends the `if`.
+    let mut end = Vec::new();
+    Instruction::End.encode(&mut end);
+    let ends = |b: &[u8]| b.ends_with(&end);
+    if !ends(&slow.out) || !ends(&w.out) {
+        return Err(Error::invalid(index, "a body without its `end`"));
+    }
+    w.out.pop();
+    Instruction::Else.encode(&mut w.out);
+    for i in [
         Instruction::GlobalGet(cx.data),
         Instruction::GlobalGet(cx.data),
         Instruction::I32Load(mem(m, 0)),
@@ -228,28 +244,16 @@ pub(super) fn rewrite(
         Instruction::LocalTee(p),
         Instruction::I32Store(mem(m, 0)),
     ] {
-        i.encode(&mut pre);
+        i.encode(&mut w.out);
     }
     for &(l, t, at) in &saved {
-        Instruction::LocalGet(p).encode(&mut pre);
-        load(t, mem(m, at)).encode(&mut pre);
-        Instruction::LocalSet(l).encode(&mut pre);
+        Instruction::LocalGet(p).encode(&mut w.out);
+        load(t, mem(m, at)).encode(&mut w.out);
+        Instruction::LocalSet(l).encode(&mut w.out);
     }
     f.raw(pre);
-    // Each body ends with the `end` of the function's frame: here, the
-    // guarded one's becomes the `else`, the other's ends the `if`.
-    let mut end = Vec::new();
-    Instruction::End.encode(&mut end);
-    let ends = |b: &[u8]| b.ends_with(&end);
-    if !ends(&slow.out) || !ends(&w.out) {
-        return Err(Error::invalid(index, "a body without its `end`"));
-    }
-    slow.out.pop();
-    f.raw(std::mem::take(&mut slow.out));
-    let mut mid = Vec::new();
-    Instruction::Else.encode(&mut mid);
-    f.raw(mid);
     f.raw(std::mem::take(&mut w.out));
+    f.raw(std::mem::take(&mut slow.out));
     let mut post = Vec::new();
     Instruction::End.encode(&mut post); // $body
     // After $body: the results, from their locals.
