@@ -2,7 +2,8 @@
 //! `build.rs`): its binary and its contract with the planner, the names and
 //! core signatures of what it exports and imports.
 //!
-//! Not linked yet: issue 19 builds the planner's side (see `ASYNC.md`).
+//! The planner links it when the input uses component-model async
+//! (`link/planner/concurrency.rs`; design in `ASYNC.md`).
 
 use crate::sig::CoreSig;
 use wasm_encoder::ValType::{I32, I64};
