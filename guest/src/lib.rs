@@ -5,7 +5,7 @@
 //! program code is one core module. The pipeline, as it runs:
 //!
 //! ```text
-//! bytes ─▶ translate ─▶ plan ─▶ merge (devirt, live, unwind) ─▶ wrap ─▶ validate ─▶ bytes
+//! bytes ─▶ translate ─▶ plan ─▶ merge (devirt, listcopy, live, unwind) ─▶ wrap ─▶ validate ─▶ bytes
 //!                        │
 //!                   intrinsics (the library of runtime modules the plan uses)
 //! ```
@@ -17,7 +17,8 @@
 //!   `trap`, string transcoders, host stubs, the resource runtime) with what
 //!   satisfies each import; [`link::merge`] re-encodes them into one module,
 //!   with passes of its own: devirtualisation (calls through the host
-//!   table that can be direct), dead-code removal and, for async
+//!   table that can be direct), plain-data list copies as `memory.copy`
+//!   ([`link::listcopy`]), dead-code removal and, for async
 //!   compositions, the unwind pass ([`link::unwind`]: tasks that block
 //!   unwind their stacks and are rewound later);
 //! - [`wrap`]: the component around the fused module, re-declaring the input's

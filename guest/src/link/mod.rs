@@ -7,6 +7,7 @@
 
 mod devirt;
 pub mod exports;
+pub mod listcopy;
 mod live;
 pub mod merge;
 mod parse;

@@ -71,6 +71,9 @@ pub struct PlannedInstance<'a> {
     /// (core output: the host's functions) instead of being resolved; see
     /// [`Plan::push_host_imports`].
     pub host_imports: bool,
+    /// The module is a FACT adapter module: its plain-data list copies
+    /// become `memory.copy`s when merged ([`crate::link::listcopy`]).
+    pub fact: bool,
 }
 
 /// Everything the fused module consists of.
@@ -117,6 +120,7 @@ impl<'a> Plan<'a> {
             args,
             what: what.into(),
             host_imports: false,
+            fact: false,
         });
         InstanceId(self.instances.len() - 1)
     }

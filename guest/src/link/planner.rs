@@ -475,6 +475,7 @@ impl<'t> Builder<'t> {
                     refs,
                     format!("core instance {} (module {})", rt.as_u32(), module.as_u32()),
                 );
+                self.plan.instances[id.0].fact = self.t.fact[*module];
                 self.instances.insert(rt, id);
                 if let Some(a) = &self.asyncs {
                     let callbacks = &self.callbacks;

@@ -36,6 +36,9 @@ pub struct Translation {
     pub types: ComponentTypes,
     /// Bytes of each static core module, indexed like `StaticModuleIndex`.
     pub modules: PrimaryMap<StaticModuleIndex, Vec<u8>>,
+    /// Per static module: whether FACT compiled it (an adapter module; the
+    /// input's own modules have their offset in the input, FACT's none).
+    pub fact: PrimaryMap<StaticModuleIndex, bool>,
     /// FACT adapters for outer imports and exports that carry handles.
     pub boundary: boundary::Boundary,
     /// The input uses component-model async: translated with
@@ -311,6 +314,10 @@ fn translate_with(
                 ),
             },
         )?;
+    let fact = modules
+        .iter()
+        .map(|(_, m)| m.wasm_module_offset == 0)
+        .collect();
     let modules = modules.into_iter().map(|(_, m)| m.wasm.to_vec()).collect();
     // Boundary adapters are sync→sync between the wrapper and an inner
     // instance: the task of an outer call is the async runtime's entry's,
@@ -331,6 +338,7 @@ fn translate_with(
         trampolines: translation.trampolines,
         types,
         modules,
+        fact,
         boundary,
         concurrency,
         async_offset: None,

@@ -107,7 +107,12 @@ impl Linker<'_> {
             init.instruction(&Instruction::Call(map.function_index(start)?));
         }
         for body in live_own(m, &map, Space::Func, &m.bodies) {
-            map.parse_function_body(&mut s.code, body.clone())?;
+            if self.plan.instances[i].fact {
+                s.code
+                    .function(&crate::link::listcopy::emit_body(&mut map, body)?);
+            } else {
+                map.parse_function_body(&mut s.code, body.clone())?;
+            }
         }
         Ok(())
     }

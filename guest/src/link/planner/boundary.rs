@@ -82,6 +82,8 @@ impl<'t> Builder<'t> {
             Site::Export(e) => format!("boundary adapter of export {}", e.as_u32()),
         };
         let id = self.plan.push(Cow::Borrowed(&a.module[..]), args, what);
+        // FACT compiled it (`translate::boundary`).
+        self.plan.instances[id.0].fact = true;
         self.boundary.insert(site, id);
         Ok(id)
     }
