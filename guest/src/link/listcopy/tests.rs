@@ -1,5 +1,8 @@
 //! The matcher on FACT's loop shape and on near misses; the run-time
 //! equality of both forms is `tests/tests/list_copy.rs`'s.
+//!
+//! Test-only: the `unwrap`s and the `panic!` below are assertions on the
+//! test modules written here (valid WAT with one function).
 
 use super::emit_body;
 use wasm_encoder::reencode::{Reencode, RoundtripReencoder};
@@ -7,7 +10,7 @@ use wasmparser::{Operator, Parser, Payload};
 
 /// FACT's loop copying `n` elements of `fields` (load, store, offset)
 /// with stride `size` from memory 0 to memory `dst`.
-fn module(fields: &[(&str, &str, u32)], size: u32, dst: u32) -> Vec<u8> {
+fn module(fields: &[Field], size: u32, dst: u32) -> Vec<u8> {
     let body: String = fields
         .iter()
         .map(|(l, s, o)| {
@@ -65,74 +68,57 @@ impl Reencode for OneMemory {
     }
 }
 
-#[test]
-fn facts_loop_over_plain_fields_becomes_a_memory_copy() {
-    let rt = &mut RoundtripReencoder;
-    assert_eq!(
-        copies(&module(&[("i32.load", "i32.store", 0)], 4, 1), rt),
-        1
-    );
-    assert_eq!(
-        copies(
-            &module(
-                &[
-                    ("i32.load8_u", "i32.store8", 0),
-                    ("i32.load8_s", "i32.store8", 1)
-                ],
-                2,
-                1
-            ),
-            rt
-        ),
-        1
-    );
+/// FACT's loop (fields, stride, destination memory) and the
+/// `memory.copy`s it becomes with the round-trip mapping.
+/// A field: its load, its store, its offset.
+type Field = (&'static str, &'static str, u32);
+
+const CASES: &[(&[Field], u32, u32, usize)] = &[
+    (&[("i32.load", "i32.store", 0)], 4, 1, 1),
+    (
+        &[
+            ("i32.load8_u", "i32.store8", 0),
+            ("i32.load8_s", "i32.store8", 1),
+        ],
+        2,
+        1,
+        1,
+    ),
     // Fields in another order than their offsets.
-    assert_eq!(
-        copies(
-            &module(
-                &[("f32.load", "f32.store", 4), ("i32.load", "i32.store", 0)],
-                8,
-                1
-            ),
-            rt
-        ),
-        1
-    );
-}
+    (
+        &[("f32.load", "f32.store", 4), ("i32.load", "i32.store", 0)],
+        8,
+        1,
+        1,
+    ),
+    // Near misses keep the loop: a gap (padding) after the field,
+    (&[("i32.load", "i32.store", 0)], 8, 1, 0),
+    // overlapping fields,
+    (
+        &[
+            ("i32.load", "i32.store", 0),
+            ("i32.load16_u", "i32.store16", 2),
+        ],
+        4,
+        1,
+        0,
+    ),
+    // a load and a store of different widths,
+    (&[("i32.load", "i32.store16", 0)], 2, 1, 0),
+    // one memory.
+    (&[("i32.load", "i32.store", 0)], 4, 0, 0),
+];
 
 #[test]
-fn near_misses_keep_the_loop() {
-    let rt = &mut RoundtripReencoder;
-    // A gap (padding) after the field.
-    assert_eq!(
-        copies(&module(&[("i32.load", "i32.store", 0)], 8, 1), rt),
-        0
-    );
-    // Overlapping fields.
-    assert_eq!(
-        copies(
-            &module(
-                &[
-                    ("i32.load", "i32.store", 0),
-                    ("i32.load16_u", "i32.store16", 2)
-                ],
-                4,
-                1
-            ),
-            rt
-        ),
-        0
-    );
-    // A load and a store of different widths.
-    assert_eq!(
-        copies(&module(&[("i32.load", "i32.store16", 0)], 2, 1), rt),
-        0
-    );
-    // Within one memory (as written, and once merged).
-    assert_eq!(
-        copies(&module(&[("i32.load", "i32.store", 0)], 4, 0), rt),
-        0
-    );
+fn facts_loop_over_plain_fields_and_near_misses() {
+    for &(fields, size, dst, expected) in CASES {
+        assert_eq!(
+            copies(&module(fields, size, dst), &mut RoundtripReencoder),
+            expected,
+            "{fields:?}, stride {size}, to memory {dst}"
+        );
+    }
+    // Two memories as written, one once merged.
     assert_eq!(
         copies(
             &module(&[("i32.load", "i32.store", 0)], 4, 1),

@@ -16,8 +16,9 @@ use super::Error;
 use std::collections::HashMap;
 use wasmparser::{BinaryReader, Operator, OperatorsReader};
 
-/// A set of locals, by index.
-#[derive(Clone, PartialEq, Eq, Default)]
+/// A set of locals, by index (compare with [`Locals::eq_set`]: trailing
+/// zero words do not count).
+#[derive(Clone, Default)]
 pub(super) struct Locals(Vec<u64>);
 
 impl Locals {
@@ -323,6 +324,7 @@ impl Analysis {
     }
 }
 
+// Test-only: the `unwrap`s are assertions on the modules written here.
 #[cfg(test)]
 mod tests {
     use super::{Locals, at_exits};
